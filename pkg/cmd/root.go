@@ -1,0 +1,70 @@
+// Package cmd holds the cobra commands of kubectl-pyrometer. Each subcommand has an Options type with Complete,
+// Validate and Run; the work itself lives in the other packages under pkg/.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// ExitError carries a specific exit code out of a command (for example "SLO failed" as opposed to "run failed").
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// NewCmdPyrometer returns the root command, "kubectl pyrometer".
+func NewCmdPyrometer(streams genericiooptions.IOStreams) *cobra.Command {
+	cf := genericclioptions.NewConfigFlags(true).WithWarningPrinter(streams)
+	root := &cobra.Command{
+		Use:   "kubectl-pyrometer",
+		Short: "Measure how fast the Kubernetes control plane answers, and how much worse it gets under pressure",
+		Long: `kubectl pyrometer measures Kubernetes API latency from the client's side, in-process and open loop,
+and reports percentiles per request kind.
+
+It honours the usual kubectl flags (--kubeconfig, --context, --namespace, --as, --token, ...).`,
+		Example: `  # Show the plugin's version and the server it reaches
+  kubectl pyrometer version
+
+  # Against another context
+  kubectl pyrometer --context staging version`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl pyrometer"},
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	cf.AddFlags(root.PersistentFlags())
+
+	root.AddCommand(NewCmdVersion(cf, streams))
+	root.AddCommand(NewCmdCompletion(root, streams))
+	return root
+}
+
+// Execute runs the root command with ctx and returns the process exit code. Errors are printed once, on ErrOut,
+// as "error: ..." like kubectl does.
+func Execute(ctx context.Context, streams genericiooptions.IOStreams) int {
+	return executeRoot(ctx, NewCmdPyrometer(streams), streams)
+}
+
+func executeRoot(ctx context.Context, root *cobra.Command, streams genericiooptions.IOStreams) int {
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	return 1
+}

@@ -1,0 +1,38 @@
+// Package report holds result types and writes them as tables, JSON, YAML, CSV or Markdown.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// ValidateFormat checks that value is one of allowed, naming the flag otherwise.
+func ValidateFormat(flag, value string, allowed ...string) error {
+	if slices.Contains(allowed, value) {
+		return nil
+	}
+	return fmt.Errorf("invalid --%s %q: allowed values are %s", flag, value, strings.Join(allowed, ", "))
+}
+
+// Write encodes v as "json" (indented) or "yaml".
+func Write(w io.Writer, format string, v any) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	case "yaml":
+		b, err := yaml.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("failed to encode yaml: %w", err)
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	return fmt.Errorf("unsupported output format %q", format)
+}
