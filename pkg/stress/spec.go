@@ -27,6 +27,7 @@ type Job struct {
 type Object struct {
 	Template string
 	Replicas int
+	Group    int // objects of a lower group are created (all iterations) before those of a higher one
 	Vars     map[string]any
 }
 
@@ -105,6 +106,7 @@ func BuildSpec(o SpecOptions, jobs []Job) (config.Spec, error) {
 				InputVars:              obj.Vars,
 				Wait:                   j.Wait,
 				RepeatEveryNIterations: 1,
+				Group:                  config.ObjectGroup{ID: obj.Group},
 			})
 		}
 		spec.Jobs = append(spec.Jobs, job)

@@ -1,0 +1,183 @@
+package plan
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	pyrometer "github.com/kubepyrometer/kubectl-pyrometer"
+)
+
+func builtin(t *testing.T, user ...string) *Catalog {
+	t.Helper()
+	c, err := LoadCatalog(pyrometer.Catalog, pyrometer.Templates, user...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestBuiltinCatalogHasTheSeedsModesAndDefaults(t *testing.T) {
+	c := builtin(t)
+	if got := strings.Join(c.Names(), ","); got != "cpu,mem,disk,network,api" {
+		t.Fatalf("modes = %s", got)
+	}
+	want := map[string]map[string]float64{
+		"cpu":     {"replicas": 1, "millicores": 50},
+		"mem":     {"replicas": 1, "mb": 32},
+		"disk":    {"replicas": 1, "mb": 64},
+		"network": {"replicas": 1, "interval": 0.5},
+		"api":     {"qps": 20, "burst": 40, "iterations": 50, "replicas": 5},
+	}
+	modes, _ := c.ParseModes("cpu,mem,disk,network,api")
+	sel, err := c.Select(modes, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m, ps := range want {
+		for p, v := range ps {
+			if got := sel.Settings[m][p]; got != v {
+				t.Errorf("%s.%s default = %v, want %v (the seed's default)", m, p, got, v)
+			}
+		}
+	}
+	if c.Mode("api").Plane != PlaneControl || c.Mode("cpu").Plane != PlaneData {
+		t.Error("planes")
+	}
+}
+
+func TestStepCost(t *testing.T) {
+	c := builtin(t)
+	cases := []struct {
+		modes string
+		set   []string
+		want  Cost
+	}{
+		{"cpu", nil, Cost{Namespaces: 1, Objects: 1, Pods: 1, CPUMillis: 50, MemoryMi: 16}},
+		{"cpu", []string{"cpu.replicas=4", "cpu.millicores=250"}, Cost{Namespaces: 1, Objects: 4, Pods: 4, CPUMillis: 1000, MemoryMi: 64}},
+		{"mem", nil, Cost{Namespaces: 1, Objects: 1, Pods: 1, CPUMillis: 10, MemoryMi: 48}},
+		// the seed: iterations x replicas x 2 objects per step
+		{"api", nil, Cost{Namespaces: 1, Objects: 500}},
+		{"network", []string{"network.replicas=3"}, Cost{Namespaces: 1, Objects: 5, Pods: 4, CPUMillis: 250, MemoryMi: 80}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.modes+strings.Join(tc.set, ","), func(t *testing.T) {
+			var ov []Override
+			for _, s := range tc.set {
+				o, err := ParseSet(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ov = append(ov, o)
+			}
+			modes, err := c.ParseModes(tc.modes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sel, err := c.Select(modes, ov)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := sel.StepCost()
+			if err != nil || got != tc.want {
+				t.Fatalf("cost = %+v (%v), want %+v", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSelectRejectsBadSettingsNamingTheFlag(t *testing.T) {
+	c := builtin(t)
+	modes, _ := c.ParseModes("cpu")
+	cases := []struct {
+		o    Override
+		want string
+	}{
+		{Override{"cpu", "replicas", "0", "--cpu-replicas"}, "invalid --cpu-replicas \"0\": must be between 1 and 1000"},
+		{Override{"cpu", "replicas", "1.5", "--cpu-replicas"}, "must be a whole number"},
+		{Override{"cpu", "replicas", "lots", "--cpu-replicas"}, "must be a whole number between 1 and 1000"},
+		{Override{"cpu", "cores", "1", "--set cpu.cores"}, `mode cpu has no parameter "cores"; its parameters: replicas, millicores`},
+		{Override{"gpu", "x", "1", "--set gpu.x"}, `unknown mode "gpu"`},
+	}
+	for _, tc := range cases {
+		_, err := c.Select(modes, []Override{tc.o})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s=%s: err = %v, want %q", tc.o.Origin, tc.o.Value, err, tc.want)
+		}
+	}
+	if _, err := c.ParseModes("cpu,gpu"); err == nil || !strings.Contains(err.Error(), `unknown mode "gpu"; valid modes: cpu, mem, disk, network, api`) {
+		t.Errorf("ParseModes: %v", err)
+	}
+	if _, err := ParseSet("cpu.replicas"); err == nil || !strings.Contains(err.Error(), "MODE.PARAMETER=VALUE") {
+		t.Errorf("ParseSet: %v", err)
+	}
+}
+
+func TestStepJobs(t *testing.T) {
+	c := builtin(t)
+	modes, _ := c.ParseModes("cpu,api,network")
+	sel, _ := c.Select(modes, nil)
+	ready, spread, err := sel.StepJobs(StepOptions{Step: 2, Namespace: "ns", Window: 10 * time.Second, TemplateDir: "/tmp/x",
+		ImageMap: func(s string) string { return "mirror/" + s }, NodeSelector: map[string]string{"a": "b"}, PullSecrets: []string{"regcred"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ready) != 2 || len(spread) != 1 || spread[0].Name != "api-step2" {
+		t.Fatalf("ready=%d spread=%d", len(ready), len(spread))
+	}
+	if d := spread[0].IterationDelay; d != 200*time.Millisecond {
+		t.Errorf("api flood: 50 iterations over 10s -> delay %v, want 200ms", d)
+	}
+	cpu := ready[0]
+	if cpu.Objects[0].Template != "/tmp/x/cpu--pyrometer-cpu.yaml" || cpu.Objects[0].Vars["image"] != "mirror/docker.io/library/busybox:1.36.1" ||
+		cpu.Objects[0].Vars["millicores"] != int64(50) || cpu.Objects[0].Vars["nodeSelector"] != `{"a":"b"}` ||
+		cpu.Objects[0].Vars["imagePullSecrets"] != `[{"name":"regcred"}]` || !cpu.Wait {
+		t.Errorf("cpu job: %+v", cpu.Objects[0])
+	}
+	net := ready[1]
+	if net.Objects[2].Group != 1 || net.Objects[0].Group != 0 {
+		t.Errorf("network clients must come after the server and service: %+v", net.Objects)
+	}
+}
+
+func TestLoadCatalogRejectsMalformedFiles(t *testing.T) {
+	dir := t.TempDir()
+	good := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    app.kubernetes.io/managed-by: kubectl-pyrometer\n    kubepyrometer.io/run-id: \"{{.RunID}}\"\n"
+	os.WriteFile(filepath.Join(dir, "ok.yaml"), []byte(good), 0o600)
+	os.WriteFile(filepath.Join(dir, "nolabel.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\n"), 0o600)
+	mode := func(body string) string {
+		return "modes:\n- name: mine\n  plane: control\n  description: d\n  parameters:\n  - {name: count, type: int, default: 1, min: 1, max: 5, help: h}\n" +
+			"  job: {iterations: count, qps: 5, burst: 5}\n" + body
+	}
+	objs := "  objects:\n  - {template: ok.yaml, replicas: count, pods: 0}\n"
+	cases := []struct{ name, body, want string }{
+		{"unknown field", mode(objs) + "  colour: red\n", `unknown field "colour"`},
+		{"bad plane", strings.Replace(mode(objs), "plane: control", "plane: both", 1), `modes[0] (mine): plane: "both"`},
+		{"duplicate builtin", strings.Replace(mode(objs), "name: mine", "name: cpu", 1), `name: mode "cpu" is already defined by built-in plugins.yaml`},
+		{"default out of bounds", strings.Replace(mode(objs), "default: 1,", "default: 9,", 1), "parameters[0].default: 9 is outside [1, 5]"},
+		{"unknown parameter ref", strings.Replace(mode(objs), "replicas: count", "replicas: m", 1), `objects[0].replicas: unknown parameter "m"`},
+		{"missing template", strings.Replace(mode(objs), "ok.yaml", "absent.yaml", 1), "objects[0].template: open"},
+		{"unlabelled template", strings.Replace(mode(objs), "ok.yaml", "nolabel.yaml", 1), "every object must carry the label"},
+		{"no objects", mode(""), "objects: at least one object template is required"},
+		{"pods need an image", strings.Replace(mode(objs), "pods: 0", "pods: 1", 1), "image: required"},
+		{"not yaml", "modes: [\n", "plugins file"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := filepath.Join(dir, "plugins.yaml")
+			os.WriteFile(f, []byte(tc.body), 0o600)
+			_, err := LoadCatalog(pyrometer.Catalog, pyrometer.Templates, f)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), f) {
+				t.Fatalf("err = %v, want the file and %q", err, tc.want)
+			}
+		})
+	}
+	f := filepath.Join(dir, "plugins.yaml")
+	os.WriteFile(f, []byte(mode(objs)), 0o600)
+	c, err := LoadCatalog(pyrometer.Catalog, pyrometer.Templates, f)
+	if err != nil || c.Mode("mine") == nil || c.Mode("mine").Templates["ok.yaml"] != good {
+		t.Fatalf("a valid user mode must load: %v", err)
+	}
+}
