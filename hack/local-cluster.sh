@@ -244,7 +244,7 @@ EOF
   start kubelet kubelet --config="$ETC/kubelet.yaml" --kubeconfig="$ETC/kubelet.kubeconfig" \
     --root-dir="$RUN/kubelet" --cert-dir="$RUN/kubelet/pki" --hostname-override="$NODE_NAME" --node-ip=$BRIDGE_GW
   wait_for "node $NODE_NAME Ready" 120 k wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
-  k label node "$NODE_NAME" pyrometer.dev/real-node=true --overwrite >/dev/null
+  k label node "$NODE_NAME" kubepyrometer.io/real-node=true --overwrite >/dev/null
 
   kubeconfig "$ETC/kube-proxy.kubeconfig" kube-proxy system:kube-proxy
   touch "$RUN/kube-proxy.used"
@@ -256,6 +256,7 @@ EOF
 
 up_kwok() {
   local n=$1
+  [ "$n" -gt 0 ] || return 0
   need_bin kwok
   kubeconfig "$ETC/kwok.kubeconfig" kwok kwok-controller
   # The kwok binary ships no stages: take the "fast" node/pod stages from its Go module source.

@@ -123,7 +123,7 @@ func TestLocalClusterNodes(t *testing.T) {
 				Command:   []string{"sh", "-c", "echo hello-from-real-node; while true; do :; done"},
 				Resources: corev1.ResourceRequirements{Requests: res, Limits: res}}}}}
 	}
-	if _, err := c.CoreV1().Pods(ns).Create(ctx, pod("real", map[string]string{"pyrometer.dev/real-node": "true"}), metav1.CreateOptions{}); err != nil {
+	if _, err := c.CoreV1().Pods(ns).Create(ctx, pod("real", map[string]string{"kubepyrometer.io/real-node": "true"}), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 {

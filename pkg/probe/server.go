@@ -1,0 +1,310 @@
+package probe
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"k8s.io/client-go/rest"
+)
+
+// Request-duration histograms in order of preference. The SLI histogram (1.26+) excludes time spent in
+// webhooks and priority-and-fairness queues, which is what the API call SLOs measure; the SLO name is
+// its deprecated predecessor; apiserver_request_duration_seconds exists everywhere.
+var serverMetrics = []string{
+	"apiserver_request_sli_duration_seconds",
+	"apiserver_request_slo_duration_seconds",
+	"apiserver_request_duration_seconds",
+}
+
+const processStartMetric = "process_start_time_seconds"
+
+// ServerSnapshot is the apiserver's request-duration histogram at one moment, per
+// verb/resource/subresource/scope (other labels such as group, version, component and dry_run are
+// summed), taken from one apiserver's /metrics.
+type ServerSnapshot struct {
+	// Metric is the histogram used, the first of apiserver_request_sli_duration_seconds,
+	// apiserver_request_slo_duration_seconds and apiserver_request_duration_seconds that the server exposes.
+	Metric string
+	// ProcessStartTime is the answering apiserver's process_start_time_seconds (0 when absent). With
+	// several apiservers behind a load balancer, two snapshots may come from different replicas; a
+	// different start time between snapshots means the difference is not one server's traffic.
+	ProcessStartTime float64
+
+	series map[seriesKey]histogram
+}
+
+type seriesKey struct {
+	verb, resource, subresource, scope string
+}
+
+// histogram holds cumulative bucket counts by upper bound; the last bucket is +Inf (the sample count).
+type histogram struct {
+	count   float64
+	buckets []bucket
+}
+
+type bucket struct {
+	upper float64
+	count float64 // cumulative
+}
+
+// ServerStat is the server-side latency of one verb/resource/subresource/scope between two snapshots.
+type ServerStat struct {
+	Verb        string  `json:"verb"`
+	Resource    string  `json:"resource"`
+	Subresource string  `json:"subresource,omitempty"`
+	Scope       string  `json:"scope"`
+	Count       int64   `json:"count"`
+	P50         float64 `json:"p50_ms"`
+	P90         float64 `json:"p90_ms"`
+	P99         float64 `json:"p99_ms"`
+	Metric      string  `json:"metric"`
+}
+
+// SnapshotServer reads GET /metrics through rc (a client of the dedicated config, typically
+// client.Discovery().RESTClient()). When the identity may not read /metrics the error satisfies
+// apierrors.IsForbidden, so callers can skip server-side figures with a note.
+func SnapshotServer(ctx context.Context, rc rest.Interface) (*ServerSnapshot, error) {
+	body, err := rc.Get().AbsPath("/metrics").SetHeader("Accept", "text/plain;version=0.0.4").Stream(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("failed to get /metrics: %w", err)
+	}
+	defer func() { _ = body.Close() }()
+	snap, err := parseServerMetrics(body)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read /metrics: %w", err)
+	}
+	return snap, nil
+}
+
+// parseServerMetrics keeps only the lines of the wanted families (an apiserver exposes tens of thousands
+// of lines; parsing only these is cheaper and cannot fail on unrelated metrics), then parses them with
+// the Prometheus text-format parser.
+func parseServerMetrics(r io.Reader) (*ServerSnapshot, error) {
+	wanted := map[string]bool{processStartMetric: true}
+	for _, m := range serverMetrics {
+		for _, suffix := range []string{"", "_bucket", "_sum", "_count"} {
+			wanted[m+suffix] = true
+		}
+	}
+	var filtered strings.Builder
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		if wanted[metricNameOf(line)] {
+			filtered.WriteString(line)
+			filtered.WriteByte('\n')
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(filtered.String()))
+	if err != nil {
+		return nil, err
+	}
+	snap := &ServerSnapshot{}
+	if mf := families[processStartMetric]; mf != nil && len(mf.GetMetric()) > 0 {
+		m := mf.GetMetric()[0]
+		snap.ProcessStartTime = m.GetGauge().GetValue() + m.GetUntyped().GetValue()
+	}
+	for _, name := range serverMetrics {
+		mf := families[name]
+		if mf == nil || mf.GetType() != dto.MetricType_HISTOGRAM {
+			continue
+		}
+		snap.Metric = name
+		snap.series = aggregate(mf)
+		return snap, nil
+	}
+	return nil, errors.New("no apiserver request duration histogram (" + strings.Join(serverMetrics, ", ") + ")")
+}
+
+// metricNameOf returns the metric name a text-format line is about: the sample's name, or the name
+// after "# HELP " / "# TYPE ". Other comments give "".
+func metricNameOf(line string) string {
+	if name, ok := strings.CutPrefix(line, "# HELP "); ok {
+		line = name
+	} else if name, ok := strings.CutPrefix(line, "# TYPE "); ok {
+		line = name
+	} else if strings.HasPrefix(line, "#") {
+		return ""
+	}
+	if i := strings.IndexAny(line, "{ \t"); i >= 0 {
+		return line[:i]
+	}
+	return line
+}
+
+// aggregate sums the family's histograms per seriesKey, bucket by bucket.
+func aggregate(mf *dto.MetricFamily) map[seriesKey]histogram {
+	type acc struct {
+		count   float64
+		buckets map[float64]float64
+	}
+	accs := map[seriesKey]*acc{}
+	for _, m := range mf.GetMetric() {
+		var k seriesKey
+		for _, l := range m.GetLabel() {
+			switch l.GetName() {
+			case "verb":
+				k.verb = l.GetValue()
+			case "resource":
+				k.resource = l.GetValue()
+			case "subresource":
+				k.subresource = l.GetValue()
+			case "scope":
+				k.scope = l.GetValue()
+			}
+		}
+		a := accs[k]
+		if a == nil {
+			a = &acc{buckets: map[float64]float64{}}
+			accs[k] = a
+		}
+		h := m.GetHistogram()
+		a.count += float64(h.GetSampleCount()) + h.GetSampleCountFloat()
+		for _, b := range h.GetBucket() {
+			if math.IsInf(b.GetUpperBound(), +1) {
+				continue // the +Inf bucket is the sample count
+			}
+			a.buckets[b.GetUpperBound()] += float64(b.GetCumulativeCount()) + b.GetCumulativeCountFloat()
+		}
+	}
+	out := make(map[seriesKey]histogram, len(accs))
+	for k, a := range accs {
+		h := histogram{count: a.count}
+		for upper, c := range a.buckets {
+			h.buckets = append(h.buckets, bucket{upper: upper, count: c})
+		}
+		sort.Slice(h.buckets, func(i, j int) bool { return h.buckets[i].upper < h.buckets[j].upper })
+		h.buckets = append(h.buckets, bucket{upper: math.Inf(+1), count: a.count})
+		out[k] = h
+	}
+	return out
+}
+
+// DiffServer returns, per verb/resource/subresource/scope, the count and quantiles of the requests
+// served between the two snapshots, computed from bucket deltas like Prometheus histogram_quantile:
+// find the bucket holding the rank, interpolate linearly inside it (so values are estimates bounded by
+// bucket edges, unlike the client-side nearest-rank figures), and report the highest finite bound when
+// the rank falls in the +Inf bucket.
+//
+// Only rows with a positive count delta are returned, sorted by count (descending) then verb, resource,
+// subresource, scope. WATCH and CONNECT are left out: for these long-running requests the histogram
+// records how long the stream stayed open, not a latency. A series whose counts went down (the
+// apiserver restarted between snapshots) is taken from after alone, as Prometheus increase() would.
+func DiffServer(before, after *ServerSnapshot) []ServerStat {
+	if after == nil {
+		return nil
+	}
+	var out []ServerStat
+	for k, a := range after.series {
+		if k.verb == "WATCH" || k.verb == "CONNECT" {
+			continue
+		}
+		d := a
+		if before != nil && before.Metric == after.Metric {
+			if b, ok := before.series[k]; ok {
+				d = subtract(a, b)
+			}
+		}
+		if d.count < 1 {
+			continue
+		}
+		out = append(out, ServerStat{
+			Verb: k.verb, Resource: k.resource, Subresource: k.subresource, Scope: k.scope,
+			Count:  int64(math.Round(d.count)),
+			P50:    quantileMS(0.50, d.buckets),
+			P90:    quantileMS(0.90, d.buckets),
+			P99:    quantileMS(0.99, d.buckets),
+			Metric: after.Metric,
+		})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Count != b.Count {
+			return a.Count > b.Count
+		}
+		if a.Verb != b.Verb {
+			return a.Verb < b.Verb
+		}
+		if a.Resource != b.Resource {
+			return a.Resource < b.Resource
+		}
+		if a.Subresource != b.Subresource {
+			return a.Subresource < b.Subresource
+		}
+		return a.Scope < b.Scope
+	})
+	return out
+}
+
+// subtract returns after-before bucket by bucket (bounds missing from before count as 0). If any count
+// decreased, the counters were reset and after is returned unchanged.
+func subtract(after, before histogram) histogram {
+	prev := make(map[float64]float64, len(before.buckets))
+	for _, b := range before.buckets {
+		prev[b.upper] = b.count
+	}
+	d := histogram{count: after.count - before.count, buckets: make([]bucket, len(after.buckets))}
+	for i, b := range after.buckets {
+		c := b.count - prev[b.upper]
+		if c < 0 || d.count < 0 {
+			return after
+		}
+		d.buckets[i] = bucket{upper: b.upper, count: c}
+	}
+	return d
+}
+
+// quantileMS is Prometheus' bucketQuantile (histogram_quantile) over cumulative buckets sorted by upper
+// bound and ending with +Inf, converted to milliseconds and rounded to microseconds. Degenerate input
+// gives 0 rather than NaN so results always encode as JSON.
+func quantileMS(q float64, buckets []bucket) float64 {
+	n := len(buckets)
+	if n < 2 || !math.IsInf(buckets[n-1].upper, +1) {
+		return 0
+	}
+	// Make counts monotonic, as Prometheus does for scrapes that raced with observations.
+	cum := make([]float64, n)
+	for i, b := range buckets {
+		cum[i] = b.count
+		if i > 0 && cum[i] < cum[i-1] {
+			cum[i] = cum[i-1]
+		}
+	}
+	total := cum[n-1]
+	if total == 0 {
+		return 0
+	}
+	r := q * total
+	b := sort.Search(n-1, func(i int) bool { return cum[i] >= r })
+	var v float64
+	switch {
+	case b == n-1:
+		v = buckets[n-2].upper
+	case b == 0 && buckets[0].upper <= 0:
+		v = buckets[0].upper
+	default:
+		start, end, count := 0.0, buckets[b].upper, cum[b]
+		if b > 0 {
+			start = buckets[b-1].upper
+			count -= cum[b-1]
+			r -= cum[b-1]
+		}
+		v = start + (end-start)*(r/count)
+	}
+	return round3(v * 1000)
+}
