@@ -8,11 +8,12 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null | grep '^v'
 COMMIT   ?= $(shell git rev-parse --verify -q HEAD 2>/dev/null || echo unknown)
 DATE     ?= $(shell date -u -d @$$(git log -1 --format=%ct 2>/dev/null || date +%s) +%Y-%m-%dT%H:%M:%SZ)
 CACHE    ?= $(or $(PYROMETER_CACHE),$(HOME)/.cache/kubectl-pyrometer)
+PROBE_IMAGE ?= ghcr.io/kubepyrometer/kubectl-pyrometer:$(VERSION)
 LDFLAGS  := -s -w -X $(MODULE)/pkg/version.version=$(VERSION) -X $(MODULE)/pkg/version.commit=$(COMMIT) \
-            -X $(MODULE)/pkg/version.date=$(DATE)
+            -X $(MODULE)/pkg/version.date=$(DATE) -X $(MODULE)/pkg/version.probeImage=$(PROBE_IMAGE)
 export CGO_ENABLED ?= 0
 
-.PHONY: help build test test-unit test-e2e verify demo cluster-up cluster-down clean
+.PHONY: help build image test test-unit test-e2e verify demo cluster-up cluster-down clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -25,7 +26,10 @@ test: test-unit test-e2e ## Unit tests, then end-to-end tests against a throwawa
 test-unit: ## go test -race ./... (no cluster needed)
 	CGO_ENABLED=1 go test -race -count=1 ./...
 
-test-e2e: build ## End-to-end tests: the built binary against a real local cluster (started if none is given)
+image: ## The plugin's image (in-cluster probe) as a docker-save tarball, built without Docker: dist/image/
+	IMAGE='$(PROBE_IMAGE)' LDFLAGS='$(LDFLAGS)' hack/image.sh
+
+test-e2e: build image ## End-to-end tests: the built binary against a real local cluster (started if none is given)
 	hack/e2e.sh
 
 verify: ## gofmt, go vet, go mod tidy diff, k8s.io pins

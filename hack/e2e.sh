@@ -17,6 +17,8 @@ if [ -z "${PYROMETER_E2E_KUBECONFIG:-}" ]; then
     trap 'hack/local-cluster.sh down' EXIT
     hack/local-cluster.sh up
   fi
+  # the plugin's own image, for the in-cluster probe (make image builds it)
+  for t in dist/image/kubectl-pyrometer-*.tar; do [ -e "$t" ] && hack/local-cluster.sh load "$t"; done
   export PYROMETER_E2E_KUBECONFIG=$CACHE/cluster/kubeconfig
 fi
 export PYROMETER_E2E_BINARY=$ROOT/bin/kubectl-pyrometer

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
@@ -67,7 +68,13 @@ type ServerStat struct {
 	P50         float64 `json:"p50_ms"`
 	P90         float64 `json:"p90_ms"`
 	P99         float64 `json:"p99_ms"`
-	Metric      string  `json:"metric"`
+	// P50Bucket.. say what the histogram can actually tell: the bucket holding the quantile, "<=50" (ms) or,
+	// past the highest bound, ">60000". The interpolated P50.. are estimates inside that bucket: when every
+	// request falls in the first bucket (0-50ms) the interpolation says 25 ms whatever the real latency was.
+	P50Bucket string `json:"p50_bucket"`
+	P90Bucket string `json:"p90_bucket"`
+	P99Bucket string `json:"p99_bucket"`
+	Metric    string `json:"metric"`
 }
 
 // SnapshotServer reads GET /metrics through rc (a client of the dedicated config, typically
@@ -225,11 +232,14 @@ func DiffServer(before, after *ServerSnapshot) []ServerStat {
 		}
 		out = append(out, ServerStat{
 			Verb: k.verb, Resource: k.resource, Subresource: k.subresource, Scope: k.scope,
-			Count:  int64(math.Round(d.count)),
-			P50:    quantileMS(0.50, d.buckets),
-			P90:    quantileMS(0.90, d.buckets),
-			P99:    quantileMS(0.99, d.buckets),
-			Metric: after.Metric,
+			Count:     int64(math.Round(d.count)),
+			P50:       quantileMS(0.50, d.buckets),
+			P90:       quantileMS(0.90, d.buckets),
+			P99:       quantileMS(0.99, d.buckets),
+			P50Bucket: bucketOf(0.50, d.buckets),
+			P90Bucket: bucketOf(0.90, d.buckets),
+			P99Bucket: bucketOf(0.99, d.buckets),
+			Metric:    after.Metric,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -307,4 +317,19 @@ func quantileMS(q float64, buckets []bucket) float64 {
 		v = start + (end-start)*(r/count)
 	}
 	return round3(v * 1000)
+}
+
+// bucketOf names the bucket holding quantile q: "<=B" with B its upper bound in ms, or ">B" past the highest finite
+// bound.
+func bucketOf(q float64, buckets []bucket) string {
+	n := len(buckets)
+	if n < 2 || buckets[n-1].count == 0 {
+		return ""
+	}
+	r := q * buckets[n-1].count
+	b := sort.Search(n, func(i int) bool { return buckets[i].count >= r })
+	if b >= n-1 {
+		return ">" + strconv.FormatFloat(buckets[n-2].upper*1000, 'f', -1, 64)
+	}
+	return "<=" + strconv.FormatFloat(buckets[b].upper*1000, 'f', -1, 64)
 }

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -94,13 +95,13 @@ func TestSnapshotAndDiffServer(t *testing.T) {
 	const m = "apiserver_request_sli_duration_seconds"
 	want := []ServerStat{
 		// 50 in (0,5ms], 40 in (5,25ms], 10 in (25,50ms]
-		{Verb: "GET", Resource: "configmaps", Scope: "resource", Count: 100, P50: 5, P90: 25, P99: 47.5, Metric: m},
+		{Verb: "GET", Resource: "configmaps", Scope: "resource", Count: 100, P50: 5, P90: 25, P99: 47.5, P50Bucket: "<=5", P90Bucket: "<=25", P99Bucket: "<=50", Metric: m},
 		// 10 in (100,200ms]: linear inside the bucket
-		{Verb: "LIST", Resource: "configmaps", Scope: "namespace", Count: 10, P50: 150, P90: 190, P99: 199, Metric: m},
+		{Verb: "LIST", Resource: "configmaps", Scope: "namespace", Count: 10, P50: 150, P90: 190, P99: 199, P50Bucket: "<=200", P90Bucket: "<=200", P99Bucket: "<=200", Metric: m},
 		// 2 in (50,100ms], 2 above 60s: a rank in +Inf reports the highest finite bound
-		{Verb: "POST", Resource: "configmaps", Scope: "namespace", Count: 4, P50: 100, P90: 60000, P99: 60000, Metric: m},
+		{Verb: "POST", Resource: "configmaps", Scope: "namespace", Count: 4, P50: 100, P90: 60000, P99: 60000, P50Bucket: "<=100", P90Bucket: ">60000", P99Bucket: ">60000", Metric: m},
 		// one in core events, one in events.k8s.io: summed over group
-		{Verb: "POST", Resource: "events", Scope: "namespace", Count: 2, P50: 15, P90: 23, P99: 24.8, Metric: m},
+		{Verb: "POST", Resource: "events", Scope: "namespace", Count: 2, P50: 15, P90: 23, P99: 24.8, P50Bucket: "<=25", P90Bucket: "<=25", P99Bucket: "<=25", Metric: m},
 	}
 	if got := DiffServer(before, after); !reflect.DeepEqual(got, want) {
 		t.Errorf("DiffServer =\n%+v\nwant\n%+v", got, want)
@@ -116,7 +117,7 @@ func TestDiffServerFallbackMetricSkipsWatch(t *testing.T) {
 		t.Fatalf("Metric = %q, want %q when no SLI/SLO histogram exists", after.Metric, m)
 	}
 	// WATCH configmaps also gained 3 observations, but a watch's duration is not a latency.
-	want := []ServerStat{{Verb: "GET", Resource: "configmaps", Scope: "resource", Count: 100, P50: 37.5, P90: 47.5, P99: 49.75, Metric: m}}
+	want := []ServerStat{{Verb: "GET", Resource: "configmaps", Scope: "resource", Count: 100, P50: 37.5, P90: 47.5, P99: 49.75, P50Bucket: "<=50", P90Bucket: "<=50", P99Bucket: "<=50", Metric: m}}
 	if got := DiffServer(before, after); !reflect.DeepEqual(got, want) {
 		t.Errorf("DiffServer =\n%+v\nwant\n%+v", got, want)
 	}
@@ -140,7 +141,7 @@ func TestDiffServerCounterReset(t *testing.T) {
 	before := mustParse(t, hist(900, 1000, 1000))
 	after := mustParse(t, hist(0, 10, 10)) // restarted: 10 requests in (0.1, 1]
 	got := DiffServer(before, after)
-	want := []ServerStat{{Verb: "GET", Resource: "pods", Scope: "resource", Count: 10, P50: 550, P90: 910, P99: 991, Metric: "apiserver_request_duration_seconds"}}
+	want := []ServerStat{{Verb: "GET", Resource: "pods", Scope: "resource", Count: 10, P50: 550, P90: 910, P99: 991, P50Bucket: "<=1000", P90Bucket: "<=1000", P99Bucket: "<=1000", Metric: "apiserver_request_duration_seconds"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("DiffServer after a reset =\n%+v\nwant\n%+v", got, want)
 	}
@@ -174,5 +175,18 @@ func TestSnapshotServerErrors(t *testing.T) {
 	_, err = SnapshotServer(context.Background(), restClientFor(t, srv.URL+"/empty"))
 	if err == nil || !strings.Contains(err.Error(), "no apiserver request duration histogram") {
 		t.Errorf("SnapshotServer without histograms: error = %v, want it to say no histogram was found", err)
+	}
+}
+
+func TestBucketOf(t *testing.T) {
+	b := []bucket{{upper: 0.05, count: 90}, {upper: 0.1, count: 99}, {upper: 1, count: 100}, {upper: math.Inf(1), count: 100}}
+	for q, want := range map[float64]string{0.5: "<=50", 0.9: "<=50", 0.95: "<=100", 0.995: "<=1000"} {
+		if got := bucketOf(q, b); got != want {
+			t.Errorf("q=%v: %q, want %q", q, got, want)
+		}
+	}
+	over := []bucket{{upper: 0.05, count: 1}, {upper: math.Inf(1), count: 10}}
+	if got := bucketOf(0.99, over); got != ">50" {
+		t.Errorf("past the last bound: %q", got)
 	}
 }

@@ -1,0 +1,684 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/signals"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
+)
+
+// Where probes run.
+const (
+	FromLocal   = "local"
+	FromCluster = "cluster"
+	FromBoth    = "both"
+)
+
+const defaultRequestTimeout = 10 * time.Second
+
+// ProbeFlags are the probe settings shared by `probe` and `run`.
+type ProbeFlags struct {
+	Probes        string
+	Interval      time.Duration
+	Rate          float64
+	From          string
+	Image         string
+	ListNamespace string
+	NodeSelector  map[string]string // also for the in-cluster probe pod
+
+	kinds          []probe.Kind
+	explicitKinds  bool
+	requestTimeout time.Duration
+}
+
+func (f *ProbeFlags) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.Probes, "probes", "all", "Probe kinds, comma separated: "+strings.Join(probe.KindNames(), ", ")+
+		", or all (all that the identity may use).")
+	cmd.Flags().DurationVar(&f.Interval, "interval", time.Second, "Time between two samples of each kind (open loop: a slow answer never delays the next sample).")
+	cmd.Flags().Float64Var(&f.Rate, "rate", 0, "Samples per second per kind; an alternative to --interval.")
+	cmd.Flags().StringVar(&f.From, "probe-from", FromLocal, "Where probes run: local (in this process), cluster (a Job running the plugin's image), or both.")
+	cmd.Flags().StringVar(&f.Image, "probe-image", version.Get().ProbeImage, "Image of the in-cluster probe (the plugin's own image).")
+	cmd.Flags().StringVar(&f.ListNamespace, "list-namespace", probe.DefaultListNamespace, "Namespace whose ConfigMaps the list-namespace probe lists.")
+}
+
+// complete resolves the kinds and the per-request timeout (kubectl's --request-timeout; 10s when unset).
+func (f *ProbeFlags) complete(cmd *cobra.Command, cf *genericclioptions.ConfigFlags) error {
+	kinds, err := probe.ParseKinds(f.Probes)
+	if err != nil {
+		return fmt.Errorf("invalid --probes: %w", err)
+	}
+	f.kinds = kinds
+	f.explicitKinds = cmd.Flags().Changed("probes") && strings.TrimSpace(f.Probes) != "all"
+	if cmd.Flags().Changed("rate") {
+		if cmd.Flags().Changed("interval") {
+			return errors.New("invalid flags: --rate and --interval are mutually exclusive")
+		}
+		if f.Rate <= 0 || f.Rate > 1000 {
+			return fmt.Errorf("invalid --rate %v: must be > 0 and <= 1000 samples per second", f.Rate)
+		}
+		f.Interval = time.Duration(float64(time.Second) / f.Rate)
+	}
+	f.requestTimeout, err = requestTimeout(cf)
+	return err
+}
+
+func (f *ProbeFlags) validate(window time.Duration, windowFlag string) error {
+	if f.Interval < time.Millisecond {
+		return fmt.Errorf("invalid --interval %v: must be at least 1ms", f.Interval)
+	}
+	if f.Interval > window {
+		return fmt.Errorf("invalid --interval %v: must not be longer than %s %v (no sample would be taken)", f.Interval, windowFlag, window)
+	}
+	switch f.From {
+	case FromLocal, FromCluster, FromBoth:
+	default:
+		return fmt.Errorf("invalid --probe-from %q: allowed values are local, cluster, both", f.From)
+	}
+	if f.From != FromLocal && f.Image == "" {
+		return errors.New("invalid --probe-image: an image is required with --probe-from cluster or both")
+	}
+	return nil
+}
+
+// requestTimeout reads kubectl's --request-timeout ("0" = unset: the probe default of 10s).
+func requestTimeout(cf *genericclioptions.ConfigFlags) (time.Duration, error) {
+	s := ""
+	if cf.Timeout != nil {
+		s = strings.TrimSpace(*cf.Timeout)
+	}
+	if s == "" || s == "0" {
+		return defaultRequestTimeout, nil
+	}
+	if n, err := strconv.Atoi(s); err == nil && n > 0 {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("invalid --request-timeout %q: want a positive duration like 10s", s)
+	}
+	return d, nil
+}
+
+// ProbeOptions holds the flags of "kubectl pyrometer probe".
+type ProbeOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	ProbeFlags
+	Duration  time.Duration
+	Output    string
+	OutputDir string
+
+	// hidden: how the in-cluster probe pod runs the plugin
+	Emit        string
+	InNamespace string
+	NamePrefix  string
+	Labels      map[string]string
+
+	genericiooptions.IOStreams
+}
+
+// ProbeResult is the data printed by "kubectl pyrometer probe".
+type ProbeResult struct {
+	RunID      string             `json:"runID"`
+	Server     string             `json:"server"`
+	Start      time.Time          `json:"start"`
+	Duration   string             `json:"duration"`
+	Interval   string             `json:"interval"`
+	Kinds      []probe.Kind       `json:"kinds"`
+	Local      []probe.Stats      `json:"local,omitempty"`
+	Cluster    []probe.Stats      `json:"cluster,omitempty"`
+	ServerSide []probe.ServerStat `json:"serverSide,omitempty"`
+	Notes      []string           `json:"notes,omitempty"`
+	OutputDir  string             `json:"outputDir,omitempty"`
+}
+
+// NewCmdProbe returns "kubectl pyrometer probe".
+func NewCmdProbe(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ProbeOptions{configFlags: cf, Duration: 30 * time.Second, Output: "table", IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:   "probe [flags]",
+		Short: "Measure API latency without generating load",
+		Long: `Measure Kubernetes API latency without generating load.
+
+Each probe kind fires on a fixed schedule (open loop): a slow answer never delays the next sample, and a
+request that fails or exceeds --request-timeout (default 10s) is kept as a sample with its error. Requests are
+timed in this process around the client-go call, on a dedicated connection with no client-side rate limit.
+
+Kinds: readyz (GET /readyz), get (GET one ConfigMap the probe owns), list-namespace (LIST ConfigMaps in
+kube-system), list-cluster (LIST nodes), mutate (create, patch, delete a ConfigMap: one sample each), watch
+(write a ConfigMap, time until our own watch delivers the event). The probe creates a namespace
+pyrometer-<run-id> for its objects and deletes it at the end, also on Ctrl-C.
+
+Percentiles use the nearest-rank method (every figure is an observed latency) over all samples, errors
+included; a percentile the sample count cannot support (p99 needs 100 samples) is marked with *.
+When GET /metrics is allowed, the apiserver's own request-duration histogram is read at start and end and
+its per-verb/resource quantiles are shown too.`,
+		Example: `  # 30 seconds of every probe kind the current identity may use
+  kubectl pyrometer probe
+
+  # 2 minutes, only readyz and get, 5 samples per second each, as JSON
+  kubectl pyrometer probe --duration 2m --probes readyz,get --rate 5 -o json
+
+  # From inside the cluster too (a Job running the plugin's image), keeping the samples
+  kubectl pyrometer probe --probe-from both --output-dir ./probe-results`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.Complete(c); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+	}
+	o.addFlags(cmd)
+	cmd.Flags().DurationVar(&o.Duration, "duration", o.Duration, "How long to probe.")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: table, json, yaml, csv, markdown.")
+	cmd.Flags().StringVar(&o.OutputDir, "output-dir", "", "Directory to write probe.jsonl, probe-stats.csv and probe.json to (created if missing).")
+	cmd.Flags().StringVar(&o.Emit, "emit", "", "Only print samples, as JSON lines (jsonl); used by the in-cluster probe.")
+	cmd.Flags().StringVar(&o.InNamespace, "in-namespace", "", "Probe in this existing namespace instead of creating one; used by the in-cluster probe.")
+	cmd.Flags().StringVar(&o.NamePrefix, "name-prefix", "", "Prefix of the probe's object names; used by the in-cluster probe.")
+	cmd.Flags().StringToStringVar(&o.Labels, "probe-labels", nil, "Labels of the objects the probe creates; used by the in-cluster probe.")
+	for _, h := range []string{"emit", "in-namespace", "name-prefix", "probe-labels"} {
+		_ = cmd.Flags().MarkHidden(h)
+	}
+	return cmd
+}
+
+// Complete resolves kinds and timeouts.
+func (o *ProbeOptions) Complete(cmd *cobra.Command) error {
+	return o.complete(cmd, o.configFlags)
+}
+
+// Validate checks the flags; it does no I/O.
+func (o *ProbeOptions) Validate() error {
+	if o.Duration <= 0 {
+		return fmt.Errorf("invalid --duration %v: must be positive", o.Duration)
+	}
+	if err := o.validate(o.Duration, "--duration"); err != nil {
+		return err
+	}
+	if err := report.ValidateFormat("output", o.Output, "table", "json", "yaml", "csv", "markdown"); err != nil {
+		return err
+	}
+	if o.Emit != "" && o.Emit != "jsonl" {
+		return fmt.Errorf("invalid --emit %q: allowed value is jsonl", o.Emit)
+	}
+	if o.Emit != "" && o.InNamespace == "" {
+		return errors.New("invalid --emit: needs --in-namespace")
+	}
+	return nil
+}
+
+// probeEnv is what a probe needs from the cluster: clients and the run's identity.
+type probeEnv struct {
+	restConfig *rest.Config
+	client     kubernetes.Interface // ordinary client for setup and cleanup
+	probeCli   kubernetes.Interface // dedicated: own transport, no rate limiter
+	probeRC    rest.Interface
+	runID      string
+	namespace  string
+}
+
+func newProbeEnv(cf *genericclioptions.ConfigFlags) (*probeEnv, error) {
+	cfg, err := cf.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("failed to load kubeconfig: %w", err)
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.Timeout = 0 // per-request contexts bound every call; a global timeout would cut the watch
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create a client for %s: %w", cfg.Host, err)
+	}
+	pc, err := kubernetes.NewForConfig(probe.DedicatedConfig(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("failed to create the probe client for %s: %w", cfg.Host, err)
+	}
+	runID := cluster.NewRunID()
+	return &probeEnv{restConfig: cfg, client: client, probeCli: pc, probeRC: pc.Discovery().RESTClient(),
+		runID: runID, namespace: "pyrometer-" + runID}, nil
+}
+
+// reachable fails with one clear line when the server does not answer.
+func (e *probeEnv) reachable(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := e.client.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Error(); err != nil {
+		return fmt.Errorf("failed to reach the server at %s: %w", e.restConfig.Host, err)
+	}
+	return nil
+}
+
+// allowedKinds drops (default kinds) or refuses (explicit --probes) kinds the identity may not use.
+func (e *probeEnv) allowedKinds(ctx context.Context, f *ProbeFlags, cfg probe.Config, needNamespace bool) ([]probe.Kind, []string, error) {
+	kinds, notes, err := probe.Permitted(ctx, e.client, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("failed to check permissions: %w", err)
+	}
+	if needNamespace {
+		ok, err := e.can(ctx, authorizationv1.ResourceAttributes{Verb: "create", Resource: "namespaces"})
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			var keep []probe.Kind
+			for _, k := range kinds {
+				if k == probe.KindGet || k == probe.KindMutate || k == probe.KindWatch {
+					notes = append(notes, fmt.Sprintf("%s: not permitted (create namespaces, for the probe's own namespace)", k))
+					continue
+				}
+				keep = append(keep, k)
+			}
+			kinds = keep
+		}
+	}
+	if f.explicitKinds && len(notes) > 0 {
+		return nil, nil, fmt.Errorf("not permitted: %s", strings.Join(notes, "; "))
+	}
+	if len(kinds) == 0 {
+		return nil, nil, fmt.Errorf("no probe kind is permitted for this identity: %s", strings.Join(notes, "; "))
+	}
+	return kinds, notes, nil
+}
+
+func (e *probeEnv) can(ctx context.Context, ra authorizationv1.ResourceAttributes) (bool, error) {
+	r, err := e.client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx,
+		&authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &ra}}, metav1.CreateOptions{})
+	if err != nil {
+		return false, fmt.Errorf("failed to check permission to %s %s: %w", ra.Verb, ra.Resource, err)
+	}
+	return r.Status.Allowed, nil
+}
+
+// createNamespace creates the run's own namespace (Pod Security "restricted" enforced).
+func (e *probeEnv) createNamespace(ctx context.Context, name, component string) error {
+	labels := cluster.Labels(e.runID, component)
+	labels["pod-security.kubernetes.io/enforce"] = "restricted"
+	_, err := e.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("failed to create namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// cleanup deletes everything of this run with a fresh bounded context (it also runs after Ctrl-C).
+func (e *probeEnv) cleanup(errOut io.Writer) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	objs, err := cluster.Cleanup(ctx, e.client, e.runID, 2*time.Minute)
+	if err != nil {
+		fmt.Fprintf(errOut, "cleanup of run %s incomplete: %v\nrun: kubectl pyrometer cleanup --run-id %s\n", e.runID, err, e.runID)
+		return fmt.Errorf("cleanup of run %s failed: %w", e.runID, err)
+	}
+	if len(objs) > 0 {
+		fmt.Fprintf(errOut, "removed %d object(s) of run %s\n", len(objs), e.runID)
+	}
+	return nil
+}
+
+// Run probes and prints the result.
+func (o *ProbeOptions) Run(ctx context.Context) error {
+	if o.Emit != "" {
+		return o.runEmit(ctx)
+	}
+	env, err := newProbeEnv(o.configFlags)
+	if err != nil {
+		return err
+	}
+	if err := env.reachable(ctx, o.requestTimeout); err != nil {
+		return err
+	}
+	pcfg := probe.Config{Kinds: o.kinds, Interval: o.Interval, RequestTimeout: o.requestTimeout, Namespace: env.namespace,
+		ListNamespace: o.ListNamespace, Source: probe.SourceLocal, Labels: cluster.Labels(env.runID, "probe"), NamePrefix: "pyrometer-probe"}
+	kinds, notes, err := env.allowedKinds(ctx, &o.ProbeFlags, pcfg, true)
+	if err != nil {
+		return err
+	}
+	pcfg.Kinds = kinds
+	for _, n := range notes {
+		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
+	}
+	var out *os.File
+	if o.OutputDir != "" {
+		if err := os.MkdirAll(o.OutputDir, 0o755); err != nil {
+			return fmt.Errorf("invalid --output-dir: %w", err)
+		}
+		if out, err = os.Create(filepath.Join(o.OutputDir, "probe.jsonl")); err != nil {
+			return fmt.Errorf("invalid --output-dir: %w", err)
+		}
+		defer out.Close()
+	}
+
+	// From here on the cluster holds objects of this run: always clean up.
+	removeHook := signals.OnForcedExit(func() {
+		fmt.Fprintf(o.ErrOut, "exited before cleanup; remove what is left with:\n  kubectl pyrometer cleanup --run-id %s\n", env.runID)
+	})
+	defer removeHook()
+	res := &ProbeResult{RunID: env.runID, Server: env.restConfig.Host, Start: time.Now(), Duration: o.Duration.String(),
+		Interval: o.Interval.String(), Kinds: kinds, Notes: notes, OutputDir: o.OutputDir}
+	runErr := o.probe(ctx, env, pcfg, res, out)
+	cleanErr := env.cleanup(o.ErrOut)
+	if runErr != nil {
+		return runErr
+	}
+	if cleanErr != nil {
+		return cleanErr
+	}
+	if ctx.Err() != nil {
+		return &ExitError{Code: 1, Err: errors.New("interrupted: partial results above; everything the probe created was removed")}
+	}
+	return nil
+}
+
+func (o *ProbeOptions) probe(ctx context.Context, env *probeEnv, pcfg probe.Config, res *ProbeResult, out io.Writer) error {
+	if err := env.createNamespace(ctx, env.namespace, "probe"); err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	var samples []probe.Sample
+	var writeErr error
+	sink := func(s probe.Sample) {
+		mu.Lock()
+		defer mu.Unlock()
+		s.Phase = "probe"
+		samples = append(samples, s)
+		if out != nil && writeErr == nil {
+			b, _ := json.Marshal(s)
+			_, writeErr = out.Write(append(b, '\n'))
+		}
+	}
+
+	before, err := probe.SnapshotServer(ctx, env.probeRC)
+	if err != nil {
+		before = nil
+		res.Notes = append(res.Notes, serverNote(err))
+	}
+
+	var cp *probe.ClusterProbe
+	if o.From != FromLocal {
+		ccfg := probe.ClusterProbeConfig{Probe: pcfg, Image: o.Image, Duration: o.Duration, Name: "pyrometer-probe-" + env.runID}
+		ccfg.Probe.Source = probe.SourceCluster
+		fmt.Fprintf(o.ErrOut, "starting the in-cluster probe (image %s) in namespace %s\n", o.Image, env.namespace)
+		cp, err = probe.StartClusterProbe(ctx, env.client, ccfg, sink)
+		if err != nil {
+			if o.From == FromCluster {
+				return err
+			}
+			res.Notes = append(res.Notes, "in-cluster probe not run: "+err.Error())
+			fmt.Fprintf(o.ErrOut, "warning: %v; continuing with the local probe\n", err)
+		}
+	}
+
+	stopProgress := o.progress(ctx, &mu, &samples)
+	var local error
+	if o.From != FromCluster {
+		p, err := probe.New(pcfg, env.probeCli, env.probeRC, nil)
+		if err != nil {
+			stopProgress()
+			return err
+		}
+		fmt.Fprintf(o.ErrOut, "probing %s for %v (%s every %v)\n", env.restConfig.Host, o.Duration, kindList(pcfg.Kinds), o.Interval)
+		if err := p.Setup(ctx); err != nil {
+			stopProgress()
+			_ = p.Teardown(context.Background())
+			return fmt.Errorf("probe setup failed: %w", err)
+		}
+		local = p.Run(ctx, "probe", o.Duration, sink)
+		tctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := p.Teardown(tctx); err != nil {
+			res.Notes = append(res.Notes, "probe teardown: "+err.Error())
+		}
+		cancel()
+	}
+	if cp != nil {
+		wctx, cancel := context.WithTimeout(ctx, o.Duration+2*o.requestTimeout+time.Minute)
+		if err := cp.Wait(wctx); err != nil && ctx.Err() == nil {
+			res.Notes = append(res.Notes, err.Error())
+		}
+		cancel()
+	}
+	stopProgress()
+	if local != nil && ctx.Err() == nil {
+		return local
+	}
+
+	if before != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), o.requestTimeout)
+		after, err := probe.SnapshotServer(sctx, env.probeRC)
+		cancel()
+		if err == nil {
+			res.ServerSide = probe.DiffServer(before, after)
+			if before.ProcessStartTime != after.ProcessStartTime {
+				res.Notes = append(res.Notes, "server-side figures span two apiserver processes (restart or several replicas behind a load balancer): treat them with care")
+			}
+		} else {
+			res.Notes = append(res.Notes, serverNote(err))
+		}
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if writeErr != nil {
+		return fmt.Errorf("failed to write probe.jsonl: %w", writeErr)
+	}
+	var loc, clu []probe.Sample
+	for _, s := range samples {
+		if s.Source == probe.SourceCluster {
+			clu = append(clu, s)
+		} else {
+			loc = append(loc, s)
+		}
+	}
+	if len(loc) > 0 {
+		res.Local = probe.ByKind(loc)
+	}
+	if len(clu) > 0 {
+		res.Cluster = probe.ByKind(clu)
+	}
+	if o.From != FromCluster && len(loc) == 0 {
+		return errors.New("no samples were taken")
+	}
+	if o.OutputDir != "" {
+		if err := writeProbeArtifacts(o.OutputDir, res); err != nil {
+			return err
+		}
+	}
+	return o.print(res)
+}
+
+func serverNote(err error) string {
+	if apierrors.IsForbidden(err) {
+		return "server-side latency not collected: GET /metrics is forbidden for this identity"
+	}
+	return "server-side latency not collected: " + err.Error()
+}
+
+func kindList(ks []probe.Kind) string {
+	var s []string
+	for _, k := range ks {
+		s = append(s, string(k))
+	}
+	return strings.Join(s, ", ")
+}
+
+func writeProbeArtifacts(dir string, res *ProbeResult) error {
+	f, err := os.Create(filepath.Join(dir, "probe-stats.csv"))
+	if err != nil {
+		return fmt.Errorf("failed to write probe-stats.csv: %w", err)
+	}
+	stats := append(append([]probe.Stats(nil), tagPhase(res.Local, "probe")...), tagPhase(res.Cluster, "probe-cluster")...)
+	if err := report.WriteProbeStatsCSV(f, stats); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	j, err := os.Create(filepath.Join(dir, "probe.json"))
+	if err != nil {
+		return fmt.Errorf("failed to write probe.json: %w", err)
+	}
+	defer j.Close()
+	return report.Write(j, "json", res)
+}
+
+func tagPhase(stats []probe.Stats, phase string) []probe.Stats {
+	out := append([]probe.Stats(nil), stats...)
+	for i := range out {
+		out[i].Phase = phase
+	}
+	return out
+}
+
+func (o *ProbeOptions) print(res *ProbeResult) error {
+	switch o.Output {
+	case "json", "yaml":
+		return report.Write(o.Out, o.Output, res)
+	case "csv":
+		return report.WriteProbeStatsCSV(o.Out, append(tagPhase(res.Local, "probe"), tagPhase(res.Cluster, "probe-cluster")...))
+	case "markdown":
+		if len(res.Local) > 0 {
+			fmt.Fprintf(o.Out, "### Client-side latency (local, ms)\n\n")
+			if err := report.WriteStatsMarkdown(o.Out, res.Local); err != nil {
+				return err
+			}
+		}
+		if len(res.Cluster) > 0 {
+			fmt.Fprintf(o.Out, "\n### Client-side latency (in-cluster pod, ms)\n\n")
+			if err := report.WriteStatsMarkdown(o.Out, res.Cluster); err != nil {
+				return err
+			}
+		}
+		for _, n := range res.Notes {
+			fmt.Fprintf(o.Out, "\n> note: %s\n", n)
+		}
+		return nil
+	}
+	if len(res.Local) > 0 {
+		fmt.Fprintf(o.Out, "CLIENT-SIDE LATENCY (local, in-process; ms)\n")
+		if err := report.WriteStatsTable(o.Out, res.Local, false); err != nil {
+			return err
+		}
+	}
+	if len(res.Cluster) > 0 {
+		fmt.Fprintf(o.Out, "\nCLIENT-SIDE LATENCY (in-cluster pod; ms)\n")
+		if err := report.WriteStatsTable(o.Out, res.Cluster, false); err != nil {
+			return err
+		}
+	}
+	if len(res.ServerSide) > 0 {
+		fmt.Fprintf(o.Out, "\nSERVER-SIDE LATENCY (apiserver histogram, all clients during the probe; ms)\n")
+		if err := report.WriteServerTable(o.Out, res.ServerSide); err != nil {
+			return err
+		}
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
+	}
+	if o.OutputDir != "" {
+		fmt.Fprintf(o.ErrOut, "artifacts: %s\n", o.OutputDir)
+	}
+	return nil
+}
+
+// progress prints elapsed time, sample count and the current p99 on stderr every 2s when stderr is a terminal.
+func (o *ProbeOptions) progress(ctx context.Context, mu *sync.Mutex, samples *[]probe.Sample) (stop func()) {
+	f, ok := o.ErrOut.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(o.ErrOut, "\r\033[K")
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				mu.Lock()
+				st := probe.Compute(*samples)
+				mu.Unlock()
+				fmt.Fprintf(o.ErrOut, "\r\033[K%v/%v  samples %d  errors %d  p99 %.1f ms",
+					time.Since(start).Round(time.Second), o.Duration, st.Count, st.Errors, st.P99)
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// runEmit is the in-cluster probe process: samples as JSON lines on stdout, nothing else.
+func (o *ProbeOptions) runEmit(ctx context.Context) error {
+	cfg, err := o.configFlags.ToRESTConfig()
+	if err != nil {
+		return fmt.Errorf("failed to load the in-cluster config: %w", err)
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.Timeout = 0
+	pc, err := kubernetes.NewForConfig(probe.DedicatedConfig(cfg))
+	if err != nil {
+		return err
+	}
+	prefix := o.NamePrefix
+	if prefix == "" {
+		prefix = "pyrometer-probe-pod"
+	}
+	labels := map[string]string{cluster.ManagedByLabel: cluster.ManagedBy}
+	for k, v := range o.Labels {
+		labels[k] = v
+	}
+	p, err := probe.New(probe.Config{Kinds: o.kinds, Interval: o.Interval, RequestTimeout: o.requestTimeout, Namespace: o.InNamespace,
+		ListNamespace: o.ListNamespace, Source: probe.SourceCluster, Labels: labels, NamePrefix: prefix}, pc, pc.Discovery().RESTClient(), nil)
+	if err != nil {
+		return err
+	}
+	if err := p.Setup(ctx); err != nil {
+		_ = p.Teardown(context.Background())
+		return fmt.Errorf("probe setup failed: %w", err)
+	}
+	var mu sync.Mutex
+	enc := json.NewEncoder(o.Out)
+	runErr := p.Run(ctx, "cluster", o.Duration, func(s probe.Sample) {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = enc.Encode(s)
+	})
+	tctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.Teardown(tctx); err != nil {
+		fmt.Fprintf(o.ErrOut, "probe teardown: %v\n", err)
+	}
+	if runErr != nil && ctx.Err() == nil {
+		return runErr
+	}
+	return nil
+}

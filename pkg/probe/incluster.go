@@ -1,0 +1,379 @@
+package probe
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+)
+
+// ClusterProbeConfig configures the in-cluster probe: a Job in the probe namespace that runs the plugin's own image
+// (`kubectl-pyrometer probe --emit jsonl ...`) under a ServiceAccount allowed only what the chosen kinds need, and
+// streams its samples back through the pod's log.
+type ClusterProbeConfig struct {
+	Probe        Config        // kinds, interval, request timeout, namespace (must exist), list namespace, labels
+	Image        string        // the plugin's image
+	Duration     time.Duration // how long the pod probes
+	StartTimeout time.Duration // how long the pod may take to start (scheduling + image pull)
+	PullSecrets  []string
+	NodeSelector map[string]string
+	Name         string // name of the Job, ServiceAccount and RBAC objects
+}
+
+// ClusterProbe is a running in-cluster probe.
+type ClusterProbe struct {
+	cfg    ClusterProbeConfig
+	client kubernetes.Interface
+	pod    string
+	done   chan struct{}
+	mu     sync.Mutex
+	err    error
+	notes  []string
+}
+
+// StartClusterProbe creates the RBAC and the Job, waits until the probe pod runs (or says exactly why it cannot
+// start), and streams its samples to sink (tagged SourceCluster) until the pod ends or ctx is done. Objects it
+// created carry cfg.Probe.Labels: the caller deletes them by label (cluster.Cleanup), also when this fails.
+func StartClusterProbe(ctx context.Context, client kubernetes.Interface, cfg ClusterProbeConfig, sink func(Sample)) (*ClusterProbe, error) {
+	if cfg.Image == "" || cfg.Name == "" || cfg.Probe.Namespace == "" {
+		return nil, errors.New("in-cluster probe needs an image, a name and a namespace")
+	}
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = 2 * time.Minute
+	}
+	cp := &ClusterProbe{cfg: cfg, client: client, done: make(chan struct{})}
+	if err := cp.createRBAC(ctx); err != nil {
+		return nil, err
+	}
+	if err := cp.createJob(ctx); err != nil {
+		return nil, err
+	}
+	pod, err := cp.waitRunning(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cp.pod = pod
+	go cp.stream(ctx, sink)
+	return cp, nil
+}
+
+// Wait blocks until the pod's log ended (the pod finished) or ctx is done, and returns the stream's error.
+func (cp *ClusterProbe) Wait(ctx context.Context) error {
+	select {
+	case <-cp.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	return cp.err
+}
+
+// Notes are the pod's non-sample output lines (warnings it printed), at most 20.
+func (cp *ClusterProbe) Notes() []string {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	return slices.Clone(cp.notes)
+}
+
+func (cp *ClusterProbe) labels() map[string]string { return cp.cfg.Probe.Labels }
+
+func (cp *ClusterProbe) createRBAC(ctx context.Context) error {
+	ns, name := cp.cfg.Probe.Namespace, cp.cfg.Name
+	meta := func(namespace string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: cp.labels()}
+	}
+	subject := []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: ns}}
+	if _, err := cp.client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: meta(ns),
+		AutomountServiceAccountToken: ptr.To(true)}, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("in-cluster probe: failed to create serviceaccount %s/%s: %w", ns, name, err)
+	}
+	kinds := cp.cfg.Probe.Kinds
+	// In the probe's own namespace: the ConfigMaps of get, mutate and watch.
+	var verbs []string
+	for _, k := range kinds {
+		for _, a := range requiredAccess(k, cp.cfg.Probe) {
+			if a.resource == "configmaps" && a.namespace == ns && !slices.Contains(verbs, a.verb) {
+				verbs = append(verbs, a.verb)
+			}
+		}
+	}
+	if len(verbs) > 0 {
+		slices.Sort(verbs)
+		if err := cp.role(ctx, ns, meta(ns), []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: verbs}}, subject); err != nil {
+			return err
+		}
+	}
+	if slices.Contains(kinds, KindListNamespace) {
+		lns := listNamespace(cp.cfg.Probe)
+		if err := cp.role(ctx, lns, meta(lns), []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"list"}}}, subject); err != nil {
+			return err
+		}
+	}
+	var rules []rbacv1.PolicyRule
+	if slices.Contains(kinds, KindListCluster) {
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"list"}})
+	}
+	if slices.Contains(kinds, KindReadyz) {
+		rules = append(rules, rbacv1.PolicyRule{NonResourceURLs: []string{"/readyz"}, Verbs: []string{"get"}})
+	}
+	// APF priority level names (best effort in the pod too)
+	rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{"flowcontrol.apiserver.k8s.io"}, Resources: []string{"prioritylevelconfigurations"}, Verbs: []string{"list"}})
+	cr := &rbacv1.ClusterRole{ObjectMeta: meta(""), Rules: rules}
+	if _, err := cp.client.RbacV1().ClusterRoles().Create(ctx, cr, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("in-cluster probe: failed to create clusterrole %s: %w", name, err)
+	}
+	crb := &rbacv1.ClusterRoleBinding{ObjectMeta: meta(""), Subjects: subject,
+		RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: name}}
+	if _, err := cp.client.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("in-cluster probe: failed to create clusterrolebinding %s: %w", name, err)
+	}
+	return nil
+}
+
+func (cp *ClusterProbe) role(ctx context.Context, ns string, meta metav1.ObjectMeta, rules []rbacv1.PolicyRule, subjects []rbacv1.Subject) error {
+	if _, err := cp.client.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: meta, Rules: rules}, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("in-cluster probe: failed to create role %s/%s: %w", ns, meta.Name, err)
+	}
+	rb := &rbacv1.RoleBinding{ObjectMeta: meta, Subjects: subjects,
+		RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: meta.Name}}
+	if _, err := cp.client.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("in-cluster probe: failed to create rolebinding %s/%s: %w", ns, meta.Name, err)
+	}
+	return nil
+}
+
+// PodArgs are the arguments of the in-cluster `kubectl-pyrometer` process.
+func (cfg ClusterProbeConfig) PodArgs() []string {
+	var kinds []string
+	for _, k := range cfg.Probe.Kinds {
+		kinds = append(kinds, string(k))
+	}
+	var labels []string
+	for k, v := range cfg.Probe.Labels {
+		labels = append(labels, k+"="+v)
+	}
+	slices.Sort(labels)
+	return []string{"probe", "--emit=jsonl", "--in-namespace=" + cfg.Probe.Namespace, "--probe-labels=" + strings.Join(labels, ","),
+		"--list-namespace=" + listNamespace(cfg.Probe), "--name-prefix=" + cfg.Name + "-pod",
+		"--probes=" + strings.Join(kinds, ","), "--interval=" + cfg.Probe.Interval.String(),
+		"--duration=" + cfg.Duration.String(), "--request-timeout=" + cfg.Probe.RequestTimeout.String()}
+}
+
+func (cp *ClusterProbe) createJob(ctx context.Context) error {
+	ns, name := cp.cfg.Probe.Namespace, cp.cfg.Name
+	res := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("64Mi")}
+	var secrets []corev1.LocalObjectReference
+	for _, s := range cp.cfg.PullSecrets {
+		secrets = append(secrets, corev1.LocalObjectReference{Name: s})
+	}
+	podLabels := map[string]string{"kubepyrometer.io/app": name}
+	for k, v := range cp.labels() {
+		podLabels[k] = v
+	}
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: cp.labels()},
+		Spec: batchv1.JobSpec{
+			BackoffLimit:          ptr.To[int32](0),
+			ActiveDeadlineSeconds: ptr.To(int64((cp.cfg.Duration + cp.cfg.StartTimeout + cp.cfg.Probe.RequestTimeout + time.Minute).Seconds())),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
+				Spec: corev1.PodSpec{
+					ServiceAccountName:            name,
+					RestartPolicy:                 corev1.RestartPolicyNever,
+					TerminationGracePeriodSeconds: ptr.To[int64](2),
+					ImagePullSecrets:              secrets,
+					NodeSelector:                  cp.cfg.NodeSelector,
+					EnableServiceLinks:            ptr.To(false),
+					SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](65532),
+						RunAsGroup: ptr.To[int64](65532), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+					Containers: []corev1.Container{{
+						Name: "probe", Image: cp.cfg.Image, ImagePullPolicy: corev1.PullIfNotPresent,
+						Args:      cp.cfg.PodArgs(),
+						Resources: corev1.ResourceRequirements{Requests: res, Limits: res},
+						SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false), ReadOnlyRootFilesystem: ptr.To(true),
+							Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
+					}},
+				},
+			},
+		},
+	}
+	if _, err := cp.client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("in-cluster probe: failed to create job %s/%s: %w", ns, name, err)
+	}
+	return nil
+}
+
+// waitRunning waits until the Job's pod runs; it fails fast, naming the reason, when the pod cannot start.
+func (cp *ClusterProbe) waitRunning(ctx context.Context) (string, error) {
+	ns := cp.cfg.Probe.Namespace
+	sel := "kubepyrometer.io/app=" + cp.cfg.Name
+	var pod string
+	var why string
+	wctx, cancel := context.WithTimeout(ctx, cp.cfg.StartTimeout)
+	defer cancel()
+	err := wait.PollUntilContextCancel(wctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		pods, err := cp.client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
+		if err != nil {
+			return false, nil
+		}
+		if len(pods.Items) == 0 {
+			why = "no pod created by job " + cp.cfg.Name + cp.jobFailure(ctx)
+			return false, nil
+		}
+		p := pods.Items[0]
+		pod = p.Name
+		switch p.Status.Phase {
+		case corev1.PodRunning, corev1.PodSucceeded:
+			return true, nil
+		case corev1.PodFailed:
+			return false, fmt.Errorf("in-cluster probe pod %s/%s failed: %s", ns, p.Name, podMessage(p))
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+				why = "pod " + p.Name + " is unschedulable: " + c.Message
+			}
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if w := cs.State.Waiting; w != nil {
+				switch w.Reason {
+				case "ErrImagePull", "ImagePullBackOff", "InvalidImageName":
+					return false, fmt.Errorf("in-cluster probe pod %s/%s cannot pull image %s (%s: %s); set --probe-image to an image the nodes can pull, or run with --probe-from local",
+						ns, p.Name, cp.cfg.Image, w.Reason, w.Message)
+				case "CreateContainerConfigError", "CreateContainerError", "RunContainerError":
+					return false, fmt.Errorf("in-cluster probe pod %s/%s cannot start: %s: %s", ns, p.Name, w.Reason, w.Message)
+				}
+				why = fmt.Sprintf("pod %s is waiting: %s %s", p.Name, w.Reason, w.Message)
+			}
+		}
+		return false, nil
+	})
+	if err == nil {
+		return pod, nil
+	}
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	if wait.Interrupted(err) {
+		if why == "" {
+			why = "pod not running"
+		}
+		return "", fmt.Errorf("in-cluster probe did not start within %v: %s", cp.cfg.StartTimeout, why)
+	}
+	return "", err
+}
+
+func (cp *ClusterProbe) jobFailure(ctx context.Context) string {
+	j, err := cp.client.BatchV1().Jobs(cp.cfg.Probe.Namespace).Get(ctx, cp.cfg.Name, metav1.GetOptions{})
+	if err != nil {
+		return ""
+	}
+	for _, c := range j.Status.Conditions {
+		if c.Status == corev1.ConditionTrue {
+			return fmt.Sprintf(" (job %s: %s)", c.Reason, c.Message)
+		}
+	}
+	// quota and admission rejections of the pod surface as events on the Job
+	evs, err := cp.client.CoreV1().Events(cp.cfg.Probe.Namespace).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + cp.cfg.Name})
+	if err == nil {
+		for _, e := range evs.Items {
+			if e.Type == corev1.EventTypeWarning {
+				return fmt.Sprintf(" (%s: %s)", e.Reason, e.Message)
+			}
+		}
+	}
+	return ""
+}
+
+func podMessage(p corev1.Pod) string {
+	for _, cs := range p.Status.ContainerStatuses {
+		if t := cs.State.Terminated; t != nil {
+			return fmt.Sprintf("container exited %d (%s) %s", t.ExitCode, t.Reason, t.Message)
+		}
+	}
+	return p.Status.Reason + " " + p.Status.Message
+}
+
+// stream follows the pod's log and hands every sample line to sink.
+func (cp *ClusterProbe) stream(ctx context.Context, sink func(Sample)) {
+	defer close(cp.done)
+	setErr := func(err error) {
+		cp.mu.Lock()
+		defer cp.mu.Unlock()
+		if cp.err == nil {
+			cp.err = err
+		}
+	}
+	ns := cp.cfg.Probe.Namespace
+	rc, err := cp.client.CoreV1().Pods(ns).GetLogs(cp.pod, &corev1.PodLogOptions{Follow: true}).Stream(ctx)
+	if err != nil {
+		setErr(fmt.Errorf("in-cluster probe: failed to stream the log of %s/%s: %w", ns, cp.pod, err))
+		return
+	}
+	defer rc.Close()
+	sc := bufio.NewScanner(rc)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Bytes()
+		var s Sample
+		if len(line) > 0 && line[0] == '{' && json.Unmarshal(line, &s) == nil && s.Kind != "" {
+			s.Source = SourceCluster
+			sink(s)
+			continue
+		}
+		cp.mu.Lock()
+		if len(cp.notes) < 20 && len(strings.TrimSpace(string(line))) > 0 {
+			cp.notes = append(cp.notes, string(line))
+		}
+		cp.mu.Unlock()
+	}
+	if err := sc.Err(); err != nil && ctx.Err() == nil {
+		setErr(fmt.Errorf("in-cluster probe: reading the log of %s/%s: %w", ns, cp.pod, err))
+		return
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	// the log ended: the pod finished; report a failure of the process
+	p, err := cp.waitTerminated(ctx)
+	if err == nil && p != nil {
+		for _, cs := range p.Status.ContainerStatuses {
+			if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
+				setErr(fmt.Errorf("in-cluster probe pod %s/%s exited %d: %s", ns, cp.pod, t.ExitCode, strings.Join(cp.Notes(), "; ")))
+			}
+		}
+	}
+}
+
+func (cp *ClusterProbe) waitTerminated(ctx context.Context) (*corev1.Pod, error) {
+	var pod *corev1.Pod
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := wait.PollUntilContextCancel(wctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		p, err := cp.client.CoreV1().Pods(cp.cfg.Probe.Namespace).Get(ctx, cp.pod, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		if err != nil {
+			return false, nil
+		}
+		pod = p
+		return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed, nil
+	})
+	return pod, err
+}

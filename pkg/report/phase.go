@@ -1,0 +1,48 @@
+package report
+
+import "time"
+
+// Phase types.
+const (
+	PhaseTypeProbe    = "probe" // the baseline of a run, or the only phase of `kubectl pyrometer probe`
+	PhaseTypeRamp     = "ramp"
+	PhaseTypeTeardown = "teardown"
+	PhaseTypeRecovery = "recovery"
+)
+
+// Phase statuses.
+const (
+	StatusPass    = "pass"
+	StatusFail    = "fail"
+	StatusAborted = "aborted"
+	StatusSkipped = "skipped"
+)
+
+// Phase is one stage of a run: one line of phases.jsonl, one row of summary.csv, one entry of run.json.
+type Phase struct {
+	// Name is "baseline", "ramp-step-1", ..., "teardown", "recovery", or "probe" for `kubectl pyrometer probe`.
+	Name   string    `json:"name"`
+	Type   string    `json:"type"` // PhaseTypeProbe, PhaseTypeRamp, PhaseTypeTeardown or PhaseTypeRecovery
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	Status string    `json:"status"` // StatusPass, StatusFail, StatusAborted or StatusSkipped
+	Error  string    `json:"error,omitempty"`
+	// RC is 0 when the phase succeeded, non-zero when it failed (the seed's exit_code column).
+	RC int `json:"rc"`
+	// UUID is the kube-burner uuid of a ramp step, if any.
+	UUID    string            `json:"uuid,omitempty"`
+	Details map[string]string `json:"details,omitempty"`
+}
+
+// Elapsed is End - Start, or 0 when either is unset.
+func (p Phase) Elapsed() time.Duration {
+	if p.Start.IsZero() || p.End.IsZero() {
+		return 0
+	}
+	return p.End.Sub(p.Start)
+}
+
+// Failed reports whether the phase failed or was aborted (or reported a non-zero RC).
+func (p Phase) Failed() bool {
+	return p.Status == StatusFail || p.Status == StatusAborted || p.RC != 0
+}

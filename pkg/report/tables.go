@@ -1,0 +1,225 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+)
+
+// LowCountFootnote follows a stats table in which a percentile is flagged with "*".
+var LowCountFootnote = fmt.Sprintf("* fewer samples than needed for that percentile (p50 needs %d, p90 %d, p95 %d, p99 %d); "+
+	"increase --duration or lower --interval", probe.MinSamplesP50, probe.MinSamplesP90, probe.MinSamplesP95, probe.MinSamplesP99)
+
+// ServerNote follows the server-side table; %s is the metric the figures came from.
+const ServerNote = "server-side, from %s bucket deltas: each figure is the histogram bucket (ms) holding that quantile"
+
+// FormatMS formats a latency in ms for humans: 1 decimal from 10 ms up (1432.1), 2 below (3.27), so that
+// small latencies keep two significant digits and large ones do not pretend to a precision they lack.
+// Machine outputs (CSV, JSON) keep the full microsecond precision instead.
+func FormatMS(v float64) string {
+	if math.Abs(v) >= 9.995 { // what %.2f would print as 10.00 or more
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+// formatRatio prints a ratio to the baseline as "1.21x", "-" when there is none.
+func formatRatio(r float64) string {
+	if r <= 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(r, 'f', 2, 64) + "x"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// statsHeader and statsRows build the stats table shared by the terminal and Markdown outputs. flagged
+// reports whether any cell carries the low-count "*".
+func statsHeader(showPhase bool) []string {
+	h := []string{"KIND", "COUNT", "ERRORS", "ERR%", "MIN", "P50", "P90", "P95", "P99", "MAX", "MEAN"}
+	if showPhase {
+		h = append([]string{"PHASE"}, h...)
+	}
+	return h
+}
+
+func statsRows(stats []probe.Stats, showPhase bool) (rows [][]string, flagged bool) {
+	for _, s := range stats {
+		row := []string{s.Kind, strconv.Itoa(s.Count), strconv.Itoa(s.Errors)}
+		if s.Count == 0 {
+			row = append(row, "-", "-", "-", "-", "-", "-", "-", "-")
+		} else {
+			pct := func(name string, v float64) string {
+				if slices.Contains(s.LowCount, name) {
+					flagged = true
+					return FormatMS(v) + "*"
+				}
+				return FormatMS(v)
+			}
+			row = append(row, strconv.FormatFloat(s.ErrorPct, 'f', 1, 64), FormatMS(s.Min),
+				pct("p50", s.P50), pct("p90", s.P90), pct("p95", s.P95), pct("p99", s.P99),
+				FormatMS(s.Max), FormatMS(s.Mean))
+		}
+		if showPhase {
+			row = append([]string{orDash(s.Phase)}, row...)
+		}
+		rows = append(rows, row)
+	}
+	return rows, flagged
+}
+
+// WriteStatsTable writes one row per stats entry: [PHASE] KIND COUNT ERRORS ERR% MIN P50 P90 P95 P99 MAX
+// MEAN, latencies in ms formatted by FormatMS, "-" for a row without samples. A percentile its sample count
+// cannot support (probe.Stats.LowCount) carries a trailing "*", explained once by LowCountFootnote under
+// the table when any cell is flagged.
+func WriteStatsTable(w io.Writer, stats []probe.Stats, showPhase bool) error {
+	rows, flagged := statsRows(stats, showPhase)
+	if err := renderTable(w, statsHeader(showPhase), rows); err != nil {
+		return err
+	}
+	if flagged {
+		if _, err := fmt.Fprintln(w, LowCountFootnote); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteStatsMarkdown writes the stats as a GitHub table with the PHASE column and the table's formatting,
+// then a line stating the unit and method (and the low-count footnote when needed).
+func WriteStatsMarkdown(w io.Writer, stats []probe.Stats) error {
+	rows, flagged := statsRows(stats, true)
+	h := statsHeader(true)
+	right := make([]bool, len(h))
+	for i := 2; i < len(h); i++ {
+		right[i] = true
+	}
+	if err := writeMarkdown(w, h, rows, right); err != nil {
+		return err
+	}
+	note := "\nLatencies in ms, percentiles by nearest rank; failed requests count at their elapsed time.\n"
+	if flagged {
+		note += "\n" + escapeMarkdown(LowCountFootnote) + "\n"
+	}
+	_, err := io.WriteString(w, note)
+	return err
+}
+
+func verdictHeader() []string {
+	return []string{"PHASE", "KIND", "P50", "P99", "SLO", "P50-RATIO", "P99-RATIO", "LEVEL", "RESULT", "REASON"}
+}
+
+func verdictRows(verdicts []Verdict) [][]string {
+	rows := make([][]string, 0, len(verdicts))
+	for _, v := range verdicts {
+		slo := "-"
+		if v.SLOThresholdMS > 0 {
+			slo = "p99<=" + msDuration(v.SLOThresholdMS)
+		}
+		result := StatusPass
+		if !v.Pass {
+			result = StatusFail
+		}
+		rows = append(rows, []string{
+			orDash(v.Phase), v.Kind, FormatMS(v.P50MS), FormatMS(v.P99MS), slo,
+			formatRatio(v.P50Ratio), formatRatio(v.P99Ratio), orDash(v.Level), result, v.Reason,
+		})
+	}
+	return rows
+}
+
+// WriteVerdictTable writes one row per verdict: PHASE KIND P50 P99 SLO P50-RATIO P99-RATIO LEVEL RESULT
+// REASON, with the SLO as "p99<=1s" ("-" for none) and ratios as "1.21x" ("-" when not compared).
+func WriteVerdictTable(w io.Writer, verdicts []Verdict) error {
+	return renderTable(w, verdictHeader(), verdictRows(verdicts))
+}
+
+// WriteVerdictMarkdown writes the verdicts as a GitHub table with the columns of WriteVerdictTable.
+func WriteVerdictMarkdown(w io.Writer, verdicts []Verdict) error {
+	right := []bool{false, false, true, true, false, true, true, false, false, false}
+	return writeMarkdown(w, verdictHeader(), verdictRows(verdicts), right)
+}
+
+// WriteServerTable writes server-side latencies (probe.DiffServer of one phase): VERB RESOURCE SUBRESOURCE
+// SCOPE COUNT P50 P90 P99, then a note naming the metric. It writes nothing for no rows, so the caller
+// decides whether to say that the server had nothing to report.
+func WriteServerTable(w io.Writer, stats []probe.ServerStat) error {
+	if len(stats) == 0 {
+		return nil
+	}
+	var metrics []string
+	rows := make([][]string, 0, len(stats))
+	for _, s := range stats {
+		if s.Metric != "" && !slices.Contains(metrics, s.Metric) {
+			metrics = append(metrics, s.Metric)
+		}
+		rows = append(rows, []string{
+			s.Verb, s.Resource, orDash(s.Subresource), orDash(s.Scope), strconv.FormatInt(s.Count, 10),
+			orDash(s.P50Bucket), orDash(s.P90Bucket), orDash(s.P99Bucket),
+		})
+	}
+	if len(metrics) == 0 {
+		metrics = []string{"apiserver_request_sli_duration_seconds"}
+	}
+	if err := renderTable(w, []string{"VERB", "RESOURCE", "SUBRESOURCE", "SCOPE", "COUNT", "P50", "P90", "P99"}, rows); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, ServerNote+"\n", strings.Join(metrics, ", "))
+	return err
+}
+
+func renderTable(w io.Writer, header []string, rows [][]string) error {
+	t := NewTable(w, header...)
+	for _, r := range rows {
+		if err := t.Append(r); err != nil {
+			return fmt.Errorf("failed to add a table row: %w", err)
+		}
+	}
+	if err := t.Render(); err != nil {
+		return fmt.Errorf("failed to render table: %w", err)
+	}
+	return nil
+}
+
+// writeMarkdown writes a GitHub-flavoured Markdown table; right marks right-aligned (numeric) columns.
+func writeMarkdown(w io.Writer, header []string, rows [][]string, right []bool) error {
+	var b strings.Builder
+	line := func(cells []string) {
+		b.WriteString("|")
+		for _, c := range cells {
+			b.WriteString(" " + escapeMarkdown(c) + " |")
+		}
+		b.WriteString("\n")
+	}
+	line(header)
+	b.WriteString("|")
+	for i := range header {
+		if i < len(right) && right[i] {
+			b.WriteString(" ---: |")
+		} else {
+			b.WriteString(" --- |")
+		}
+	}
+	b.WriteString("\n")
+	for _, r := range rows {
+		line(r)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+var markdownEscaper = strings.NewReplacer(`\`, `\\`, `|`, `\|`, `*`, `\*`, `_`, `\_`, "\n", " ")
+
+func escapeMarkdown(s string) string {
+	return markdownEscaper.Replace(s)
+}
