@@ -280,6 +280,9 @@ metadata:
   name: kwok-node-$i
   annotations: {kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0"}
   labels: {kubernetes.io/hostname: kwok-node-$i, kubernetes.io/os: linux, kubernetes.io/arch: amd64, type: kwok}
+spec:
+  # fake nodes run nothing: only pods that tolerate this taint (scheduling tests) land on them
+  taints: [{key: kwok.x-k8s.io/node, value: fake, effect: NoSchedule}]
 status:
   allocatable: {cpu: "${KWOK_NODE_CPU:-8}", memory: "${KWOK_NODE_MEM:-32Gi}", pods: "${KWOK_NODE_PODS:-110}", ephemeral-storage: 100Gi}
   capacity:    {cpu: "${KWOK_NODE_CPU:-8}", memory: "${KWOK_NODE_MEM:-32Gi}", pods: "${KWOK_NODE_PODS:-110}", ephemeral-storage: 100Gi}

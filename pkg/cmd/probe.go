@@ -381,7 +381,11 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 	defer removeHook()
 	res := &ProbeResult{RunID: env.runID, Server: env.restConfig.Host, Start: time.Now(), Duration: o.Duration.String(),
 		Interval: o.Interval.String(), Kinds: kinds, Notes: notes, OutputDir: o.OutputDir}
-	runErr := o.probe(ctx, env, pcfg, res, out)
+	var w io.Writer
+	if out != nil {
+		w = out
+	}
+	runErr := o.probe(ctx, env, pcfg, res, w)
 	cleanErr := env.cleanup(o.ErrOut)
 	if runErr != nil {
 		return runErr
@@ -638,9 +642,13 @@ func (o *ProbeOptions) progress(ctx context.Context, mu *sync.Mutex, samples *[]
 
 // runEmit is the in-cluster probe process: samples as JSON lines on stdout, nothing else.
 func (o *ProbeOptions) runEmit(ctx context.Context) error {
-	cfg, err := o.configFlags.ToRESTConfig()
+	// In a pod: the ServiceAccount's config. (ConfigFlags would not fall back to it, because --request-timeout
+	// makes the merged kubeconfig differ from the empty default.)
+	cfg, err := rest.InClusterConfig()
 	if err != nil {
-		return fmt.Errorf("failed to load the in-cluster config: %w", err)
+		if cfg, err = o.configFlags.ToRESTConfig(); err != nil {
+			return fmt.Errorf("failed to load the in-cluster config: %w", err)
+		}
 	}
 	cfg = rest.CopyConfig(cfg)
 	cfg.Timeout = 0

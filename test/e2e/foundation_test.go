@@ -119,6 +119,7 @@ func TestLocalClusterNodes(t *testing.T) {
 	pod := func(name string, sel map[string]string) *corev1.Pod {
 		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PodSpec{
 			NodeSelector: sel, TerminationGracePeriodSeconds: ptr.To[int64](0),
+			Tolerations: []corev1.Toleration{{Key: "kwok.x-k8s.io/node", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
 			Containers: []corev1.Container{{Name: "c", Image: "localhost/busybox:local", ImagePullPolicy: corev1.PullNever,
 				Command:   []string{"sh", "-c", "echo hello-from-real-node; while true; do :; done"},
 				Resources: corev1.ResourceRequirements{Requests: res, Limits: res}}}}}
