@@ -57,3 +57,8 @@ krew-manifest: ## Render .krew.yaml for the archives in dist/ into dist/krew/pyr
 
 test-krew: ## Offline krew check: krew's validator, install, kubectl pyrometer version, uninstall (reuses dist/)
 	VERSION='$(VERSION)' PYROMETER_CACHE='$(CACHE)' hack/test-krew.sh
+
+.PHONY: bench
+
+bench: ## Benchmark: probe p50 for readyz vs the apiserver's own figure vs forked kubectl (hack/bench-probe.sh)
+	hack/bench-probe.sh

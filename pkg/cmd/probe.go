@@ -356,6 +356,10 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 	pcfg := probe.Config{Kinds: o.kinds, Interval: o.Interval, RequestTimeout: o.requestTimeout, Namespace: env.namespace,
 		ListNamespace: o.ListNamespace, Source: probe.SourceLocal, Labels: cluster.Labels(env.runID, "probe"), NamePrefix: "pyrometer-probe"}
 	kinds, notes, err := env.allowedKinds(ctx, &o.ProbeFlags, pcfg, true)
+	needNS := o.From != FromLocal
+	for _, k := range kinds {
+		needNS = needNS || k == probe.KindGet || k == probe.KindMutate || k == probe.KindWatch
+	}
 	if err != nil {
 		return err
 	}
@@ -385,7 +389,8 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 	if out != nil {
 		w = out
 	}
-	runErr := o.probe(ctx, env, pcfg, res, w)
+	runErr := o.probe(ctx, env, pcfg, res, w, needNS)
+	// Clean up before printing: a closed stdout (| head) must not leave the run's objects behind.
 	cleanErr := env.cleanup(o.ErrOut)
 	if runErr != nil {
 		return runErr
@@ -393,15 +398,20 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 	if cleanErr != nil {
 		return cleanErr
 	}
+	if err := o.print(res); err != nil {
+		return err
+	}
 	if ctx.Err() != nil {
 		return &ExitError{Code: 1, Err: errors.New("interrupted: partial results above; everything the probe created was removed")}
 	}
 	return nil
 }
 
-func (o *ProbeOptions) probe(ctx context.Context, env *probeEnv, pcfg probe.Config, res *ProbeResult, out io.Writer) error {
-	if err := env.createNamespace(ctx, env.namespace, "probe"); err != nil {
-		return err
+func (o *ProbeOptions) probe(ctx context.Context, env *probeEnv, pcfg probe.Config, res *ProbeResult, out io.Writer, needNS bool) error {
+	if needNS {
+		if err := env.createNamespace(ctx, env.namespace, "probe"); err != nil {
+			return err
+		}
 	}
 	var mu sync.Mutex
 	var samples []probe.Sample
@@ -512,7 +522,7 @@ func (o *ProbeOptions) probe(ctx context.Context, env *probeEnv, pcfg probe.Conf
 			return err
 		}
 	}
-	return o.print(res)
+	return nil
 }
 
 func serverNote(err error) string {

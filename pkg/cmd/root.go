@@ -47,6 +47,7 @@ It honours the usual kubectl flags (--kubeconfig, --context, --namespace, --as, 
 
 	root.AddCommand(NewCmdVersion(cf, streams))
 	root.AddCommand(NewCmdProbe(cf, streams))
+	root.AddCommand(NewCmdCleanup(cf, streams))
 	root.AddCommand(NewCmdCompletion(root, streams))
 	return root
 }
