@@ -46,6 +46,7 @@ It honours the usual kubectl flags (--kubeconfig, --context, --namespace, --as, 
 	cf.AddFlags(root.PersistentFlags())
 
 	root.AddCommand(NewCmdVersion(cf, streams))
+	root.AddCommand(NewCmdRun(cf, streams))
 	root.AddCommand(NewCmdProbe(cf, streams))
 	root.AddCommand(NewCmdCleanup(cf, streams))
 	root.AddCommand(NewCmdCompletion(root, streams))

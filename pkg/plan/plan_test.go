@@ -181,3 +181,39 @@ func TestLoadCatalogRejectsMalformedFiles(t *testing.T) {
 		t.Fatalf("a valid user mode must load: %v", err)
 	}
 }
+
+func TestParseImageMap(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "images.txt")
+	os.WriteFile(f, []byte("# mirror\n docker.io/library/busybox:1.36.1 = registry.local/busybox:1.36.1 \n\n"), 0o600)
+	m, err := ParseImageMap(f)
+	if err != nil || m.Rewrite("docker.io/library/busybox:1.36.1") != "registry.local/busybox:1.36.1" || m.Rewrite("x") != "x" {
+		t.Fatalf("%v %v", m, err)
+	}
+	for body, want := range map[string]string{
+		"a = b\nbroken line\n": "images.txt:2",
+		"a =\n":                "images.txt:1",
+		"a = b\na = c\n":       "mapped twice",
+		"a b = c\n":            "images.txt:1",
+	} {
+		os.WriteFile(f, []byte(body), 0o600)
+		if _, err := ParseImageMap(f); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "--image-map") {
+			t.Errorf("%q: err = %v, want %q", body, err, want)
+		}
+	}
+}
+
+func TestFloodDuration(t *testing.T) {
+	c := builtin(t)
+	modes, _ := c.ParseModes("cpu,api")
+	sel, _ := c.Select(modes, nil)
+	// the seed's api defaults: 50 iterations x 5 x 2 objects at 20 QPS
+	if d := sel.FloodDuration(); d != 25*time.Second {
+		t.Errorf("flood duration %v, want 25s", d)
+	}
+	modes, _ = c.ParseModes("cpu")
+	sel, _ = c.Select(modes, nil)
+	if d := sel.FloodDuration(); d != 0 {
+		t.Errorf("no flood: %v", d)
+	}
+}

@@ -161,6 +161,28 @@ func (s *Selection) StepCost() (Cost, error) {
 	return c, nil
 }
 
+// FloodDuration is how long the spread (API flood) jobs of one step need at their QPS: objects / QPS.
+func (s *Selection) FloodDuration() time.Duration {
+	var longest time.Duration
+	for _, m := range s.Modes {
+		if !m.Job.Spread {
+			continue
+		}
+		set := s.Settings[m.Name]
+		iter, _ := m.Job.Iterations.Eval(set)
+		qps, _ := m.Job.QPS.Eval(set)
+		objs := 0.0
+		for _, o := range m.Objects {
+			r, _ := o.Replicas.Eval(set)
+			objs += iter * r
+		}
+		if qps >= 1 {
+			longest = max(longest, time.Duration(objs/qps*float64(time.Second)))
+		}
+	}
+	return longest
+}
+
 // StepOptions are what the jobs of one ramp step need besides the selection.
 type StepOptions struct {
 	Step         int

@@ -1,0 +1,334 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	pyrometer "github.com/kubepyrometer/kubectl-pyrometer"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/signals"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
+)
+
+// RunOptions holds the flags of "kubectl pyrometer run".
+type RunOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	ProbeFlags
+	Modes           string
+	Steps           int
+	Baseline        time.Duration
+	StepDuration    time.Duration
+	Recovery        time.Duration
+	StepTimeout     time.Duration
+	TeardownTimeout time.Duration
+	QPS             float32
+	Burst           int
+	Plugins         []string
+	Set             []string
+	ImageMapFile    string
+	PullSecrets     []string
+	Output          string
+	OutputDir       string
+	RunID           string
+
+	modeFlags map[string]*plan.Override // flag name -> override (generated --<mode>-<param> flags)
+	catalog   *plan.Catalog
+	selection *plan.Selection
+	imageMap  plan.ImageMap
+	flagsSeen map[string]string
+
+	genericiooptions.IOStreams
+}
+
+// modeFlag is a generated --<mode>-<param> flag: a string kept as given and checked against the catalogue.
+type modeFlag struct {
+	o   *plan.Override
+	set bool
+}
+
+func (f *modeFlag) String() string { return f.o.Value }
+func (f *modeFlag) Set(s string) error {
+	f.o.Value, f.set = s, true
+	return nil
+}
+func (f *modeFlag) Type() string { return "number" }
+
+// NewCmdRun returns "kubectl pyrometer run".
+func NewCmdRun(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &RunOptions{configFlags: cf, Modes: "cpu,mem", Steps: 2, Baseline: 10 * time.Second, StepDuration: 10 * time.Second,
+		Recovery: 10 * time.Second, StepTimeout: 3 * time.Minute, TeardownTimeout: 3 * time.Minute, QPS: 50, Burst: 100,
+		Output: "table", modeFlags: map[string]*plan.Override{}, IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:   "run [flags]",
+		Short: "Probe a baseline, ramp up stress in steps while probing, tear down, and measure recovery",
+		Long: `Measure how much worse API latency gets under staged contention.
+
+Phases: a baseline probe; N ramp steps, each adding the chosen stress modes' load in a namespace of its own
+(steps are cumulative) and probing while it runs; teardown (the step namespaces are deleted and awaited); a
+recovery probe. The stress objects are created by kube-burner; the API flood (mode api) is spread over the step's
+probe window, so latency is measured while it runs.
+
+Results: a percentile table per phase and probe kind, a verdict per phase (SLO: p99 <= 1s for readyz, get,
+mutate and watch, <= 30s for lists; ratio of p50/p99 to the baseline: nominal <= 1.2x, elevated <= 2x,
+degraded <= 5x, critical > 5x), the recovery time (until a 5s window's p50 is back within 1.2x of the baseline
+p50), and the artifacts in --output-dir. Exit code: 0 pass, 2 an SLO failed, 1 the run failed or was interrupted.
+
+Everything created carries app.kubernetes.io/managed-by=kubectl-pyrometer and kubepyrometer.io/run-id. Ctrl-C
+stops the ramp, tears everything down and writes the artifacts; a second Ctrl-C exits at once and prints the
+kubectl pyrometer cleanup command for what is left.
+
+Stress modes (plugins.yaml; --plugins adds your own) and their settings (--<mode>-<parameter> or --set
+mode.parameter=value):
+` + modeHelp(),
+		Example: `  # CPU and API contention, 3 steps, defaults elsewhere
+  kubectl pyrometer run --modes cpu,api --steps 3
+
+  # Heavier CPU steps on a node pool, results as JSON
+  kubectl pyrometer run --modes cpu --cpu-replicas 4 --cpu-millicores 250 --node-selector pool=load -o json
+
+  # Stress images from a private registry
+  kubectl pyrometer run --modes cpu,mem --image-map images.txt --image-pull-secret regcred`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.Complete(c); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+	}
+	o.addFlags(cmd)
+	f := cmd.Flags()
+	f.StringVar(&o.Modes, "modes", o.Modes, "Stress modes, comma separated (see below).")
+	f.IntVar(&o.Steps, "steps", o.Steps, "Number of ramp steps (each adds the modes' load once more).")
+	f.DurationVar(&o.Baseline, "baseline", o.Baseline, "Baseline probe window.")
+	f.DurationVar(&o.StepDuration, "step-duration", o.StepDuration, "Probe window of each ramp step (the API flood is spread over it).")
+	f.DurationVar(&o.Recovery, "recovery", o.Recovery, "Recovery probe window after teardown.")
+	f.DurationVar(&o.StepTimeout, "step-timeout", o.StepTimeout, "How long a step's stress pods may take to run before the ramp is stopped.")
+	f.DurationVar(&o.TeardownTimeout, "teardown-timeout", o.TeardownTimeout, "How long to wait for the run's namespaces to be gone.")
+	f.Float32Var(&o.QPS, "qps", o.QPS, "kube-burner client QPS for creating the data-plane stress objects (the api mode has its own).")
+	f.IntVar(&o.Burst, "burst", o.Burst, "kube-burner client burst for creating the data-plane stress objects.")
+	f.StringArrayVar(&o.Plugins, "plugins", nil, "A stress-mode catalogue file to add to the built-in one (repeatable).")
+	f.StringArrayVar(&o.Set, "set", nil, "A mode setting, MODE.PARAMETER=VALUE (repeatable; also for --plugins modes).")
+	f.StringToStringVar(&o.NodeSelector, "node-selector", nil, "Node labels the stress and in-cluster probe pods must match, e.g. pool=load.")
+	f.StringVar(&o.ImageMapFile, "image-map", "", "File of `original = replacement` image rewrites (air-gapped clusters).")
+	f.StringSliceVar(&o.PullSecrets, "image-pull-secret", nil, "Secrets in the current namespace to copy into the run's namespaces and use to pull images.")
+	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: table, json, yaml, csv, markdown.")
+	f.StringVar(&o.OutputDir, "output-dir", "", "Artifacts directory (default ./pyrometer-runs/<timestamp>-<run-id>).")
+	f.StringVar(&o.RunID, "run-id", "", "Run id (8 lowercase letters/digits; default random).")
+	// Generated flags for the built-in modes' parameters.
+	if cat, err := plan.LoadCatalog(pyrometer.Catalog, pyrometer.Templates); err == nil {
+		for _, m := range cat.Modes {
+			for _, p := range m.Parameters {
+				name := m.Name + "-" + p.Name
+				ov := &plan.Override{Mode: m.Name, Param: p.Name, Value: trimNum(p.Default), Origin: "--" + name}
+				o.modeFlags[name] = ov
+				f.Var(&modeFlag{o: ov}, name, fmt.Sprintf("%s: %s (%s, %s..%s)", m.Name, p.Help, p.Type, trimNum(p.Min), trimNum(p.Max)))
+			}
+		}
+	}
+	return cmd
+}
+
+func trimNum(v float64) string { return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%f", v), "0"), ".") }
+
+func modeHelp() string {
+	cat, err := plan.LoadCatalog(pyrometer.Catalog, pyrometer.Templates)
+	if err != nil {
+		return "  (catalogue error: " + err.Error() + ")\n"
+	}
+	var b strings.Builder
+	for _, m := range cat.Modes {
+		fmt.Fprintf(&b, "  %-8s %s plane: %s\n", m.Name, m.Plane, m.Description)
+	}
+	return b.String()
+}
+
+// Complete loads the catalogue and resolves the modes, settings and image map.
+func (o *RunOptions) Complete(cmd *cobra.Command) error {
+	if err := o.complete(cmd, o.configFlags); err != nil {
+		return err
+	}
+	cat, err := plan.LoadCatalog(pyrometer.Catalog, pyrometer.Templates, o.Plugins...)
+	if err != nil {
+		return err
+	}
+	o.catalog = cat
+	modes, err := cat.ParseModes(o.Modes)
+	if err != nil {
+		return err
+	}
+	var overrides []plan.Override
+	o.flagsSeen = map[string]string{}
+	cmd.Flags().Visit(func(f *pflag.Flag) { o.flagsSeen[f.Name] = f.Value.String() })
+	for name, ov := range o.modeFlags {
+		if cmd.Flags().Changed(name) {
+			overrides = append(overrides, *ov)
+		}
+	}
+	for _, s := range o.Set {
+		ov, err := plan.ParseSet(s)
+		if err != nil {
+			return err
+		}
+		overrides = append(overrides, ov)
+	}
+	if o.selection, err = cat.Select(modes, overrides); err != nil {
+		return err
+	}
+	if o.ImageMapFile != "" {
+		if o.imageMap, err = plan.ParseImageMap(o.ImageMapFile); err != nil {
+			return err
+		}
+	}
+	if o.RunID == "" {
+		o.RunID = cluster.NewRunID()
+	}
+	if o.OutputDir == "" {
+		o.OutputDir = filepath.Join("pyrometer-runs", time.Now().Format("20060102-150405")+"-"+o.RunID)
+	}
+	return nil
+}
+
+// Validate checks the flags; it does no I/O.
+func (o *RunOptions) Validate() error {
+	switch {
+	case o.Steps < 1 || o.Steps > 100:
+		return fmt.Errorf("invalid --steps %d: must be between 1 and 100", o.Steps)
+	case o.Baseline <= 0:
+		return fmt.Errorf("invalid --baseline %v: must be positive", o.Baseline)
+	case o.StepDuration <= 0:
+		return fmt.Errorf("invalid --step-duration %v: must be positive", o.StepDuration)
+	case o.Recovery <= 0:
+		return fmt.Errorf("invalid --recovery %v: must be positive", o.Recovery)
+	case o.StepTimeout <= 0:
+		return fmt.Errorf("invalid --step-timeout %v: must be positive", o.StepTimeout)
+	case o.TeardownTimeout <= 0:
+		return fmt.Errorf("invalid --teardown-timeout %v: must be positive", o.TeardownTimeout)
+	case o.QPS < 1:
+		return fmt.Errorf("invalid --qps %v: must be >= 1", o.QPS)
+	case o.Burst < 1:
+		return fmt.Errorf("invalid --burst %d: must be >= 1", o.Burst)
+	}
+	shortest := min(o.Baseline, o.StepDuration, o.Recovery)
+	if err := o.validate(shortest, "the shortest probe window (--baseline/--step-duration/--recovery)"); err != nil {
+		return err
+	}
+	if len(o.RunID) != 8 || len(validation.IsDNS1123Label(o.RunID)) > 0 {
+		return fmt.Errorf("invalid --run-id %q: must be 8 lowercase letters or digits", o.RunID)
+	}
+	for k, v := range o.NodeSelector {
+		if len(validation.IsQualifiedName(k)) > 0 || len(validation.IsValidLabelValue(v)) > 0 {
+			return fmt.Errorf("invalid --node-selector %s=%s: not a valid label", k, v)
+		}
+	}
+	for _, s := range o.PullSecrets {
+		if len(validation.IsDNS1123Subdomain(s)) > 0 {
+			return fmt.Errorf("invalid --image-pull-secret %q: not a valid Secret name", s)
+		}
+	}
+	return report.ValidateFormat("output", o.Output, "table", "json", "yaml", "csv", "markdown")
+}
+
+// Run runs the staged contention test.
+func (o *RunOptions) Run(ctx context.Context) error {
+	env, err := newProbeEnv(o.configFlags)
+	if err != nil {
+		return err
+	}
+	env.runID, env.namespace = o.RunID, "pyrometer-"+o.RunID
+	if err := env.reachable(ctx, o.requestTimeout); err != nil {
+		return err
+	}
+	pcfg := probe.Config{Kinds: o.kinds, Interval: o.Interval, RequestTimeout: o.requestTimeout, Namespace: env.namespace, ListNamespace: o.ListNamespace}
+	kinds, notes, err := env.allowedKinds(ctx, &o.ProbeFlags, pcfg, true)
+	if err != nil {
+		return err
+	}
+	pcfg.Kinds = kinds
+	for _, n := range notes {
+		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
+	}
+	ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return fmt.Errorf("failed to resolve the current namespace: %w", err)
+	}
+	cfg := run.Config{Selection: o.selection, Steps: o.Steps, Baseline: o.Baseline, StepDuration: o.StepDuration, Recovery: o.Recovery,
+		StepTimeout: o.StepTimeout, TeardownTimeout: o.TeardownTimeout, QPS: o.QPS, Burst: o.Burst, Probe: pcfg,
+		ProbeFrom: o.From, ProbeImage: o.Image, NodeSelector: o.NodeSelector, PullSecrets: o.PullSecrets, PullSecretNamespace: ns,
+		OutputDir: o.OutputDir, Flags: o.flagsSeen}
+	if o.imageMap != nil {
+		cfg.ImageMap = o.imageMap.Rewrite
+	}
+	r, err := run.New(cfg, run.Env{RestConfig: env.restConfig, Client: env.client, ProbeClient: env.probeCli, ProbeRC: env.probeRC,
+		RunID: env.runID, Log: o.ErrOut})
+	if err != nil {
+		return err
+	}
+	remove := signals.OnForcedExit(func() {
+		fmt.Fprintf(o.ErrOut, "exited before teardown finished; remove what is left with:\n  kubectl pyrometer cleanup --run-id %s\n", env.runID)
+	})
+	defer remove()
+	res, err := r.Run(ctx, version.Get())
+	if err != nil {
+		return err
+	}
+	if err := o.print(res); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.ErrOut, "artifacts: %s\n", o.OutputDir)
+	if res.Outcome.ExitCode != 0 {
+		return &ExitError{Code: res.Outcome.ExitCode, Err: fmt.Errorf("run %s: %s: %s", env.runID, res.Outcome.Result, strings.Join(res.Outcome.Reasons, "; "))}
+	}
+	if ctx.Err() != nil {
+		return &ExitError{Code: 1, Err: errors.New("interrupted")}
+	}
+	return nil
+}
+
+func (o *RunOptions) print(res *run.Result) error {
+	switch o.Output {
+	case "json", "yaml":
+		return report.Write(o.Out, o.Output, res)
+	case "csv":
+		return report.WriteProbeStatsCSV(o.Out, res.Stats)
+	case "markdown":
+		if err := report.WriteStatsMarkdown(o.Out, res.Stats); err != nil {
+			return err
+		}
+		fmt.Fprintln(o.Out)
+		return report.WriteVerdictMarkdown(o.Out, res.Verdicts)
+	}
+	fmt.Fprintf(o.Out, "CLIENT-SIDE LATENCY PER PHASE (ms; phases ending in @cluster come from the in-cluster probe)\n")
+	if err := report.WriteStatsTable(o.Out, res.Stats, true); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "\nVERDICTS (vs baseline)\n")
+	if err := report.WriteVerdictTable(o.Out, res.Verdicts); err != nil {
+		return err
+	}
+	if res.Recovery != nil {
+		fmt.Fprintf(o.Out, "\nRecovery: %s\n", res.Recovery.String())
+	}
+	fmt.Fprintf(o.Out, "Result: %s\n", res.Outcome.Result)
+	for _, r := range res.Outcome.Reasons {
+		fmt.Fprintf(o.Out, "  - %s\n", r)
+	}
+	return nil
+}

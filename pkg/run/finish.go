@@ -1,0 +1,158 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+)
+
+// Fingerprint describes the cluster, so that two runs can be told comparable or not.
+type Fingerprint struct {
+	ServerVersion  string `json:"serverVersion"`
+	Nodes          int    `json:"nodes"`
+	ReadyNodes     int    `json:"readyNodes"`
+	AllocatableCPU string `json:"allocatableCPU"`
+	AllocatableMem string `json:"allocatableMemory"`
+	Error          string `json:"error,omitempty"`
+}
+
+func takeFingerprint(ctx context.Context, c kubernetes.Interface) Fingerprint {
+	var fp Fingerprint
+	if v, err := c.Discovery().ServerVersion(); err == nil {
+		fp.ServerVersion = v.GitVersion
+	} else {
+		fp.Error = err.Error()
+	}
+	nodes, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		fp.Error = err.Error()
+		return fp
+	}
+	cpu, mem := resource.Quantity{}, resource.Quantity{}
+	for _, n := range nodes.Items {
+		fp.Nodes++
+		for _, cnd := range n.Status.Conditions {
+			if cnd.Type == corev1.NodeReady && cnd.Status == corev1.ConditionTrue {
+				fp.ReadyNodes++
+			}
+		}
+		cpu.Add(n.Status.Allocatable[corev1.ResourceCPU])
+		mem.Add(n.Status.Allocatable[corev1.ResourceMemory])
+	}
+	fp.AllocatableCPU, fp.AllocatableMem = cpu.String(), mem.String()
+	return fp
+}
+
+// startClusterProbe runs the in-cluster probe for the whole planned run; its samples are tagged with the phase
+// current when they arrive. If it cannot start, the run goes on with the local probe (or, cluster only, fails).
+func (r *Runner) startClusterProbe(ctx context.Context, pcfg probe.Config) {
+	total := r.cfg.Baseline + time.Duration(r.cfg.Steps)*(r.cfg.StepDuration+r.cfg.StepTimeout) + r.cfg.TeardownTimeout + r.cfg.Recovery
+	ccfg := probe.ClusterProbeConfig{Probe: pcfg, Image: r.cfg.ProbeImage, Duration: total, Name: "pyrometer-probe-" + r.env.RunID,
+		PullSecrets: r.cfg.PullSecrets, NodeSelector: r.cfg.NodeSelector}
+	ccfg.Probe.Source = probe.SourceCluster
+	r.logf("starting the in-cluster probe (image %s)", r.cfg.ProbeImage)
+	if _, err := probe.StartClusterProbe(ctx, r.env.Client, ccfg, r.sink); err != nil {
+		r.note("in-cluster probe not run: " + err.Error())
+		r.fail("setup", err.Error())
+		r.logf("warning: %v", err)
+	}
+}
+
+// finish computes statistics, verdicts, recovery and the outcome.
+func (r *Runner) finish(interrupted bool) {
+	r.samplesMu.Lock()
+	samples := append([]probe.Sample(nil), r.samples...)
+	r.samplesMu.Unlock()
+	byPhase := map[string][]probe.Sample{}
+	for _, s := range samples {
+		if s.Source == probe.SourceCluster {
+			s.Phase += "@cluster"
+		}
+		byPhase[s.Phase] = append(byPhase[s.Phase], s)
+	}
+	var stats []probe.Stats
+	for _, ph := range r.res.Phases {
+		for _, suffix := range []string{"", "@cluster"} {
+			ss, ok := byPhase[ph.Name+suffix]
+			if !ok {
+				continue
+			}
+			for _, st := range probe.ByKind(ss) {
+				st.Phase = ph.Name + suffix
+				stats = append(stats, st)
+			}
+		}
+	}
+	r.res.Stats = stats
+	// Verdicts on the local probe (the in-cluster rows are reported beside them); no local samples -> in-cluster.
+	base := "baseline"
+	if _, ok := byPhase["baseline"]; !ok {
+		base = "baseline@cluster"
+	}
+	judged := stats
+	if base == "baseline" {
+		judged = nil
+		for _, st := range stats {
+			if !strings.HasSuffix(st.Phase, "@cluster") {
+				judged = append(judged, st)
+			}
+		}
+	}
+	r.res.Verdicts = report.Verdicts(judged, base)
+	if rec, ok := byPhase["recovery"]; ok && !interrupted {
+		v := report.RecoveryTime(rec, report.BaselineP50(byPhase["baseline"]), report.DefaultRecoveryWindow)
+		r.res.Recovery = &v
+	}
+	r.res.Outcome = report.Decide(r.res.Phases, r.res.Verdicts, interrupted)
+	for _, f := range r.res.Failures {
+		if f.Phase == "setup" || f.Phase == "cleanup" {
+			r.res.Outcome.Reasons = append(r.res.Outcome.Reasons, f.Phase+": "+f.Reason)
+		}
+	}
+	if len(r.res.Phases) == 0 || r.res.Phases[0].Name != "baseline" {
+		r.res.Outcome = report.Outcome{Result: report.ResultFailed, ExitCode: report.ExitFailed, Reasons: r.res.Outcome.Reasons}
+	}
+}
+
+func (r *Runner) writeArtifacts() error {
+	write := func(name string, f func(*os.File) error) error {
+		fh, err := os.Create(filepath.Join(r.dir, name))
+		if err != nil {
+			return fmt.Errorf("failed to write %s: %w", name, err)
+		}
+		if err := f(fh); err != nil {
+			fh.Close()
+			return fmt.Errorf("failed to write %s: %w", name, err)
+		}
+		return fh.Close()
+	}
+	if err := write("run.json", func(f *os.File) error { return report.Write(f, "json", r.res) }); err != nil {
+		return err
+	}
+	if err := write("summary.csv", func(f *os.File) error { return report.WriteSummaryCSV(f, r.res.Phases) }); err != nil {
+		return err
+	}
+	if err := write("probe-stats.csv", func(f *os.File) error { return report.WriteProbeStatsCSV(f, r.res.Stats) }); err != nil {
+		return err
+	}
+	for _, name := range []string{"failures.jsonl", "events.jsonl", "phases.jsonl"} {
+		p := filepath.Join(r.dir, name)
+		if _, err := os.Stat(p); os.IsNotExist(err) {
+			if err := os.WriteFile(p, nil, 0o644); err != nil {
+				return fmt.Errorf("failed to write %s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,557 @@
+// Package run orchestrates `kubectl pyrometer run`: baseline probe -> N cumulative ramp steps of stress (created
+// by kube-burner through pkg/stress, measured by pkg/probe while they run) -> teardown -> recovery probe, then
+// statistics, verdicts and artifacts. It always tears down what it created, also when interrupted.
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/stress"
+)
+
+// Config is a resolved run.
+type Config struct {
+	Selection           *plan.Selection
+	Steps               int
+	Baseline            time.Duration
+	StepDuration        time.Duration
+	Recovery            time.Duration
+	StepTimeout         time.Duration // bound of kube-burner's create-and-wait-ready part of a step
+	TeardownTimeout     time.Duration
+	QPS                 float32 // kube-burner client QPS/burst for the data-plane objects (the seed's ramp_qps)
+	Burst               int
+	Probe               probe.Config // kinds, interval, request timeout, list namespace; namespace/labels are set here
+	ProbeFrom           string       // local, cluster, both
+	ProbeImage          string
+	NodeSelector        map[string]string
+	ImageMap            func(string) string
+	PullSecrets         []string
+	PullSecretNamespace string // where the pull secrets are read from (the current namespace)
+	OutputDir           string
+	Flags               map[string]string // as given, for run.json
+}
+
+// Env is the cluster the run talks to.
+type Env struct {
+	RestConfig  *rest.Config
+	Client      kubernetes.Interface // setup, teardown, events
+	ProbeClient kubernetes.Interface // dedicated probe client (probe.DedicatedConfig)
+	ProbeRC     rest.Interface
+	RunID       string
+	Log         io.Writer // progress (stderr)
+}
+
+// Result is run.json.
+type Result struct {
+	Version     any                           `json:"version"`
+	RunID       string                        `json:"runID"`
+	Server      string                        `json:"server"`
+	Start       time.Time                     `json:"start"`
+	End         time.Time                     `json:"end"`
+	Flags       map[string]string             `json:"flags"`
+	Modes       []string                      `json:"modes"`
+	Settings    map[string]map[string]float64 `json:"settings"`
+	Plan        Plan                          `json:"plan"`
+	Fingerprint Fingerprint                   `json:"fingerprint"`
+	Phases      []report.Phase                `json:"phases"`
+	Stats       []probe.Stats                 `json:"stats"`
+	ServerSide  map[string][]probe.ServerStat `json:"serverSide,omitempty"`
+	Verdicts    []report.Verdict              `json:"verdicts"`
+	Recovery    *report.Recovery              `json:"recovery,omitempty"`
+	Outcome     report.Outcome                `json:"outcome"`
+	Failures    []Failure                     `json:"failures,omitempty"`
+	Teardown    []cluster.Object              `json:"teardown,omitempty"`
+	Notes       []string                      `json:"notes,omitempty"`
+	OutputDir   string                        `json:"outputDir"`
+}
+
+// Plan is the cost of the run as configured.
+type Plan struct {
+	PerStep plan.Cost `json:"perStep"`
+	Total   plan.Cost `json:"total"`
+}
+
+// Failure is one line of failures.jsonl.
+type Failure struct {
+	Time   time.Time `json:"ts"`
+	Phase  string    `json:"phase"`
+	Reason string    `json:"reason"`
+}
+
+// Runner runs one run.
+type Runner struct {
+	cfg Config
+	env Env
+
+	dir       string
+	probeNS   string
+	phase     atomic.Value // current phase name, for samples streamed from the in-cluster probe
+	samples   []probe.Sample
+	samplesMu sync.Mutex
+	jsonl     *report.JSONLWriter
+	res       *Result
+	burner    *stress.Runner
+	tmplDir   string
+	abandoned bool // kube-burner was left running: clean up until nothing is left
+}
+
+// New validates cfg and prepares a runner. Nothing is created in the cluster.
+func New(cfg Config, env Env) (*Runner, error) {
+	if cfg.Selection == nil || len(cfg.Selection.Modes) == 0 {
+		return nil, errors.New("no stress modes selected")
+	}
+	if cfg.Steps < 1 {
+		return nil, fmt.Errorf("invalid --steps %d: must be >= 1", cfg.Steps)
+	}
+	if cfg.StepTimeout <= 0 {
+		cfg.StepTimeout = 3 * time.Minute
+	}
+	if cfg.TeardownTimeout <= 0 {
+		cfg.TeardownTimeout = 3 * time.Minute
+	}
+	if env.Log == nil {
+		env.Log = io.Discard
+	}
+	r := &Runner{cfg: cfg, env: env, dir: cfg.OutputDir, probeNS: "pyrometer-" + env.RunID}
+	r.phase.Store("")
+	return r, nil
+}
+
+// Namespace of ramp step i.
+func (r *Runner) stepNamespace(i int) string {
+	return fmt.Sprintf("pyrometer-%s-step-%d", r.env.RunID, i)
+}
+
+func (r *Runner) logf(format string, a ...any) {
+	fmt.Fprintf(r.env.Log, "[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
+}
+
+// Run executes the run. It returns the result (also when the run failed or was interrupted: then partial) and an
+// error only when it could not start or write its artifacts.
+func (r *Runner) Run(ctx context.Context, version any) (*Result, error) {
+	cost, err := r.cfg.Selection.StepCost()
+	if err != nil {
+		return nil, err
+	}
+	total := plan.Cost{Namespaces: 1}
+	for i := 0; i < r.cfg.Steps; i++ {
+		total = total.Add(cost)
+	}
+	var modes []string
+	for _, m := range r.cfg.Selection.Modes {
+		modes = append(modes, m.Name)
+	}
+	r.res = &Result{Version: version, RunID: r.env.RunID, Server: r.env.RestConfig.Host, Start: time.Now(), Flags: r.cfg.Flags,
+		Modes: modes, Settings: r.cfg.Selection.Settings, Plan: Plan{PerStep: cost, Total: total},
+		ServerSide: map[string][]probe.ServerStat{}, OutputDir: r.dir}
+	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("invalid --output-dir: %w", err)
+	}
+	if r.jsonl, err = report.CreateJSONL(filepath.Join(r.dir, "probe.jsonl")); err != nil {
+		return nil, fmt.Errorf("invalid --output-dir: %w", err)
+	}
+	defer r.jsonl.Close()
+	r.res.Fingerprint = takeFingerprint(ctx, r.env.Client)
+	r.logf("run %s against %s: modes %v, %d step(s); artifacts in %s", r.env.RunID, r.env.RestConfig.Host, modes, r.cfg.Steps, r.dir)
+
+	interrupted := r.execute(ctx)
+
+	// Always: delete everything of this run, with a fresh bounded context (ctx may be cancelled).
+	r.finalCleanup()
+	r.res.End = time.Now()
+	r.finish(interrupted)
+	if err := r.writeArtifacts(); err != nil {
+		return r.res, err
+	}
+	return r.res, nil
+}
+
+// execute runs the phases; it reports whether ctx ended (Ctrl-C) before the run completed.
+func (r *Runner) execute(ctx context.Context) (interrupted bool) {
+	pcfg := r.cfg.Probe
+	pcfg.Namespace = r.probeNS
+	pcfg.Labels = cluster.Labels(r.env.RunID, "probe")
+	pcfg.NamePrefix = "pyrometer-probe"
+	pcfg.Source = probe.SourceLocal
+	if err := r.createNamespace(ctx, r.probeNS, "probe"); err != nil {
+		r.fail("setup", err.Error())
+		return ctx.Err() != nil
+	}
+	prober, err := probe.New(pcfg, r.env.ProbeClient, r.env.ProbeRC, nil)
+	if err != nil {
+		r.fail("setup", err.Error())
+		return false
+	}
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := prober.Teardown(tctx); err != nil {
+			r.note("probe teardown: " + err.Error())
+		}
+	}()
+	if err := prober.Setup(ctx); err != nil {
+		r.fail("setup", "probe setup failed: "+err.Error())
+		return ctx.Err() != nil
+	}
+	local := r.cfg.ProbeFrom != "cluster"
+	if r.cfg.ProbeFrom != "local" {
+		r.startClusterProbe(ctx, pcfg)
+	}
+	snap := r.snapshot(ctx, nil)
+
+	// probe runs one measured phase; it never stops early on its own.
+	probePhase := func(name, typ string, d time.Duration) report.Phase {
+		ph := report.Phase{Name: name, Type: typ, Start: time.Now()}
+		r.phase.Store(name)
+		r.logf("%s: probing for %v", name, d)
+		var err error
+		if local {
+			err = prober.Run(ctx, name, d, r.sink)
+		} else {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+		}
+		ph.End = time.Now()
+		ph.Status = report.StatusPass
+		if err != nil {
+			ph.Status, ph.RC, ph.Error = report.StatusAborted, 1, err.Error()
+		}
+		snap = r.snapshot(ctx, snap, name)
+		return ph
+	}
+
+	r.addPhase(probePhase("baseline", report.PhaseTypeProbe, r.cfg.Baseline))
+	if ctx.Err() != nil {
+		return true
+	}
+	// Ramp steps: cumulative, each in its own namespace.
+	aborted := false
+	for i := 1; i <= r.cfg.Steps && !aborted; i++ {
+		name := fmt.Sprintf("ramp-step-%d", i)
+		ph, ok := r.rampStep(ctx, i, name, prober, local)
+		snap = r.snapshot(ctx, snap, name)
+		r.addPhase(ph)
+		if ctx.Err() != nil {
+			return true
+		}
+		aborted = !ok
+	}
+	// Teardown: the stress goes away; recovery measures how the control plane comes back.
+	r.addPhase(r.teardown())
+	if ctx.Err() != nil {
+		return true
+	}
+	r.addPhase(probePhase("recovery", report.PhaseTypeRecovery, r.cfg.Recovery))
+	return ctx.Err() != nil
+}
+
+// rampStep creates step i's load and measures while it runs. ok=false stops the ramp.
+func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe.Prober, local bool) (report.Phase, bool) {
+	ph := report.Phase{Name: name, Type: report.PhaseTypeRamp, Start: time.Now(), UUID: uuid.NewString(), Details: map[string]string{}}
+	r.phase.Store(name)
+	fail := func(reason string) (report.Phase, bool) {
+		ph.End, ph.Status, ph.RC, ph.Error = time.Now(), report.StatusFail, 1, reason
+		if ctx.Err() != nil {
+			ph.Status = report.StatusAborted
+		}
+		r.fail(name, reason)
+		return ph, false
+	}
+	ns := r.stepNamespace(i)
+	window := r.window()
+	if err := r.createNamespace(ctx, ns, "stress"); err != nil {
+		return fail(err.Error())
+	}
+	if err := r.ensureBurner(); err != nil {
+		return fail(err.Error())
+	}
+	ready, spread, err := r.cfg.Selection.StepJobs(plan.StepOptions{Step: i, Namespace: ns, Window: window,
+		ImageMap: r.cfg.ImageMap, NodeSelector: r.cfg.NodeSelector, PullSecrets: r.cfg.PullSecrets, TemplateDir: r.tmplDir})
+	if err != nil {
+		return fail(err.Error())
+	}
+	for j := range ready {
+		ready[j].QPS, ready[j].Burst = max(ready[j].QPS, r.cfg.QPS), max(ready[j].Burst, r.cfg.Burst)
+		ready[j].NamespaceLabels = cluster.Labels(r.env.RunID, "stress")
+	}
+	opts := stress.SpecOptions{UUID: ph.UUID, RunID: r.env.RunID, RequestTimeout: r.cfg.Probe.RequestTimeout}
+	if len(ready) > 0 {
+		opts.Timeout, opts.MaxWaitTimeout = r.cfg.StepTimeout, r.cfg.StepTimeout
+		spec, err := stress.BuildSpec(opts, ready)
+		if err != nil {
+			return fail(err.Error())
+		}
+		r.logf("%s: creating the data-plane load in %s and waiting until it runs (at most %v)", name, ns, r.cfg.StepTimeout)
+		res, err := r.burner.Run(ctx, spec)
+		ph.Details["setup_seconds"] = fmt.Sprintf("%.1f", res.Elapsed.Seconds())
+		if err != nil {
+			if errors.Is(err, stress.ErrAbandoned) {
+				r.abandoned = true
+			}
+			return fail(fmt.Sprintf("creating the stress objects: %v", err))
+		}
+	}
+	// The measured window: the API flood (if any) runs while the probe measures.
+	floodDone := make(chan error, 1)
+	if len(spread) > 0 {
+		for j := range spread {
+			spread[j].NamespaceLabels = cluster.Labels(r.env.RunID, "stress")
+		}
+		opts.Timeout, opts.MaxWaitTimeout = window+r.cfg.StepTimeout, r.cfg.StepTimeout
+		spec, err := stress.BuildSpec(opts, spread)
+		if err != nil {
+			return fail(err.Error())
+		}
+		go func() {
+			res, err := r.burner.Run(ctx, spec)
+			ph.Details["flood_seconds"] = fmt.Sprintf("%.1f", res.Elapsed.Seconds())
+			ph.Details["flood_error_logs"] = fmt.Sprint(res.ErrorLogs)
+			floodDone <- err
+		}()
+	} else {
+		floodDone <- nil
+	}
+	r.logf("%s: probing for %v while the load runs", name, window)
+	ph.Details["window_start"] = time.Now().UTC().Format(time.RFC3339Nano)
+	ph.Details["window_seconds"] = fmt.Sprintf("%.1f", window.Seconds())
+	var perr error
+	if local {
+		perr = prober.Run(ctx, name, window, r.sink)
+	} else {
+		select {
+		case <-time.After(window):
+		case <-ctx.Done():
+			perr = ctx.Err()
+		}
+	}
+	ferr := <-floodDone
+	if ferr != nil {
+		if errors.Is(ferr, stress.ErrAbandoned) {
+			r.abandoned = true
+		}
+		return fail(fmt.Sprintf("API flood: %v", ferr))
+	}
+	if perr != nil {
+		return fail(perr.Error())
+	}
+	ph.End, ph.Status = time.Now(), report.StatusPass
+	return ph, true
+}
+
+// window is a step's probe window: --step-duration, or longer when the API flood needs longer at its QPS (the
+// flood is measured while it runs, all of it).
+func (r *Runner) window() time.Duration {
+	w := r.cfg.StepDuration
+	if need := r.cfg.Selection.FloodDuration(); need > w {
+		w = need
+	}
+	return w
+}
+
+func (r *Runner) ensureBurner() error {
+	if r.burner != nil {
+		return nil
+	}
+	// kube-burner prefers same-named files in the working directory over embedded templates: render ours into
+	// a private directory and hand it absolute paths.
+	dir, err := os.MkdirTemp("", "pyrometer-templates-")
+	if err != nil {
+		return fmt.Errorf("failed to create the template directory: %w", err)
+	}
+	for _, m := range r.cfg.Selection.Modes {
+		for name, body := range m.Templates {
+			if err := os.WriteFile(filepath.Join(dir, plan.TemplateFile(m, name)), []byte(body), 0o600); err != nil {
+				return fmt.Errorf("failed to write template %s: %w", name, err)
+			}
+		}
+	}
+	r.tmplDir = dir
+	logf, err := os.Create(filepath.Join(r.dir, "kube-burner.log"))
+	if err != nil {
+		return fmt.Errorf("failed to create kube-burner.log: %w", err)
+	}
+	b, err := stress.NewRunner(r.env.RestConfig, logf)
+	if err != nil {
+		return err
+	}
+	r.burner = b
+	return nil
+}
+
+// teardown deletes the step namespaces in parallel and waits until they are gone.
+func (r *Runner) teardown() report.Phase {
+	ph := report.Phase{Name: "teardown", Type: report.PhaseTypeTeardown, Start: time.Now(), Details: map[string]string{}}
+	r.phase.Store("teardown")
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.TeardownTimeout+30*time.Second)
+	defer cancel()
+	r.recordEvents(ctx)
+	objs, err := cluster.Find(ctx, r.env.Client, r.env.RunID)
+	var stressNS []cluster.Object
+	for _, o := range objs {
+		if o.Kind == "Namespace" && o.Name != r.probeNS {
+			stressNS = append(stressNS, o)
+		}
+	}
+	if err == nil {
+		r.logf("teardown: deleting %d namespace(s) and waiting until they are gone (at most %v)", len(stressNS), r.cfg.TeardownTimeout)
+		var done []cluster.Object
+		done, err = cluster.Delete(ctx, r.env.Client, stressNS, r.cfg.TeardownTimeout)
+		r.res.Teardown = append(r.res.Teardown, done...)
+	}
+	ph.End = time.Now()
+	ph.Details["namespaces"] = fmt.Sprint(len(stressNS))
+	ph.Status = report.StatusPass
+	if err != nil {
+		ph.Status, ph.RC, ph.Error = report.StatusFail, 1, err.Error()
+		r.fail("teardown", err.Error())
+	}
+	return ph
+}
+
+// finalCleanup removes everything of the run (probe namespace, RBAC, and anything a kube-burner left running after
+// an interruption may still create), with a fresh context.
+func (r *Runner) finalCleanup() {
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.TeardownTimeout+time.Minute)
+	defer cancel()
+	rounds := 1
+	if r.abandoned {
+		rounds = 3
+	}
+	for i := 0; i < rounds; i++ {
+		objs, err := cluster.Cleanup(ctx, r.env.Client, r.env.RunID, r.cfg.TeardownTimeout)
+		r.res.Teardown = append(r.res.Teardown, objs...)
+		if err != nil {
+			r.fail("cleanup", err.Error()+fmt.Sprintf("; run `kubectl pyrometer cleanup --run-id %s`", r.env.RunID))
+		}
+		if len(objs) == 0 && i > 0 {
+			break
+		}
+		if r.abandoned {
+			time.Sleep(2 * time.Second)
+		}
+	}
+	if r.tmplDir != "" {
+		_ = os.RemoveAll(r.tmplDir)
+	}
+}
+
+func (r *Runner) createNamespace(ctx context.Context, name, component string) error {
+	labels := cluster.Labels(r.env.RunID, component)
+	labels["pod-security.kubernetes.io/enforce"] = "restricted"
+	_, err := r.env.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("failed to create namespace %s: %w", name, err)
+	}
+	return r.copyPullSecrets(ctx, name)
+}
+
+// copyPullSecrets copies the --image-pull-secret Secrets from the current namespace into ns before any pod exists.
+func (r *Runner) copyPullSecrets(ctx context.Context, ns string) error {
+	for _, name := range r.cfg.PullSecrets {
+		src, err := r.env.Client.CoreV1().Secrets(r.cfg.PullSecretNamespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("failed to read image pull secret %s/%s: %w", r.cfg.PullSecretNamespace, name, err)
+		}
+		cp := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: cluster.Labels(r.env.RunID, "pull-secret")},
+			Type: src.Type, Data: src.Data}
+		if _, err := r.env.Client.CoreV1().Secrets(ns).Create(ctx, cp, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("failed to copy image pull secret %s into %s: %w", name, ns, err)
+		}
+	}
+	return nil
+}
+
+func (r *Runner) sink(s probe.Sample) {
+	if s.Phase == "" || s.Source == probe.SourceCluster {
+		s.Phase = r.phase.Load().(string)
+	}
+	r.samplesMu.Lock()
+	r.samples = append(r.samples, s)
+	r.samplesMu.Unlock()
+	_ = r.jsonl.Write(s)
+}
+
+func (r *Runner) addPhase(ph report.Phase) {
+	r.res.Phases = append(r.res.Phases, ph)
+	_ = report.AppendJSONL(filepath.Join(r.dir, "phases.jsonl"), ph)
+	r.logf("%s: %s (%.1fs)%s", ph.Name, ph.Status, ph.Elapsed().Seconds(), errSuffix(ph.Error))
+}
+
+func errSuffix(e string) string {
+	if e == "" {
+		return ""
+	}
+	return ": " + e
+}
+
+func (r *Runner) fail(phase, reason string) {
+	f := Failure{Time: time.Now(), Phase: phase, Reason: reason}
+	r.res.Failures = append(r.res.Failures, f)
+	_ = report.AppendJSONL(filepath.Join(r.dir, "failures.jsonl"), f)
+}
+
+func (r *Runner) note(n string) { r.res.Notes = append(r.res.Notes, n) }
+
+// snapshot reads the server's histogram; with a previous snapshot it records the phase's server-side figures.
+func (r *Runner) snapshot(ctx context.Context, prev *probe.ServerSnapshot, phase ...string) *probe.ServerSnapshot {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.Probe.RequestTimeout)
+	defer cancel()
+	s, err := probe.SnapshotServer(sctx, r.env.ProbeRC)
+	if err != nil {
+		if prev == nil && len(phase) == 0 {
+			r.note("server-side latency not collected: " + err.Error())
+		}
+		return nil
+	}
+	if prev != nil && len(phase) > 0 {
+		r.res.ServerSide[phase[0]] = probe.DiffServer(prev, s)
+	}
+	return s
+}
+
+// recordEvents writes the events of the run's namespaces to events.jsonl.
+func (r *Runner) recordEvents(ctx context.Context) {
+	nss, err := r.env.Client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: cluster.Selector(r.env.RunID)})
+	if err != nil {
+		return
+	}
+	w, err := report.CreateJSONL(filepath.Join(r.dir, "events.jsonl"))
+	if err != nil {
+		return
+	}
+	defer w.Close()
+	for _, ns := range nss.Items {
+		evs, err := r.env.Client.CoreV1().Events(ns.Name).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			continue
+		}
+		sort.Slice(evs.Items, func(i, j int) bool { return evs.Items[i].LastTimestamp.Before(&evs.Items[j].LastTimestamp) })
+		for _, e := range evs.Items {
+			_ = w.Write(map[string]any{"ts": e.LastTimestamp.Time, "namespace": e.Namespace, "type": e.Type, "reason": e.Reason,
+				"object": e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name, "message": e.Message, "count": e.Count,
+				"node": e.Source.Host})
+		}
+	}
+}
