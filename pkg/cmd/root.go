@@ -28,11 +28,19 @@ func NewCmdPyrometer(streams genericiooptions.IOStreams) *cobra.Command {
 		Use:   "kubectl-pyrometer",
 		Short: "Measure how fast the Kubernetes control plane answers, and how much worse it gets under pressure",
 		Long: `kubectl pyrometer measures Kubernetes API latency from the client's side, in-process and open loop,
-and reports percentiles per request kind.
+reports percentiles per request kind, and measures how much worse latency gets while CPU, memory, disk, network
+and API load is ramped up in steps, and how fast it recovers.
 
-It honours the usual kubectl flags (--kubeconfig, --context, --namespace, --as, --token, ...).`,
-		Example: `  # Show the plugin's version and the server it reaches
-  kubectl pyrometer version
+It honours the usual kubectl flags (--kubeconfig, --context, --namespace, --as, --token, ...).
+Everything it creates is labelled app.kubernetes.io/managed-by=kubectl-pyrometer and removed at the end.`,
+		Example: `  # 30 seconds of latency probes
+  kubectl pyrometer probe
+
+  # Baseline, 2 steps of CPU and API contention, teardown, recovery
+  kubectl pyrometer run --modes cpu,api
+
+  # Remove what a crashed run left
+  kubectl pyrometer cleanup
 
   # Against another context
   kubectl pyrometer --context staging version`,
