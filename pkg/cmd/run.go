@@ -146,7 +146,9 @@ mode.parameter=value):
 	return cmd
 }
 
-func trimNum(v float64) string { return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%f", v), "0"), ".") }
+func trimNum(v float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%f", v), "0"), ".")
+}
 
 func modeHelp() string {
 	cat, err := plan.LoadCatalog(pyrometer.Catalog, pyrometer.Templates)
