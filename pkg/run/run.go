@@ -48,6 +48,7 @@ type Config struct {
 	PullSecretNamespace string // where the pull secrets are read from (the current namespace)
 	OutputDir           string
 	Flags               map[string]string // as given, for run.json
+	Breaker             BreakerConfig
 }
 
 // Env is the cluster the run talks to.
@@ -286,6 +287,21 @@ func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe
 	}
 	if err := r.ensureBurner(); err != nil {
 		return fail(err.Error())
+	}
+	// The breaker watches the step from here on; when it trips, stepCtx ends and the step stops at once.
+	outer := ctx
+	ctx, brk, stopBreaker := r.startBreaker(outer, ns, name)
+	defer stopBreaker()
+	fail = func(reason string) (report.Phase, bool) {
+		if b := brk.Reason(); b != "" {
+			reason = "breaker: " + b
+		}
+		ph.End, ph.Status, ph.RC, ph.Error = time.Now(), report.StatusFail, 1, reason
+		if outer.Err() != nil {
+			ph.Status = report.StatusAborted
+		}
+		r.fail(name, reason)
+		return ph, false
 	}
 	ready, spread, err := r.cfg.Selection.StepJobs(plan.StepOptions{Step: i, Namespace: ns, Window: window,
 		ImageMap: r.cfg.ImageMap, NodeSelector: r.cfg.NodeSelector, PullSecrets: r.cfg.PullSecrets, TemplateDir: r.tmplDir})
