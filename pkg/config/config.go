@@ -1,0 +1,193 @@
+// Package config applies a run configuration file (--config) and a profile (--profile) to a command's flags, with
+// the precedence flags > config file > profile > built-in defaults. Every flag of the command is a key of the file,
+// spelled as the flag (steps, step-duration, cpu-replicas, ...).
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+)
+
+// Profiles are the built-in profiles. "large" follows the seed's profile-large: smaller increments, longer probe
+// windows, tighter safety limits, for large or production clusters.
+var Profiles = map[string]string{
+	"small": `# the built-in defaults, spelled out
+steps: 2
+baseline: 10s
+step-duration: 10s
+recovery: 10s
+`,
+	"large": `# safer defaults for large or production clusters: smaller increments, longer windows, tighter limits
+steps: 3
+baseline: 30s
+step-duration: 30s
+recovery: 60s
+interval: 2s
+cpu-millicores: 25
+mem-mb: 16
+disk-mb: 32
+api-qps: 10
+api-burst: 20
+api-iterations: 25
+max-pods: 500
+max-namespaces: 20
+max-objects-per-step: 1000
+`,
+}
+
+// Origin says where each flag's value came from: "flag", "config <file>", "profile <name>" or "default".
+type Origin map[string]string
+
+// never reads these keys from a file: they select the file or are per-invocation.
+var notFileKeys = map[string]bool{"config": true, "profile": true, "print-config": true, "help": true, "yes": true}
+
+// Apply sets, on fs, every key of the profile and then of the config file that the command line did not set.
+// profile is a built-in name or the path of a profile file; either may be empty.
+func Apply(fs *pflag.FlagSet, configFile, profile string) (Origin, error) {
+	origin := Origin{}
+	fs.VisitAll(func(f *pflag.Flag) {
+		origin[f.Name] = "default"
+		if f.Changed {
+			origin[f.Name] = "flag"
+		}
+	})
+	cmdline := map[string]bool{}
+	fs.Visit(func(f *pflag.Flag) { cmdline[f.Name] = true })
+	apply := func(name string, data []byte, what string) error {
+		return applyYAML(fs, name, data, func(key string) bool { return !cmdline[key] }, func(key string) { origin[key] = what })
+	}
+	if profile != "" {
+		if body, ok := Profiles[profile]; ok {
+			if err := apply("profile "+profile, []byte(body), "profile "+profile); err != nil {
+				return nil, err
+			}
+		} else {
+			data, err := os.ReadFile(profile)
+			if err != nil {
+				return nil, fmt.Errorf("invalid --profile %q: not a built-in profile (%s) nor a readable file: %v", profile, names(), err)
+			}
+			if err := apply(profile, data, "profile "+profile); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if configFile != "" {
+		data, err := os.ReadFile(configFile)
+		if err != nil {
+			return nil, fmt.Errorf("invalid --config: %w", err)
+		}
+		if err := apply(configFile, data, "config "+configFile); err != nil {
+			return nil, err
+		}
+	}
+	return origin, nil
+}
+
+func names() string {
+	var n []string
+	for k := range Profiles {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return strings.Join(n, ", ")
+}
+
+// applyYAML sets the keys of a YAML mapping on fs; errors name file:line and the key.
+func applyYAML(fs *pflag.FlagSet, file string, data []byte, allowed func(string) bool, set func(string)) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("%s: %v", file, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if len(doc.Content) == 0 {
+		return nil // empty file
+	}
+	m := doc.Content[0]
+	if m.Kind != yaml.MappingNode {
+		return fmt.Errorf("%s:%d: want a mapping of flag names to values (steps: 3)", file, m.Line)
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		key := k.Value
+		if prev, dup := seen[key]; dup {
+			return fmt.Errorf("%s:%d: key %q given twice (also line %d)", file, k.Line, key, prev)
+		}
+		seen[key] = k.Line
+		f := fs.Lookup(key)
+		if f == nil || notFileKeys[key] || f.Hidden {
+			return fmt.Errorf("%s:%d: unknown key %q (keys are the flags of the command, e.g. steps, modes, cpu-replicas)", file, k.Line, key)
+		}
+		var values []string
+		switch v.Kind {
+		case yaml.ScalarNode:
+			values = []string{v.Value}
+		case yaml.SequenceNode:
+			for _, item := range v.Content {
+				if item.Kind != yaml.ScalarNode {
+					return fmt.Errorf("%s:%d: key %q: list items must be plain values", file, item.Line, key)
+				}
+				values = append(values, item.Value)
+			}
+		case yaml.MappingNode:
+			var pairs []string
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				pairs = append(pairs, v.Content[j].Value+"="+v.Content[j+1].Value)
+			}
+			values = []string{strings.Join(pairs, ",")}
+		default:
+			return fmt.Errorf("%s:%d: key %q: unsupported value", file, v.Line, key)
+		}
+		if !allowed(key) {
+			continue
+		}
+		if isList(f) && v.Kind == yaml.ScalarNode {
+			values = strings.Split(v.Value, ",")
+		}
+		for _, val := range values {
+			if err := f.Value.Set(strings.TrimSpace(val)); err != nil {
+				return fmt.Errorf("%s:%d: key %q: invalid value %q: %v", file, v.Line, key, val, err)
+			}
+		}
+		f.Changed = true
+		set(key)
+	}
+	return nil
+}
+
+func isList(f *pflag.Flag) bool {
+	t := f.Value.Type()
+	return strings.HasSuffix(t, "Slice") || strings.HasSuffix(t, "Array")
+}
+
+// Print writes the resolved configuration (every flag except the ones that select files) as YAML, each value
+// commented with where it came from. It is itself a valid --config file.
+func Print(fs *pflag.FlagSet, origin Origin) string {
+	var b bytes.Buffer
+	fs.VisitAll(func(f *pflag.Flag) {
+		if notFileKeys[f.Name] || f.Hidden {
+			return
+		}
+		val := f.Value.String()
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			items := sv.GetSlice()
+			quoted := make([]string, len(items))
+			for i, it := range items {
+				quoted[i] = fmt.Sprintf("%q", it)
+			}
+			val = "[" + strings.Join(quoted, ", ") + "]"
+		} else if f.Value.Type() == "stringToString" {
+			val = strings.Trim(val, "[]")
+			val = fmt.Sprintf("%q", val)
+		} else {
+			val = fmt.Sprintf("%q", val)
+		}
+		fmt.Fprintf(&b, "%s: %s  # %s\n", f.Name, val, origin[f.Name])
+	})
+	return b.String()
+}
