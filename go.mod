@@ -17,6 +17,7 @@ require (
 	k8s.io/apimachinery v0.35.2
 	k8s.io/cli-runtime v0.34.13
 	k8s.io/client-go v0.35.2
+	k8s.io/metrics v0.34.13
 	k8s.io/utils v0.0.0-20251002143259-bc988d571ff4
 	sigs.k8s.io/yaml v1.6.0
 )

@@ -49,6 +49,7 @@ type Config struct {
 	OutputDir           string
 	Flags               map[string]string // as given, for run.json
 	Breaker             BreakerConfig
+	Monitor             time.Duration // > 0: write monitor.jsonl every Monitor
 }
 
 // Env is the cluster the run talks to.
@@ -218,6 +219,10 @@ func (r *Runner) execute(ctx context.Context) (interrupted bool) {
 		r.startClusterProbe(ctx, pcfg)
 	}
 	snap := r.snapshot(ctx, nil)
+	if r.cfg.Monitor > 0 {
+		stopMonitor := r.monitor(ctx, r.cfg.Monitor)
+		defer stopMonitor()
+	}
 
 	// probe runs one measured phase; it never stops early on its own.
 	probePhase := func(name, typ string, d time.Duration) report.Phase {
