@@ -568,11 +568,22 @@ func (r *Runner) recordEvents(ctx context.Context) {
 		if err != nil {
 			continue
 		}
-		sort.Slice(evs.Items, func(i, j int) bool { return evs.Items[i].LastTimestamp.Before(&evs.Items[j].LastTimestamp) })
+		sort.Slice(evs.Items, func(i, j int) bool { return eventTime(evs.Items[i]).Before(eventTime(evs.Items[j])) })
 		for _, e := range evs.Items {
-			_ = w.Write(map[string]any{"ts": e.LastTimestamp.Time, "namespace": e.Namespace, "type": e.Type, "reason": e.Reason,
+			_ = w.Write(map[string]any{"ts": eventTime(e), "namespace": e.Namespace, "type": e.Type, "reason": e.Reason,
 				"object": e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name, "message": e.Message, "count": e.Count,
 				"node": e.Source.Host})
 		}
 	}
+}
+
+// eventTime is when an event last happened: events.k8s.io events (the scheduler's) set only EventTime.
+func eventTime(e corev1.Event) time.Time {
+	switch {
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	}
+	return e.FirstTimestamp.Time
 }
