@@ -55,6 +55,7 @@ Everything it creates is labelled app.kubernetes.io/managed-by=kubectl-pyrometer
 
 	root.AddCommand(NewCmdVersion(cf, streams))
 	root.AddCommand(NewCmdRun(cf, streams))
+	root.AddCommand(NewCmdPlan(cf, streams))
 	root.AddCommand(NewCmdProbe(cf, streams))
 	root.AddCommand(NewCmdCleanup(cf, streams))
 	root.AddCommand(NewCmdCompletion(root, streams))

@@ -17,9 +17,9 @@ import (
 	pyrometer "github.com/kubepyrometer/kubectl-pyrometer"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/safety"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/signals"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
 )
@@ -44,6 +44,11 @@ type RunOptions struct {
 	Output          string
 	OutputDir       string
 	RunID           string
+	Limits          safety.Limits // --max-pods, --max-namespaces, --max-objects-per-step
+	Yes             bool          // proceed when the safety plan is blocked
+
+	// interactive reports whether stdin and stderr are terminals (a confirmation may be asked); nil: check them.
+	interactive func() bool
 
 	modeFlags map[string]*plan.Override // flag name -> override (generated --<mode>-<param> flags)
 	catalog   *plan.Catalog
@@ -67,11 +72,16 @@ func (f *modeFlag) Set(s string) error {
 }
 func (f *modeFlag) Type() string { return "number" }
 
+// newRunOptions returns the defaults shared by run and plan.
+func newRunOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *RunOptions {
+	return &RunOptions{configFlags: cf, Modes: "cpu,mem", Steps: 2, Baseline: 10 * time.Second, StepDuration: 10 * time.Second,
+		Recovery: 10 * time.Second, StepTimeout: 3 * time.Minute, TeardownTimeout: 3 * time.Minute, QPS: 50, Burst: 100,
+		Output: "table", Limits: safety.DefaultLimits(), modeFlags: map[string]*plan.Override{}, IOStreams: streams}
+}
+
 // NewCmdRun returns "kubectl pyrometer run".
 func NewCmdRun(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RunOptions{configFlags: cf, Modes: "cpu,mem", Steps: 2, Baseline: 10 * time.Second, StepDuration: 10 * time.Second,
-		Recovery: 10 * time.Second, StepTimeout: 3 * time.Minute, TeardownTimeout: 3 * time.Minute, QPS: 50, Burst: 100,
-		Output: "table", modeFlags: map[string]*plan.Override{}, IOStreams: streams}
+	o := newRunOptions(cf, streams)
 	cmd := &cobra.Command{
 		Use:   "run [flags]",
 		Short: "Probe a baseline, ramp up stress in steps while probing, tear down, and measure recovery",
@@ -86,6 +96,13 @@ Results: a percentile table per phase and probe kind, a verdict per phase (SLO: 
 mutate and watch, <= 30s for lists; ratio of p50/p99 to the baseline: nominal <= 1.2x, elevated <= 2x,
 degraded <= 5x, critical > 5x), the recovery time (until a 5s window's p50 is back within 1.2x of the baseline
 p50), and the artifacts in --output-dir. Exit code: 0 pass, 2 an SLO failed, 1 the run failed or was interrupted.
+
+Safety: before anything is created, the run checks with SelfSubjectAccessReviews that it may do everything it
+needs (all missing permissions are listed at once), and computes the safety plan (kubectl pyrometer plan shows it
+for the same flags): pods, namespaces, objects per step, CPU and memory requests, against --max-pods,
+--max-namespaces, --max-objects-per-step and the free allocatable capacity of the Ready, schedulable, untainted
+nodes matching --node-selector. A blocked plan stops the run (on a terminal it asks first); --yes proceeds anyway.
+The plan is written to safety-plan.txt in --output-dir.
 
 Everything created carries app.kubernetes.io/managed-by=kubectl-pyrometer and kubepyrometer.io/run-id. Ctrl-C
 stops the ramp, tears everything down and writes the artifacts; a second Ctrl-C exits at once and prints the
@@ -113,6 +130,13 @@ mode.parameter=value):
 			return o.Run(c.Context())
 		},
 	}
+	o.addRunFlags(cmd)
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: table, json, yaml, csv, markdown.")
+	return cmd
+}
+
+// addRunFlags adds the flags that run and plan share (all of run's but --output).
+func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
 	o.addFlags(cmd)
 	f := cmd.Flags()
 	f.StringVar(&o.Modes, "modes", o.Modes, "Stress modes, comma separated (see below).")
@@ -129,7 +153,6 @@ mode.parameter=value):
 	f.StringToStringVar(&o.NodeSelector, "node-selector", nil, "Node labels the stress and in-cluster probe pods must match, e.g. pool=load.")
 	f.StringVar(&o.ImageMapFile, "image-map", "", "File of `original = replacement` image rewrites (air-gapped clusters).")
 	f.StringSliceVar(&o.PullSecrets, "image-pull-secret", nil, "Secrets in the current namespace to copy into the run's namespaces and use to pull images.")
-	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: table, json, yaml, csv, markdown.")
 	f.StringVar(&o.OutputDir, "output-dir", "", "Artifacts directory (default ./pyrometer-runs/<timestamp>-<run-id>).")
 	f.StringVar(&o.RunID, "run-id", "", "Run id (8 lowercase letters/digits; default random).")
 	// Generated flags for the built-in modes' parameters.
@@ -143,7 +166,10 @@ mode.parameter=value):
 			}
 		}
 	}
-	return cmd
+	f.IntVar(&o.Limits.MaxPods, "max-pods", o.Limits.MaxPods, "Safety limit: most pods the whole run may create.")
+	f.IntVar(&o.Limits.MaxNamespaces, "max-namespaces", o.Limits.MaxNamespaces, "Safety limit: most namespaces the run may create.")
+	f.IntVar(&o.Limits.MaxObjectsPerStep, "max-objects-per-step", o.Limits.MaxObjectsPerStep, "Safety limit: most objects one ramp step may create.")
+	f.BoolVar(&o.Yes, "yes", false, "Proceed even when the safety plan is blocked (prints a warning).")
 }
 
 func trimNum(v float64) string {
@@ -245,6 +271,9 @@ func (o *RunOptions) Validate() error {
 			return fmt.Errorf("invalid --image-pull-secret %q: not a valid Secret name", s)
 		}
 	}
+	if err := o.Limits.Validate(); err != nil {
+		return err
+	}
 	return report.ValidateFormat("output", o.Output, "table", "json", "yaml", "csv", "markdown")
 }
 
@@ -258,15 +287,23 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err := env.reachable(ctx, o.requestTimeout); err != nil {
 		return err
 	}
-	pcfg := probe.Config{Kinds: o.kinds, Interval: o.Interval, RequestTimeout: o.requestTimeout, Namespace: env.namespace, ListNamespace: o.ListNamespace}
-	kinds, notes, err := env.allowedKinds(ctx, &o.ProbeFlags, pcfg, true)
+	// Safety: the plan and the permissions, decided before anything is created.
+	check, err := o.checkSafety(ctx, env, reviewClient(env))
 	if err != nil {
 		return err
 	}
-	pcfg.Kinds = kinds
-	for _, n := range notes {
+	for _, n := range check.notes {
 		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
 	}
+	proceeded, err := o.admit(ctx, check)
+	if err != nil {
+		return err
+	}
+	if err := o.writeSafetyPlan(check, proceeded); err != nil {
+		return err
+	}
+	pcfg := o.probeConfig(env)
+	pcfg.Kinds = check.kinds
 	ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
 		return fmt.Errorf("failed to resolve the current namespace: %w", err)

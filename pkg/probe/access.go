@@ -119,3 +119,29 @@ func describeAccess(as []access) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// Access is one permission a probe kind needs: a verb on a core-group resource (in Namespace; "" for
+// cluster-scoped resources), or on a non-resource URL (Path).
+type Access struct {
+	Verb      string
+	Resource  string
+	Namespace string
+	Path      string
+}
+
+// RequiredAccess lists, without duplicates and in order, what the kinds need with cfg (including what their Setup
+// and Teardown do), for a preflight check of a whole run.
+func RequiredAccess(kinds []Kind, cfg Config) []Access {
+	var out []Access
+	seen := map[access]bool{}
+	for _, k := range kinds {
+		for _, a := range requiredAccess(k, cfg) {
+			if seen[a] {
+				continue
+			}
+			seen[a] = true
+			out = append(out, Access{Verb: a.verb, Resource: a.resource, Namespace: a.namespace, Path: a.path})
+		}
+	}
+	return out
+}

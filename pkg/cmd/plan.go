@@ -1,0 +1,333 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/safety"
+)
+
+// SafetyPlanFile is the name of the safety plan in a run's --output-dir.
+const SafetyPlanFile = "safety-plan.txt"
+
+// PlanOptions holds the flags of "kubectl pyrometer plan": run's flags, and its own --output.
+type PlanOptions struct {
+	*RunOptions
+	Output string
+}
+
+// PlanReport is what "kubectl pyrometer plan -o json|yaml" prints.
+type PlanReport struct {
+	RunID string `json:"runID"`
+	safety.Plan
+	MissingPermissions []safety.Missing `json:"missingPermissions"`
+	// Allowed: the run would start (every required permission granted, and the plan not blocked or --yes given).
+	Allowed bool     `json:"allowed"`
+	Notes   []string `json:"notes,omitempty"`
+}
+
+// NewCmdPlan returns "kubectl pyrometer plan".
+func NewCmdPlan(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &PlanOptions{RunOptions: newRunOptions(cf, streams), Output: "text"}
+	cmd := &cobra.Command{
+		Use:   "plan [flags]",
+		Short: "Show the safety plan and missing permissions of a run, without creating anything",
+		Long: `Show what "kubectl pyrometer run" with the same flags would create and request, whether that is within the
+limits and the free capacity of the nodes, and whether this identity may do everything the run needs.
+Nothing is created: the nodes and pods are read and the permissions checked with SelfSubjectAccessReviews.
+
+Per step and in total: namespaces, objects, pods, CPU and memory requests (steps are cumulative). Checks: pods
+against --max-pods, namespaces against --max-namespaces, objects per step against --max-objects-per-step, and the
+CPU, memory and pods requested against what is free (allocatable minus the requests of the pods already there)
+on the Ready, schedulable nodes matching --node-selector without NoSchedule/NoExecute taints.
+
+Exit code: 0 when the run would be allowed, 1 when it would be refused (a check is BLOCKED and --yes is not
+given, or a required permission is missing); the error line names what blocks it.`,
+		Example: `  # Would 50 one-core CPU pods per step fit on the labelled nodes?
+  kubectl pyrometer plan --modes cpu --cpu-replicas 50 --cpu-millicores 1000 --node-selector pool=load
+
+  # The plan of a run, as JSON
+  kubectl pyrometer plan --modes cpu,api --steps 3 -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.Complete(c); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+	}
+	o.addRunFlags(cmd)
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: text, json, yaml.")
+	return cmd
+}
+
+// Validate checks run's flags and the output format; it does no I/O.
+func (o *PlanOptions) Validate() error {
+	if err := o.RunOptions.Validate(); err != nil {
+		return err
+	}
+	return report.ValidateFormat("output", o.Output, "text", "json", "yaml")
+}
+
+// Run reads the cluster and prints the plan. It creates nothing.
+func (o *PlanOptions) Run(ctx context.Context) error {
+	env, err := newProbeEnv(o.configFlags)
+	if err != nil {
+		return err
+	}
+	env.runID, env.namespace = o.RunID, "pyrometer-"+o.RunID
+	if err := env.reachable(ctx, o.requestTimeout); err != nil {
+		return err
+	}
+	c, err := o.checkSafety(ctx, env, reviewClient(env))
+	if err != nil {
+		return err
+	}
+	for _, n := range c.notes {
+		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
+	}
+	required := safety.Required(c.missing)
+	rep := PlanReport{RunID: o.RunID, Plan: c.plan, MissingPermissions: c.missing, Notes: c.notes,
+		Allowed: len(required) == 0 && (!c.plan.Blocked || o.Yes)}
+	if rep.MissingPermissions == nil {
+		rep.MissingPermissions = []safety.Missing{}
+	}
+	switch o.Output {
+	case "json", "yaml":
+		err = report.Write(o.Out, o.Output, rep)
+	default:
+		err = writeSafetyText(o.Out, c, "")
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(required) > 0 && c.plan.Blocked:
+		return fmt.Errorf("%w\nand the safety plan is blocked: %s", missingError(required), c.plan.Reason())
+	case len(required) > 0:
+		return missingError(required)
+	case c.plan.Blocked && !o.Yes:
+		return fmt.Errorf("safety plan blocked: %s; pass --yes to run it anyway", c.plan.Reason())
+	case c.plan.Blocked:
+		fmt.Fprintf(o.ErrOut, "warning: the safety plan is blocked (%s); run would proceed anyway because of --yes\n", c.plan.Reason())
+	}
+	return nil
+}
+
+// safetyCheck is what a run is decided on: the plan, the missing permissions, and the probe kinds it would use.
+type safetyCheck struct {
+	plan    safety.Plan
+	missing []safety.Missing
+	kinds   []probe.Kind
+	notes   []string
+}
+
+// checkSafety computes the safety plan and checks the permissions (the reviews through reviews). It only reads:
+// nodes, pods, discovery, and SelfSubjectAccessReviews.
+func (o *RunOptions) checkSafety(ctx context.Context, env *probeEnv, reviews kubernetes.Interface) (*safetyCheck, error) {
+	c := &safetyCheck{kinds: o.kinds}
+	pcfg := o.probeConfig(env)
+	// Kinds not asked for explicitly are dropped when not permitted (with a note); explicit ones must be permitted:
+	// their missing permissions are listed with all the others.
+	if !o.explicitKinds {
+		kinds, notes, err := env.allowedKinds(ctx, &o.ProbeFlags, pcfg, true)
+		if err != nil {
+			return nil, err
+		}
+		c.kinds, c.notes = kinds, notes
+	}
+	pcfg.Kinds = c.kinds
+	objects, err := safety.TemplateKinds(o.selection)
+	if err != nil {
+		return nil, err
+	}
+	cost, err := o.selection.StepCost()
+	if err != nil {
+		return nil, err
+	}
+	pullNS, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return nil, fmt.Errorf("failed to resolve the current namespace: %w", err)
+	}
+	req := safety.Requirements{StepNamespace: fmt.Sprintf("pyrometer-%s-step-1", o.RunID), ProbeNamespace: env.namespace,
+		Objects: objects, Pods: cost.Pods > 0, Probe: probe.RequiredAccess(c.kinds, pcfg), InCluster: o.From != FromLocal,
+		PullSecrets: o.PullSecrets, PullSecretNamespace: pullNS}
+	if req.InCluster && slices.Contains(c.kinds, probe.KindListNamespace) {
+		req.ListNamespace = pcfg.ListNamespace
+		if req.ListNamespace == "" {
+			req.ListNamespace = probe.DefaultListNamespace
+		}
+	}
+	if c.missing, err = safety.Preflight(ctx, reviews, req); err != nil {
+		return nil, fmt.Errorf("failed to check permissions: %w", err)
+	}
+	capacity, err := safety.ReadCapacity(ctx, env.client, o.NodeSelector)
+	if err != nil {
+		if required := safety.Required(c.missing); len(required) > 0 {
+			return nil, missingError(required) // the capacity cannot be read without them
+		}
+		return nil, fmt.Errorf("safety plan: %w", err)
+	}
+	if c.plan, err = safety.Compute(o.selection, o.Steps, o.Limits, capacity); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// probeConfig is the run's probe configuration (kinds as asked for).
+func (o *RunOptions) probeConfig(env *probeEnv) probe.Config {
+	return probe.Config{Kinds: o.kinds, Interval: o.Interval, RequestTimeout: o.requestTimeout, Namespace: env.namespace,
+		ListNamespace: o.ListNamespace}
+}
+
+// reviewClient is a client for the preflight's SelfSubjectAccessReviews: some 50 small requests, which client-go's
+// default 5 QPS would stretch over ten seconds.
+func reviewClient(env *probeEnv) kubernetes.Interface {
+	cfg := rest.CopyConfig(env.restConfig)
+	cfg.QPS, cfg.Burst = 50, 100
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return env.client
+	}
+	return c
+}
+
+// admit decides whether the run may start: every required permission granted, and the plan not blocked, or --yes,
+// or confirmed on a terminal. It returns how a blocked plan was let through ("" when it was not blocked).
+func (o *RunOptions) admit(ctx context.Context, c *safetyCheck) (string, error) {
+	for _, m := range c.missing {
+		if m.Optional {
+			fmt.Fprintf(o.ErrOut, "note: not permitted: %s (%s)\n", m, m.Reason)
+		}
+	}
+	if required := safety.Required(c.missing); len(required) > 0 {
+		return "", missingError(required)
+	}
+	if !c.plan.Blocked {
+		return "", nil
+	}
+	if o.Yes {
+		o.warnBlocked(c.plan, "--yes was given")
+		return "--yes", nil
+	}
+	if o.isInteractive() {
+		ok, err := o.confirm(ctx, c.plan)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			o.warnBlocked(c.plan, "confirmed at the terminal")
+			return "confirmed at the terminal", nil
+		}
+		return "", fmt.Errorf("safety plan blocked: %s; not confirmed, nothing was created", c.plan.Reason())
+	}
+	return "", fmt.Errorf("safety plan blocked: %s; review it with kubectl pyrometer plan and the same flags, or pass --yes to proceed anyway",
+		c.plan.Reason())
+}
+
+func (o *RunOptions) isInteractive() bool {
+	if o.interactive != nil {
+		return o.interactive()
+	}
+	in, ok1 := o.In.(*os.File)
+	errOut, ok2 := o.ErrOut.(*os.File)
+	return ok1 && ok2 && term.IsTerminal(int(in.Fd())) && term.IsTerminal(int(errOut.Fd()))
+}
+
+// confirm shows the blocking checks on stderr and asks; only "y" or "yes" proceeds.
+func (o *RunOptions) confirm(ctx context.Context, p safety.Plan) (bool, error) {
+	fmt.Fprintf(o.ErrOut, "The safety plan is BLOCKED:\n")
+	for _, c := range p.Failed() {
+		fmt.Fprintf(o.ErrOut, "  %s\n", c.Message)
+	}
+	fmt.Fprint(o.ErrOut, "proceed anyway? [y/N] ")
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(o.In).ReadString('\n')
+		answer <- line
+	}()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(o.ErrOut)
+		return false, errors.New("interrupted: nothing was created")
+	case a := <-answer:
+		a = strings.ToLower(strings.TrimSpace(a))
+		return a == "y" || a == "yes", nil
+	}
+}
+
+// warnBlocked prints the prominent warning of a blocked plan that is run anyway.
+func (o *RunOptions) warnBlocked(p safety.Plan, why string) {
+	bar := strings.Repeat("!", 78)
+	lines := []string{bar, "THE SAFETY PLAN IS BLOCKED. PROCEEDING ANYWAY: " + why + "."}
+	for _, c := range p.Failed() {
+		lines = append(lines, "  "+c.Message)
+	}
+	lines = append(lines, "The stress may starve the nodes (evictions, Pending pods) and slow the API server for every",
+		"user of this cluster. Ctrl-C stops the ramp and tears everything down.", bar)
+	for _, l := range lines {
+		fmt.Fprintf(o.ErrOut, "WARNING: %s\n", l)
+	}
+}
+
+// writeSafetyPlan writes safety-plan.txt into the run's --output-dir (created if missing).
+func (o *RunOptions) writeSafetyPlan(c *safetyCheck, proceeded string) error {
+	if err := os.MkdirAll(o.OutputDir, 0o755); err != nil {
+		return fmt.Errorf("invalid --output-dir: %w", err)
+	}
+	f, err := os.Create(filepath.Join(o.OutputDir, SafetyPlanFile))
+	if err != nil {
+		return fmt.Errorf("invalid --output-dir: %w", err)
+	}
+	if err := writeSafetyText(f, c, proceeded); err != nil {
+		f.Close()
+		return fmt.Errorf("failed to write %s: %w", SafetyPlanFile, err)
+	}
+	return f.Close()
+}
+
+// writeSafetyText is the plan, the permissions, and (for a blocked plan that ran anyway) how it was let through.
+func writeSafetyText(w io.Writer, c *safetyCheck, proceeded string) error {
+	if err := c.plan.WriteText(w); err != nil {
+		return err
+	}
+	if proceeded != "" {
+		if _, err := fmt.Fprintf(w, "PROCEEDED ANYWAY: %s\n", proceeded); err != nil {
+			return err
+		}
+	}
+	_, err := fmt.Fprintln(w)
+	if err != nil {
+		return err
+	}
+	return safety.WritePermissions(w, c.missing)
+}
+
+// missingError lists every missing permission, grouped by resource, one per line.
+func missingError(missing []safety.Missing) error {
+	var b strings.Builder
+	b.WriteString("missing permissions, nothing was created; this identity may not:")
+	for _, l := range safety.Describe(missing) {
+		b.WriteString("\n  " + l)
+	}
+	return errors.New(b.String())
+}

@@ -1,0 +1,154 @@
+// Package safety decides, before a run creates anything, whether it may start: the safety plan (what the run will
+// create and request, compared with the configured limits and with the free capacity of the nodes its pods can
+// land on) and the preflight permission check (a SelfSubjectAccessReview for everything the run will do).
+package safety
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
+)
+
+// Default limits (the seed's safety_max_* values).
+const (
+	DefaultMaxPods           = 2000
+	DefaultMaxNamespaces     = 100
+	DefaultMaxObjectsPerStep = 5000
+)
+
+// Limits are the configured ceilings of a run (--max-pods, --max-namespaces, --max-objects-per-step).
+type Limits struct {
+	MaxPods           int `json:"maxPods"`
+	MaxNamespaces     int `json:"maxNamespaces"`
+	MaxObjectsPerStep int `json:"maxObjectsPerStep"`
+}
+
+// DefaultLimits returns the default limits.
+func DefaultLimits() Limits {
+	return Limits{MaxPods: DefaultMaxPods, MaxNamespaces: DefaultMaxNamespaces, MaxObjectsPerStep: DefaultMaxObjectsPerStep}
+}
+
+// Validate checks that every limit is positive, naming the flag otherwise.
+func (l Limits) Validate() error {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"--max-pods", l.MaxPods}, {"--max-namespaces", l.MaxNamespaces}, {"--max-objects-per-step", l.MaxObjectsPerStep}} {
+		if f.v < 1 {
+			return fmt.Errorf("invalid %s %d: must be at least 1", f.name, f.v)
+		}
+	}
+	return nil
+}
+
+// Names of the checks of a plan.
+const (
+	CheckPods           = "pods"
+	CheckNamespaces     = "namespaces"
+	CheckObjectsPerStep = "objects-per-step"
+	CheckCPU            = "cpu"
+	CheckMemory         = "memory"
+	CheckPodSlots       = "pod-slots"
+)
+
+// Check is one comparison of the plan: Value (what the run creates or requests) against Limit.
+type Check struct {
+	Name    string `json:"name"`
+	Value   int64  `json:"value"`
+	Limit   int64  `json:"limit"`
+	Unit    string `json:"unit,omitempty"` // "m" (millicores), "Mi", or "" for counts
+	OK      bool   `json:"ok"`
+	Message string `json:"message"`
+}
+
+// Plan is the safety plan of a run.
+type Plan struct {
+	Steps    int       `json:"steps"`
+	PerStep  plan.Cost `json:"perStep"`
+	Total    plan.Cost `json:"total"` // all steps together (steps are cumulative), plus the probe's namespace
+	Limits   `json:"limits"`
+	Capacity `json:"capacity"`
+	Checks   []Check `json:"checks"`
+	Blocked  bool    `json:"blocked"`
+}
+
+// Compute builds the safety plan of steps ramp steps of sel. It is pure: capacity comes from ReadCapacity.
+func Compute(sel *plan.Selection, steps int, limits Limits, capacity Capacity) (Plan, error) {
+	if sel == nil || len(sel.Modes) == 0 {
+		return Plan{}, errors.New("safety plan: no stress modes selected")
+	}
+	if steps < 1 {
+		return Plan{}, fmt.Errorf("safety plan: steps must be at least 1, got %d", steps)
+	}
+	if err := limits.Validate(); err != nil {
+		return Plan{}, err
+	}
+	per, err := sel.StepCost()
+	if err != nil {
+		return Plan{}, fmt.Errorf("safety plan: %w", err)
+	}
+	total := plan.Cost{Namespaces: 1} // the probe's namespace
+	for i := 0; i < steps; i++ {
+		total = total.Add(per)
+	}
+	p := Plan{Steps: steps, PerStep: per, Total: total, Limits: limits, Capacity: capacity}
+
+	// limit compares with a configured limit, free with the free capacity of the nodes.
+	limit := func(name string, value, max int64, desc, flag string) Check {
+		c := Check{Name: name, Value: value, Limit: max, OK: value <= max}
+		if c.OK {
+			c.Message = fmt.Sprintf("%s: %s, within %s %d", name, desc, flag, max)
+		} else {
+			c.Message = fmt.Sprintf("%s: %s, %d more than %s %d", name, desc, value-max, flag, max)
+		}
+		return c
+	}
+	on := capacity.where()
+	free := func(name string, value, avail int64, unit, desc, freeWhat string) Check {
+		c := Check{Name: name, Value: value, Limit: avail, Unit: unit, OK: value <= avail}
+		if c.OK {
+			c.Message = fmt.Sprintf("%s: %s, within the %d%s %s on %s", name, desc, avail, unit, freeWhat, on)
+		} else {
+			c.Message = fmt.Sprintf("%s: %s, %d%s more than the %d%s %s on %s", name, desc, value-avail, unit, avail, unit, freeWhat, on)
+		}
+		return c
+	}
+	p.Checks = []Check{
+		limit(CheckPods, int64(total.Pods), int64(limits.MaxPods), fmt.Sprintf("the run creates %d pods", total.Pods), "--max-pods"),
+		limit(CheckNamespaces, int64(total.Namespaces), int64(limits.MaxNamespaces),
+			fmt.Sprintf("the run creates %d namespaces (one per step and the probe's)", total.Namespaces), "--max-namespaces"),
+		limit(CheckObjectsPerStep, int64(per.Objects), int64(limits.MaxObjectsPerStep),
+			fmt.Sprintf("each step creates %d objects", per.Objects), "--max-objects-per-step"),
+		free(CheckCPU, total.CPUMillis, capacity.CPUMillis, "m", fmt.Sprintf("the run requests %dm", total.CPUMillis), "free"),
+		free(CheckMemory, total.MemoryMi, capacity.MemoryMi, "Mi", fmt.Sprintf("the run requests %dMi", total.MemoryMi), "free"),
+		free(CheckPodSlots, int64(total.Pods), int64(capacity.Pods), "", fmt.Sprintf("the run creates %d pods", total.Pods), "free pod slots"),
+	}
+	for _, c := range p.Checks {
+		if !c.OK {
+			p.Blocked = true
+		}
+	}
+	return p, nil
+}
+
+// Failed returns the checks that block the run.
+func (p Plan) Failed() []Check {
+	var out []Check
+	for _, c := range p.Checks {
+		if !c.OK {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Reason is one line naming every blocking check and by how much it is exceeded ("" when not blocked).
+func (p Plan) Reason() string {
+	var parts []string
+	for _, c := range p.Failed() {
+		parts = append(parts, c.Message)
+	}
+	return strings.Join(parts, "; ")
+}
