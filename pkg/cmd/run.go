@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 
 	pyrometer "github.com/kubepyrometer/kubectl-pyrometer"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/config"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
@@ -46,6 +49,14 @@ type RunOptions struct {
 	RunID           string
 	Limits          safety.Limits // --max-pods, --max-namespaces, --max-objects-per-step
 	Yes             bool          // proceed when the safety plan is blocked
+	MaxErrorRate    float64
+	AbortP99        time.Duration
+	Monitor         bool
+	MonitorInterval time.Duration
+	ConfigFile      string
+	Profile         string
+	PrintConfig     bool
+	configOrigin    config.Origin
 
 	// interactive reports whether stdin and stderr are terminals (a confirmation may be asked); nil: check them.
 	interactive func() bool
@@ -127,6 +138,10 @@ mode.parameter=value):
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			if o.PrintConfig {
+				_, err := fmt.Fprint(o.Out, config.Print(c.LocalNonPersistentFlags(), o.configOrigin))
+				return err
+			}
 			return o.Run(c.Context())
 		},
 	}
@@ -170,6 +185,13 @@ func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
 	f.IntVar(&o.Limits.MaxNamespaces, "max-namespaces", o.Limits.MaxNamespaces, "Safety limit: most namespaces the run may create.")
 	f.IntVar(&o.Limits.MaxObjectsPerStep, "max-objects-per-step", o.Limits.MaxObjectsPerStep, "Safety limit: most objects one ramp step may create.")
 	f.BoolVar(&o.Yes, "yes", false, "Proceed even when the safety plan is blocked (prints a warning).")
+	f.Float64Var(&o.MaxErrorRate, "max-error-rate", 0.25, "Breaker: stop the ramp when more than this fraction of a step's probe samples fail (0 = off).")
+	f.DurationVar(&o.AbortP99, "abort-p99", 0, "Breaker: stop the ramp when a step's probe p99 exceeds this latency (0 = off).")
+	f.BoolVar(&o.Monitor, "monitor", false, "Record node and pod usage (metrics API), node conditions and events into monitor.jsonl.")
+	f.DurationVar(&o.MonitorInterval, "monitor-interval", 10*time.Second, "Time between two monitor snapshots.")
+	f.StringVar(&o.ConfigFile, "config", "", "YAML file of run settings: every flag is a key (steps: 3, cpu-replicas: 2, ...); flags win over it.")
+	f.StringVar(&o.Profile, "profile", "", "Settings profile under --config and flags: small, large (safer steps, longer windows, tighter limits), or a file.")
+	f.BoolVar(&o.PrintConfig, "print-config", false, "Print the resolved configuration (usable as --config) and exit.")
 }
 
 func trimNum(v float64) string {
@@ -188,8 +210,13 @@ func modeHelp() string {
 	return b.String()
 }
 
-// Complete loads the catalogue and resolves the modes, settings and image map.
+// Complete applies --profile and --config, loads the catalogue and resolves the modes, settings and image map.
 func (o *RunOptions) Complete(cmd *cobra.Command) error {
+	origin, err := config.Apply(cmd.LocalNonPersistentFlags(), o.ConfigFile, o.Profile)
+	if err != nil {
+		return err
+	}
+	o.configOrigin = origin
 	if err := o.complete(cmd, o.configFlags); err != nil {
 		return err
 	}
@@ -311,9 +338,16 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	cfg := run.Config{Selection: o.selection, Steps: o.Steps, Baseline: o.Baseline, StepDuration: o.StepDuration, Recovery: o.Recovery,
 		StepTimeout: o.StepTimeout, TeardownTimeout: o.TeardownTimeout, QPS: o.QPS, Burst: o.Burst, Probe: pcfg,
 		ProbeFrom: o.From, ProbeImage: o.Image, NodeSelector: o.NodeSelector, PullSecrets: o.PullSecrets, PullSecretNamespace: ns,
-		OutputDir: o.OutputDir, Flags: o.flagsSeen}
+		OutputDir: o.OutputDir, Flags: o.flagsSeen, Safety: check.plan,
+		Breaker: run.BreakerConfig{MaxErrorRate: o.MaxErrorRate, AbortP99MS: float64(o.AbortP99) / float64(time.Millisecond)}}
+	if o.Monitor {
+		cfg.Monitor = o.MonitorInterval
+	}
 	if o.imageMap != nil {
 		cfg.ImageMap = o.imageMap.Rewrite
+	}
+	if err := o.writeImageMap(); err != nil {
+		return err
 	}
 	r, err := run.New(cfg, run.Env{RestConfig: env.restConfig, Client: env.client, ProbeClient: env.probeCli, ProbeRC: env.probeRC,
 		RunID: env.runID, Log: o.ErrOut})
@@ -337,6 +371,39 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	}
 	if ctx.Err() != nil {
 		return &ExitError{Code: 1, Err: errors.New("interrupted")}
+	}
+	return nil
+}
+
+// writeImageMap records in image-map.txt the rewrites applied to the images this run uses.
+func (o *RunOptions) writeImageMap() error {
+	var b strings.Builder
+	b.WriteString("# images of this run: original = used\n")
+	images := []string{}
+	for _, m := range o.selection.Modes {
+		if m.Image != "" && !slices.Contains(images, m.Image) {
+			images = append(images, m.Image)
+		}
+	}
+	if o.From != FromLocal {
+		images = append(images, o.Image)
+	}
+	rewrites := 0
+	for _, img := range images {
+		used := img
+		if o.imageMap != nil {
+			used = o.imageMap.Rewrite(img)
+		}
+		if used != img {
+			rewrites++
+		}
+		fmt.Fprintf(&b, "%s = %s\n", img, used)
+	}
+	if rewrites == 0 {
+		b.WriteString("# (no rewrites)\n")
+	}
+	if err := os.WriteFile(filepath.Join(o.OutputDir, "image-map.txt"), []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("failed to write image-map.txt: %w", err)
 	}
 	return nil
 }

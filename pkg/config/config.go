@@ -47,18 +47,19 @@ type Origin map[string]string
 // never reads these keys from a file: they select the file or are per-invocation.
 var notFileKeys = map[string]bool{"config": true, "profile": true, "print-config": true, "help": true, "yes": true}
 
-// Apply sets, on fs, every key of the profile and then of the config file that the command line did not set.
+// Apply sets, on fs (the command's own flags: never the kubectl connection flags, so a file holds no
+// credentials), every key of the profile and then of the config file that the command line did not set.
 // profile is a built-in name or the path of a profile file; either may be empty.
 func Apply(fs *pflag.FlagSet, configFile, profile string) (Origin, error) {
 	origin := Origin{}
+	cmdline := map[string]bool{}
 	fs.VisitAll(func(f *pflag.Flag) {
 		origin[f.Name] = "default"
 		if f.Changed {
 			origin[f.Name] = "flag"
+			cmdline[f.Name] = true
 		}
 	})
-	cmdline := map[string]bool{}
-	fs.Visit(func(f *pflag.Flag) { cmdline[f.Name] = true })
 	apply := func(name string, data []byte, what string) error {
 		return applyYAML(fs, name, data, func(key string) bool { return !cmdline[key] }, func(key string) { origin[key] = what })
 	}

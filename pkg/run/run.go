@@ -50,6 +50,7 @@ type Config struct {
 	Flags               map[string]string // as given, for run.json
 	Breaker             BreakerConfig
 	Monitor             time.Duration // > 0: write monitor.jsonl every Monitor
+	Safety              any           // the safety plan the run was admitted with (for run.json)
 }
 
 // Env is the cluster the run talks to.
@@ -73,6 +74,7 @@ type Result struct {
 	Modes       []string                      `json:"modes"`
 	Settings    map[string]map[string]float64 `json:"settings"`
 	Plan        Plan                          `json:"plan"`
+	Safety      any                           `json:"safety,omitempty"`
 	Fingerprint Fingerprint                   `json:"fingerprint"`
 	Phases      []report.Phase                `json:"phases"`
 	Stats       []probe.Stats                 `json:"stats"`
@@ -163,7 +165,7 @@ func (r *Runner) Run(ctx context.Context, version any) (*Result, error) {
 		modes = append(modes, m.Name)
 	}
 	r.res = &Result{Version: version, RunID: r.env.RunID, Server: r.env.RestConfig.Host, Start: time.Now(), Flags: r.cfg.Flags,
-		Modes: modes, Settings: r.cfg.Selection.Settings, Plan: Plan{PerStep: cost, Total: total},
+		Modes: modes, Settings: r.cfg.Selection.Settings, Plan: Plan{PerStep: cost, Total: total}, Safety: r.cfg.Safety,
 		ServerSide: map[string][]probe.ServerStat{}, OutputDir: r.dir}
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("invalid --output-dir: %w", err)
