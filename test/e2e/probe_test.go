@@ -249,7 +249,7 @@ func TestProbeBadInput(t *testing.T) {
 			}
 		})
 	}
-	if after := countOurNamespaces(t); after != before {
+	if after := countOurNamespaces(t); after > before {
 		t.Errorf("bad input created namespaces: %d before, %d after", before, after)
 	}
 }

@@ -1,0 +1,96 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBadInputMatrix: each invalid input gives one clear line naming what is wrong, a non-zero exit, and nothing in
+// the cluster.
+func TestBadInputMatrix(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	goodTmpl := file("ok.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x-{{.Iteration}}\n  labels:\n    app.kubernetes.io/managed-by: kubectl-pyrometer\n    kubepyrometer.io/run-id: \"{{.RunID}}\"\n")
+	_ = goodTmpl
+	mode := "modes:\n- name: mine\n  plane: control\n  description: d\n  parameters:\n  - {name: count, type: int, default: 1, min: 1, max: 5, help: h}\n  job: {iterations: count, qps: 5, burst: 5}\n  objects:\n  - {template: ok.yaml, replicas: count, pods: 0}\n"
+	cases := []struct {
+		args []string
+		want string
+	}{
+		// flags
+		{[]string{"run", "--modes", "cpu,gpu"}, `invalid --modes: unknown mode "gpu"; valid modes: cpu, mem, disk, network, api`},
+		{[]string{"run", "--modes", ""}, `invalid --modes ""`},
+		{[]string{"run", "--steps", "0"}, "invalid --steps 0"},
+		{[]string{"run", "--steps", "many"}, `invalid argument "many" for "--steps"`},
+		{[]string{"run", "--baseline", "-1s"}, "invalid --baseline"},
+		{[]string{"run", "--step-duration", "0s"}, "invalid --step-duration"},
+		{[]string{"run", "--recovery", "0s"}, "invalid --recovery"},
+		{[]string{"run", "--cpu-replicas", "0"}, `invalid --cpu-replicas "0": must be between 1 and 1000`},
+		{[]string{"run", "--cpu-millicores", "1.5"}, `invalid --cpu-millicores "1.5": must be a whole number`},
+		{[]string{"run", "--api-qps", "0"}, `invalid --api-qps "0"`},
+		{[]string{"run", "--set", "cpu.cores=2"}, `mode cpu has no parameter "cores"`},
+		{[]string{"run", "--set", "cpu.replicas"}, "invalid --set"},
+		{[]string{"run", "--interval", "1m"}, "invalid --interval 1m0s"},
+		{[]string{"run", "--probes", "get,nope"}, `unknown probe kind "nope"`},
+		{[]string{"run", "--probe-from", "moon"}, `invalid --probe-from "moon"`},
+		{[]string{"run", "--run-id", "Not_Valid"}, `invalid --run-id "Not_Valid"`},
+		{[]string{"run", "--node-selector", "bad key=x"}, "invalid --node-selector"},
+		{[]string{"run", "--image-pull-secret", "Bad_Name"}, `invalid --image-pull-secret "Bad_Name"`},
+		{[]string{"run", "-o", "pdf"}, `invalid --output "pdf"`},
+		{[]string{"run", "--qps", "0"}, "invalid --qps"},
+		{[]string{"plan", "--max-pods", "0"}, "max-pods"},
+		// config file and profile
+		{[]string{"run", "--config", file("c1.yaml", "steps: 2\ncolour: red\n")}, `c1.yaml:2: unknown key "colour"`},
+		{[]string{"run", "--config", file("c2.yaml", "steps: lots\n")}, `c2.yaml:1: key "steps": invalid value "lots"`},
+		{[]string{"run", "--config", file("c3.yaml", "cpu-replicas: 0\n")}, `invalid --cpu-replicas "0"`},
+		{[]string{"run", "--config", filepath.Join(dir, "missing.yaml")}, "invalid --config"},
+		{[]string{"run", "--config", file("c4.yaml", "token: abc\n")}, `c4.yaml:1: unknown key "token"`},
+		{[]string{"run", "--profile", "gigantic"}, `invalid --profile "gigantic"`},
+		{[]string{"run", "--profile", file("p1.yaml", "steps: [1, 2\n")}, "p1.yaml"},
+		// image map
+		{[]string{"run", "--image-map", file("i1.txt", "# ok\nbusybox = mirror/busybox\nno equals sign here\n")}, "invalid --image-map " + filepath.Join(dir, "i1.txt") + ":3"},
+		{[]string{"run", "--image-map", file("i2.txt", "a = b\na = c\n")}, "i2.txt:2: a is mapped twice"},
+		{[]string{"run", "--image-map", filepath.Join(dir, "absent.txt")}, "invalid --image-map"},
+		// plugins file
+		{[]string{"run", "--plugins", file("m1.yaml", mode+"  colour: red\n")}, `unknown field "colour"`},
+		{[]string{"run", "--plugins", file("m2.yaml", strings.Replace(mode, "plane: control", "plane: sideways", 1))}, `m2.yaml: modes[0] (mine): plane: "sideways"`},
+		{[]string{"run", "--plugins", file("m3.yaml", strings.Replace(mode, "ok.yaml", "gone.yaml", 1))}, "objects[0].template"},
+		{[]string{"run", "--plugins", file("m4.yaml", strings.Replace(mode, "name: mine", "name: cpu", 1))}, `mode "cpu" is already defined`},
+		{[]string{"run", "--plugins", file("m5.yaml", strings.Replace(mode, "default: 1,", "default: 9,", 1))}, "parameters[0].default: 9 is outside [1, 5]"},
+		{[]string{"run", "--plugins", filepath.Join(dir, "nope.yaml")}, "invalid --plugins"},
+	}
+	before := countOurNamespaces(t)
+	for _, tc := range cases {
+		name := strings.Join(tc.args, " ")
+		if len(name) > 60 {
+			name = name[:60]
+		}
+		t.Run(name, func(t *testing.T) {
+			r := plugin(t, time.Minute, tc.args...)
+			if r.code == 0 || !strings.Contains(r.stderr, tc.want) {
+				t.Fatalf("exit %d, stderr:\n%s\nwant it to contain %q", r.code, r.stderr, tc.want)
+			}
+			assertOneErrorLine(t, r.stderr)
+			if strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+				t.Errorf("want exactly one line on stderr, got:\n%s", r.stderr)
+			}
+		})
+	}
+	if after := countOurNamespaces(t); after > before {
+		t.Errorf("bad input created namespaces: %d before, %d after", before, after)
+	}
+	if len(cases) < 25 {
+		t.Errorf("the matrix must hold at least 25 invalid inputs, has %d", len(cases))
+	}
+}
