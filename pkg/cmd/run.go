@@ -345,6 +345,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	}
 	if o.imageMap != nil {
 		cfg.ImageMap = o.imageMap.Rewrite
+		cfg.ProbeImage = o.imageMap.Rewrite(o.Image)
 	}
 	if err := o.writeImageMap(); err != nil {
 		return err
