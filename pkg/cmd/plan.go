@@ -90,20 +90,9 @@ func (o *PlanOptions) Validate() error {
 
 // Run reads the cluster and prints the plan. It creates nothing.
 func (o *PlanOptions) Run(ctx context.Context) error {
-	env, err := newProbeEnv(o.configFlags)
+	_, c, err := o.connectAndCheck(ctx)
 	if err != nil {
 		return err
-	}
-	env.runID, env.namespace = o.RunID, "pyrometer-"+o.RunID
-	if err := env.reachable(ctx, o.requestTimeout); err != nil {
-		return err
-	}
-	c, err := o.checkSafety(ctx, env, reviewClient(env))
-	if err != nil {
-		return err
-	}
-	for _, n := range c.notes {
-		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
 	}
 	required := safety.Required(c.missing)
 	rep := PlanReport{RunID: o.RunID, Plan: c.plan, MissingPermissions: c.missing, Notes: c.notes,
@@ -330,4 +319,24 @@ func missingError(missing []safety.Missing) error {
 		b.WriteString("\n  " + l)
 	}
 	return errors.New(b.String())
+}
+
+// connectAndCheck reaches the cluster and computes the safety plan and permissions (read-only), printing notes.
+func (o *RunOptions) connectAndCheck(ctx context.Context) (*probeEnv, *safetyCheck, error) {
+	env, err := newProbeEnv(o.configFlags)
+	if err != nil {
+		return nil, nil, err
+	}
+	env.runID, env.namespace = o.RunID, "pyrometer-"+o.RunID
+	if err := env.reachable(ctx, o.requestTimeout); err != nil {
+		return nil, nil, err
+	}
+	c, err := o.checkSafety(ctx, env, reviewClient(env))
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, n := range c.notes {
+		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
+	}
+	return env, c, nil
 }

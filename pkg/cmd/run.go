@@ -306,21 +306,10 @@ func (o *RunOptions) Validate() error {
 
 // Run runs the staged contention test.
 func (o *RunOptions) Run(ctx context.Context) error {
-	env, err := newProbeEnv(o.configFlags)
-	if err != nil {
-		return err
-	}
-	env.runID, env.namespace = o.RunID, "pyrometer-"+o.RunID
-	if err := env.reachable(ctx, o.requestTimeout); err != nil {
-		return err
-	}
 	// Safety: the plan and the permissions, decided before anything is created.
-	check, err := o.checkSafety(ctx, env, reviewClient(env))
+	env, check, err := o.connectAndCheck(ctx)
 	if err != nil {
 		return err
-	}
-	for _, n := range check.notes {
-		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
 	}
 	proceeded, err := o.admit(ctx, check)
 	if err != nil {

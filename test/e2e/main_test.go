@@ -6,6 +6,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -69,6 +72,27 @@ func pluginIn(t *testing.T, dir string, timeout time.Duration, args ...string) r
 		t.Fatalf("%s %s did not finish within %v\nstderr:\n%s", filepath.Base(binary), strings.Join(args, " "), timeout, r.stderr)
 	}
 	return r
+}
+
+// bindUser creates a ClusterRole with rules bound to user, removed when the test ends (identities for --as).
+func bindUser(t *testing.T, prefix, user string, rules []rbacv1.PolicyRule) {
+	t.Helper()
+	c := adminClient(t)
+	ctx := context.Background()
+	name := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
+	if _, err := c.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Subjects: []rbacv1.Subject{{Kind: "User", Name: user, APIGroup: "rbac.authorization.k8s.io"}},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: name}}
+	if _, err := c.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
+		_ = c.RbacV1().ClusterRoles().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
 }
 
 // adminClient is a client-go clientset for checks the test makes on its own.
