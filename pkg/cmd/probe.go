@@ -514,7 +514,7 @@ func (o *ProbeOptions) probe(ctx context.Context, env *probeEnv, pcfg probe.Conf
 	if len(clu) > 0 {
 		res.Cluster = probe.ByKind(clu)
 	}
-	if o.From != FromCluster && len(loc) == 0 {
+	if len(loc) == 0 && len(clu) == 0 || o.From != FromCluster && len(loc) == 0 {
 		return errors.New("no samples were taken")
 	}
 	if o.OutputDir != "" {
