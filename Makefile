@@ -21,7 +21,7 @@ help: ## Show this help
 build: ## Build bin/kubectl-pyrometer (version stamped from git)
 	go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-pyrometer
 
-test: test-unit test-e2e ## Unit tests, then end-to-end tests against a throwaway local cluster
+test: test-unit test-e2e test-krew ## Unit tests, end-to-end tests against a throwaway local cluster, offline krew check
 
 test-unit: ## go test -race ./... (no cluster needed)
 	CGO_ENABLED=1 go test -race -count=1 ./...
