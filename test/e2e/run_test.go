@@ -219,7 +219,7 @@ func TestRunInterruptTearsDown(t *testing.T) {
 	id := runID(t)
 	dir := t.TempDir()
 	cmd, _, errb := startPlugin(t, dir, "run", "--modes", "cpu,api", "--steps", "3", "--baseline", "2s", "--step-duration", "2m",
-		"--api-iterations", "2000", "--api-qps", "10", "--image-map", localImages(t), "--node-selector", realNode, "--run-id", id, "--output-dir", "out")
+		"--api-iterations", "400", "--api-qps", "10", "--image-map", localImages(t), "--node-selector", realNode, "--run-id", id, "--output-dir", "out")
 	waitForStress(t, id, 3*time.Minute)
 	time.Sleep(2 * time.Second) // the flood is running now
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
