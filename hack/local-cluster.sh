@@ -298,6 +298,11 @@ cmd_up() {
   if healthy && running kube-apiserver; then
     log "already up"
   else
+    if [ -d "$RUN" ]; then
+      # processes of an earlier session died (or were killed) and left pid files, mounts, routes: start clean
+      log "stale state from an earlier up: cleaning it first"
+      cmd_down
+    fi
     net_guard
     up_control_plane
     [ "${REAL_NODE:-1}" = 1 ] && up_node
@@ -351,6 +356,14 @@ cmd_down() {
     for id in $(ctr -a "$sock" -n k8s.io containers ls -q 2>/dev/null); do ctr -a "$sock" -n k8s.io containers rm "$id" >/dev/null 2>&1 || true; done
   fi
   stop containerd
+  # a containerd that died (e.g. with the session) leaves its shims and their containers: ours are the shims
+  # serving our socket and the processes in our kubelet's kubepods cgroups
+  local p
+  for p in $(pgrep -f "containerd-shim.* -address $RUN/containerd/containerd.sock" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+  for p in $(cat /sys/fs/cgroup/pids/kubepods/cgroup.procs /sys/fs/cgroup/pids/kubepods/*/cgroup.procs \
+      /sys/fs/cgroup/pids/kubepods/*/*/cgroup.procs /sys/fs/cgroup/pids/kubepods/*/*/*/cgroup.procs 2>/dev/null); do
+    kill -9 "$p" 2>/dev/null || true
+  done
   if [ -f "$RUN/kube-proxy.used" ]; then kube-proxy --cleanup >/dev/null 2>&1 || true; fi
   if [ -f "$RUN/sysctl.orig" ]; then # drop the KUBE-* chains and rules kubelet/kube-proxy added
     local t ipt
