@@ -231,7 +231,12 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 	}
 	var overrides []plan.Override
 	o.flagsSeen = map[string]string{}
-	cmd.Flags().Visit(func(f *pflag.Flag) { o.flagsSeen[f.Name] = f.Value.String() })
+	// run.json records the run's own flags only: never kubectl's connection flags (--token, --password, ...)
+	cmd.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
+		if f.Changed {
+			o.flagsSeen[f.Name] = f.Value.String()
+		}
+	})
 	for name, ov := range o.modeFlags {
 		if cmd.Flags().Changed(name) {
 			overrides = append(overrides, *ov)

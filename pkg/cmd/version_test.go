@@ -3,6 +3,8 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -46,5 +48,24 @@ func TestHelpSaysKubectlPyrometer(t *testing.T) {
 	out, _, code := runCmd(t, "version", "--help")
 	if code != 0 || !strings.Contains(out, "kubectl pyrometer version") {
 		t.Errorf("help should read 'kubectl pyrometer version': %s", out)
+	}
+}
+
+func TestBundleCommand(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "run.json"), []byte(`{"runID":"x"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCmd(t, "bundle", dir, "-o", "json")
+	if code != 0 || !strings.Contains(out, `"run.json"`) || !strings.Contains(out, ".tar.gz") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	_, errOut, code = runCmd(t, "bundle", filepath.Join(dir, "missing"))
+	if code == 0 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "is not a run directory") {
+		t.Errorf("missing dir: exit %d %q", code, errOut)
+	}
+	_, errOut, code = runCmd(t, "bundle")
+	if code == 0 || !strings.Contains(errOut, "exactly one argument") {
+		t.Errorf("no argument: exit %d %q", code, errOut)
 	}
 }
