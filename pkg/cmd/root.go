@@ -58,6 +58,8 @@ Everything it creates is labelled app.kubernetes.io/managed-by=kubectl-pyrometer
 	root.AddCommand(NewCmdPlan(cf, streams))
 	root.AddCommand(NewCmdProbe(cf, streams))
 	root.AddCommand(NewCmdCleanup(cf, streams))
+	root.AddCommand(NewCmdReport(cf, streams))
+	root.AddCommand(NewCmdCompare(cf, streams))
 	root.AddCommand(NewCmdBundle(streams))
 	root.AddCommand(NewCmdCompletion(root, streams))
 	return root

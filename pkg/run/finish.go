@@ -146,6 +146,12 @@ func (r *Runner) writeArtifacts() error {
 	if err := write("probe-stats.csv", func(f *os.File) error { return report.WriteProbeStatsCSV(f, r.res.Stats) }); err != nil {
 		return err
 	}
+	r.samplesMu.Lock()
+	samples := append([]probe.Sample(nil), r.samples...)
+	r.samplesMu.Unlock()
+	if err := write("report.html", func(f *os.File) error { return report.WriteHTML(f, r.res, samples) }); err != nil {
+		return err
+	}
 	for _, name := range []string{"failures.jsonl", "events.jsonl", "phases.jsonl"} {
 		p := filepath.Join(r.dir, name)
 		if _, err := os.Stat(p); os.IsNotExist(err) {

@@ -200,6 +200,27 @@ func TestRunCPUMemAPI(t *testing.T) {
 	if left := runningStressPods(context.Background(), t, id); len(left) > 0 {
 		t.Errorf("stress pods left: %d", len(left))
 	}
+
+	// The finished run re-rendered, compared with itself, and bundled.
+	html, err := os.ReadFile(filepath.Join(out, "report.html"))
+	if err != nil || !strings.Contains(string(html), "<svg") || strings.Contains(string(html), "src=") {
+		t.Errorf("report.html: %v (self-contained, with charts)", err)
+	}
+	rr := pluginIn(t, dir, time.Minute, "report", "out")
+	if rr.code != 0 || !strings.Contains(rr.stdout, "ramp-step-2") || !strings.Contains(rr.stdout, "Result: pass") {
+		t.Errorf("report out: exit %d\n%s\n%s", rr.code, rr.stdout, rr.stderr)
+	}
+	rr = pluginIn(t, dir, time.Minute, "compare", "out", "out", "--fail-on-regression", "20%")
+	if rr.code != 0 || !strings.Contains(rr.stdout, "baseline") {
+		t.Errorf("a run compared with itself has no regression: exit %d\n%s\n%s", rr.code, rr.stdout, rr.stderr)
+	}
+	rr = pluginIn(t, dir, time.Minute, "bundle", "out", "--out", "b.tar.gz")
+	if rr.code != 0 || !strings.Contains(rr.stdout, "run.json") {
+		t.Errorf("bundle: exit %d\n%s\n%s", rr.code, rr.stdout, rr.stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "run.json")); strings.Contains(string(b), `"kubeconfig"`) || strings.Contains(string(b), "client-key") {
+		t.Error("run.json must not record kubectl connection flags")
+	}
 }
 
 // waitForStress waits until a step namespace of the run has a Running stress pod.

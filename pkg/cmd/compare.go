@@ -1,0 +1,131 @@
+package cmd
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/compare"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+)
+
+// ExitRegression is the exit code of "compare --fail-on-regression" when a significant regression was found.
+const ExitRegression = 3
+
+// CompareOptions holds the flags of "kubectl pyrometer compare".
+type CompareOptions struct {
+	DirA, DirB       string
+	Output           string
+	FailOnRegression string // "20%" or "20"; empty: never fail
+	Alpha            float64
+
+	threshold float64 // parsed FailOnRegression, < 0 when unset
+	genericiooptions.IOStreams
+}
+
+// NewCompareOptions returns the defaults of "kubectl pyrometer compare".
+func NewCompareOptions(streams genericiooptions.IOStreams) *CompareOptions {
+	return &CompareOptions{Output: "table", Alpha: 0.05, threshold: -1, IOStreams: streams}
+}
+
+// NewCmdCompare returns "kubectl pyrometer compare".
+func NewCmdCompare(_ *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewCompareOptions(streams)
+	cmd := &cobra.Command{
+		Use:   "compare DIR_A DIR_B [flags]",
+		Short: "Compare the latency of two finished runs, and whether they are comparable",
+		Long: `Compare two run directories (written by run or probe --output-dir): per phase and probe kind, the number
+of successful local samples and errors, p50 and p99 of A and B (nearest rank, ms), their change in percent, and
+whether the difference is statistically significant on the raw samples. The test is the two-sided Mann-Whitney U
+test with the normal approximation, tie and continuity correction, significant when p < --alpha; with fewer than 8
+successful samples on either side the row says "too few samples". Below the table, every difference in the
+cluster fingerprint (Kubernetes version, nodes, allocatable) and configuration (modes, settings, flags such as
+--steps, --step-duration, --interval, plugin version) is listed, so you see when the runs are not comparable.
+
+With --fail-on-regression N%, the exit code is 3 when any phase and kind has a significant p50 or p99 increase
+of more than N%.`,
+		Example: `  # Is this run worse than the last one?
+  kubectl pyrometer compare runs/monday runs/tuesday
+
+  # In CI: fail when p50 or p99 got significantly worse by more than 20%
+  kubectl pyrometer compare baseline/ current/ --fail-on-regression 20%`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.DirA, o.DirB = args[0], args[1]
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			c.SilenceUsage = true
+			return o.Run()
+		},
+	}
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: table, json, yaml, markdown.")
+	cmd.Flags().StringVar(&o.FailOnRegression, "fail-on-regression", "", "Exit 3 when a p50 or p99 rose significantly by more than this percentage (e.g. 20%).")
+	cmd.Flags().Float64Var(&o.Alpha, "alpha", o.Alpha, "Significance level of the Mann-Whitney U test.")
+	return cmd
+}
+
+// Validate checks the flags; it does no I/O.
+func (o *CompareOptions) Validate() error {
+	if err := report.ValidateFormat("output", o.Output, "table", "json", "yaml", "markdown"); err != nil {
+		return err
+	}
+	if !(o.Alpha > 0 && o.Alpha < 1) {
+		return fmt.Errorf("invalid --alpha %v: must be between 0 and 1", o.Alpha)
+	}
+	o.threshold = -1
+	if o.FailOnRegression != "" {
+		v, err := parsePercent(o.FailOnRegression)
+		if err != nil {
+			return fmt.Errorf("invalid --fail-on-regression %q: %w", o.FailOnRegression, err)
+		}
+		o.threshold = v
+	}
+	return nil
+}
+
+func parsePercent(s string) (float64, error) {
+	v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%")), 64)
+	if err != nil {
+		return 0, fmt.Errorf("want a percentage such as 20%% or 20")
+	}
+	if v < 0 || v != v {
+		return 0, fmt.Errorf("must be a percentage >= 0")
+	}
+	return v, nil
+}
+
+// Run loads both runs, prints the comparison and returns an *ExitError with code 3 on a regression.
+func (o *CompareOptions) Run() error {
+	a, err := compare.Load(o.DirA)
+	if err != nil {
+		return err
+	}
+	b, err := compare.Load(o.DirB)
+	if err != nil {
+		return err
+	}
+	rep := compare.Compare(a, b, o.Alpha)
+	switch o.Output {
+	case "table":
+		err = compare.WriteTable(o.Out, rep)
+	case "markdown":
+		err = compare.WriteMarkdown(o.Out, rep)
+	default:
+		err = report.Write(o.Out, o.Output, rep)
+	}
+	if err != nil {
+		return err
+	}
+	if o.threshold < 0 {
+		return nil
+	}
+	if g := rep.WorstRegression(o.threshold); g != nil {
+		return &ExitError{Code: ExitRegression, Err: fmt.Errorf("regression: %s, more than --fail-on-regression %g%%", g, o.threshold)}
+	}
+	return nil
+}

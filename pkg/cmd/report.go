@@ -1,0 +1,125 @@
+package cmd
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+)
+
+// ReportOptions re-renders a finished run from its directory.
+type ReportOptions struct {
+	Dir    string
+	Output string
+
+	genericiooptions.IOStreams
+}
+
+// NewReportOptions returns the defaults of `kubectl pyrometer report`.
+func NewReportOptions(s genericiooptions.IOStreams) *ReportOptions {
+	return &ReportOptions{Output: "table", IOStreams: s}
+}
+
+// NewCmdReport returns `kubectl pyrometer report DIR`.
+func NewCmdReport(_ *genericclioptions.ConfigFlags, s genericiooptions.IOStreams) *cobra.Command {
+	o := NewReportOptions(s)
+	cmd := &cobra.Command{
+		Use:   "report DIR [flags]",
+		Short: "Re-render a finished run from its directory (run.json, probe.jsonl)",
+		Example: `  # The tables run printed
+  kubectl pyrometer report pyrometer-20250102-030405
+
+  # The self-contained HTML report, to a file
+  kubectl pyrometer report pyrometer-20250102-030405 -o html > report.html`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.Dir = args[0]
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			c.SilenceUsage = true
+			return o.Run()
+		},
+	}
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "One of: table, json, markdown, html.")
+	return cmd
+}
+
+// Validate checks the flags; it does not read the directory.
+func (o *ReportOptions) Validate() error {
+	if o.Dir == "" {
+		return errors.New("a run directory is required")
+	}
+	return report.ValidateFormat("output", o.Output, "table", "json", "markdown", "html")
+}
+
+// Run reads DIR/run.json (and DIR/probe.jsonl for html) and writes the chosen output to o.Out.
+func (o *ReportOptions) Run() error {
+	path := filepath.Join(o.Dir, "run.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%s: not found (is %s a pyrometer run directory?)", path, o.Dir)
+		}
+		return fmt.Errorf("failed to read %s: %w", path, err)
+	}
+	var doc report.RunDoc
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("%s: malformed JSON: %w", path, err)
+	}
+	switch o.Output {
+	case "json":
+		if !bytes.HasSuffix(raw, []byte("\n")) {
+			raw = append(raw, '\n')
+		}
+		_, err := o.Out.Write(raw)
+		return err
+	case "markdown":
+		if err := report.WriteStatsMarkdown(o.Out, doc.Stats); err != nil {
+			return err
+		}
+		fmt.Fprintln(o.Out)
+		return report.WriteVerdictMarkdown(o.Out, doc.Verdicts)
+	case "html":
+		var samples []probe.Sample
+		sp := filepath.Join(o.Dir, "probe.jsonl")
+		if _, err := os.Stat(sp); err == nil {
+			if samples, err = report.ReadSamples(sp); err != nil {
+				return err
+			}
+		} else {
+			fmt.Fprintf(o.ErrOut, "warning: %s not found: the report has no latency-over-time charts\n", sp)
+		}
+		return report.WriteHTML(o.Out, doc, samples)
+	}
+	return printRunTables(o, doc)
+}
+
+// printRunTables prints what `run` prints at its end.
+func printRunTables(o *ReportOptions, doc report.RunDoc) error {
+	fmt.Fprintf(o.Out, "CLIENT-SIDE LATENCY PER PHASE (ms; phases ending in @cluster come from the in-cluster probe)\n")
+	if err := report.WriteStatsTable(o.Out, doc.Stats, true); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "\nVERDICTS (vs baseline)\n")
+	if err := report.WriteVerdictTable(o.Out, doc.Verdicts); err != nil {
+		return err
+	}
+	if doc.Recovery != nil {
+		fmt.Fprintf(o.Out, "\nRecovery: %s\n", doc.Recovery.String())
+	}
+	fmt.Fprintf(o.Out, "Result: %s\n", doc.Outcome.Result)
+	for _, r := range doc.Outcome.Reasons {
+		fmt.Fprintf(o.Out, "  - %s\n", r)
+	}
+	return nil
+}

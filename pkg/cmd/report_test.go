@@ -1,0 +1,134 @@
+package cmd
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+)
+
+// writeRunDir writes a small finished run (run.json, probe.jsonl) to a temp dir.
+func writeRunDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	var samples []probe.Sample
+	var stats []probe.Stats
+	var phases []report.Phase
+	for i, name := range []string{"baseline", "ramp-step-1", "recovery"} {
+		at := start.Add(time.Duration(i) * time.Minute)
+		var ps []probe.Sample
+		for n := range 20 {
+			s := probe.Sample{TS: at.Add(time.Duration(n) * time.Second), Phase: name, Kind: probe.KindGet, Verb: "get",
+				LatencyMS: float64(5 + n + i*40), Status: 200, Seq: int64(n + 1), Source: probe.SourceLocal}
+			if i == 1 && n == 3 {
+				s.Status, s.Error = 0, "timeout"
+			}
+			ps = append(ps, s)
+		}
+		for _, st := range probe.ByKind(ps) {
+			st.Phase = name
+			stats = append(stats, st)
+		}
+		samples = append(samples, ps...)
+		phases = append(phases, report.Phase{Name: name, Type: report.PhaseTypeProbe, Start: at, End: at.Add(20 * time.Second), Status: report.StatusPass})
+	}
+	verdicts := report.Verdicts(stats, "baseline")
+	doc := map[string]any{"runID": "r1", "start": start, "phases": phases, "stats": stats, "verdicts": verdicts,
+		"outcome": report.Decide(phases, verdicts, false), "fingerprint": map[string]any{"serverVersion": "v1.31.0"},
+		"safety": map[string]any{"maxObjects": 10}}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "run.json"), append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, err := report.CreateJSONL(filepath.Join(dir, "probe.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range samples {
+		if err := w.Write(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestReportJSONRoundTrip(t *testing.T) {
+	dir := writeRunDir(t)
+	out, errOut, code := runCmd(t, "report", dir, "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want, _ := os.ReadFile(filepath.Join(dir, "run.json"))
+	if out != string(want) {
+		t.Errorf("-o json is not run.json as is:\n%s", out)
+	}
+}
+
+func TestReportTable(t *testing.T) {
+	dir := writeRunDir(t)
+	out, errOut, code := runCmd(t, "report", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"CLIENT-SIDE LATENCY PER PHASE", "VERDICTS", "baseline", "ramp-step-1", "recovery", "Result: "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestReportMarkdownAndHTML(t *testing.T) {
+	dir := writeRunDir(t)
+	out, errOut, code := runCmd(t, "report", dir, "-o", "markdown")
+	if code != 0 || !strings.Contains(out, "| ramp-step-1 |") {
+		t.Errorf("markdown: exit %d: %s\n%s", code, errOut, out)
+	}
+	out, errOut, code = runCmd(t, "report", dir, "-o", "html")
+	if code != 0 || !strings.HasPrefix(out, "<!DOCTYPE html>") || strings.Count(out, "<svg") != 2 {
+		t.Errorf("html: exit %d: %s\n%.300s", code, errOut, out)
+	}
+}
+
+func TestReportMissingAndMalformed(t *testing.T) {
+	dir := t.TempDir()
+	out, errOut, code := runCmd(t, "report", dir)
+	if code == 0 || out != "" {
+		t.Fatalf("exit %d, stdout %q", code, out)
+	}
+	if lines := strings.Split(strings.TrimSpace(errOut), "\n"); len(lines) != 1 || !strings.Contains(errOut, filepath.Join(dir, "run.json")) {
+		t.Errorf("want one line naming run.json, got %q", errOut)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "run.json"), []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code = runCmd(t, "report", dir)
+	if code == 0 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "run.json") {
+		t.Errorf("malformed run.json: exit %d, %q", code, errOut)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "run.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "probe.jsonl"), []byte("garbage\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code = runCmd(t, "report", dir, "-o", "html")
+	if code == 0 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "probe.jsonl:1") {
+		t.Errorf("malformed probe.jsonl: exit %d, %q", code, errOut)
+	}
+	_, _, code = runCmd(t, "report", dir, "-o", "xml")
+	if code == 0 {
+		t.Error("-o xml accepted")
+	}
+}

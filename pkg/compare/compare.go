@@ -1,0 +1,375 @@
+// Package compare compares two finished runs (two run directories with run.json and probe.jsonl): latency
+// percentiles per phase and probe kind, whether the difference is statistically significant on the raw samples
+// (MannWhitney), and what differs between the two runs' cluster and configuration.
+package compare
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
+)
+
+// Run is one loaded run directory.
+type Run struct {
+	Dir     string
+	Result  run.Result
+	Samples []probe.Sample
+}
+
+// Load reads dir/run.json and dir/probe.jsonl. Errors are one line naming the file.
+func Load(dir string) (*Run, error) {
+	r := &Run{Dir: dir}
+	path := filepath.Join(dir, "run.json")
+	b, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &r.Result); err != nil {
+		return nil, fmt.Errorf("failed to read %s: malformed JSON: %w", path, err)
+	}
+	path = filepath.Join(dir, "probe.jsonl")
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("failed to read %s: %w", path, pathErr(err))
+	}
+	r.Samples, err = report.ReadSamples(path)
+	if err != nil {
+		// ReadSamples names path:line already ("dir/probe.jsonl:3: malformed line: ...").
+		return nil, fmt.Errorf("failed to read %s", oneLine(err.Error()))
+	}
+	return r, nil
+}
+
+func readFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read %s: %w", path, pathErr(err))
+	}
+	return b, nil
+}
+
+// pathErr drops the path from err: the message names the file once.
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// Report is the comparison of run A with run B.
+type Report struct {
+	A     RunInfo `json:"a"`
+	B     RunInfo `json:"b"`
+	Test  string  `json:"test"`
+	Alpha float64 `json:"alpha"`
+	// Rows holds one row per phase and probe kind with local samples in both runs, in A's phase order.
+	Rows []Row `json:"rows"`
+	// Differences lists what differs between the runs' cluster fingerprint and configuration; empty when
+	// the runs are comparable.
+	Differences []Difference `json:"differences"`
+	Comparable  bool         `json:"comparable"`
+}
+
+// RunInfo identifies a compared run.
+type RunInfo struct {
+	Dir   string `json:"dir"`
+	RunID string `json:"runID"`
+}
+
+// Row compares one phase and probe kind. Counts and percentiles are of successful local samples (latency in
+// ms, nearest rank); errors are counted apart. Changes are (B-A)/A in percent, nil when A's value is 0.
+type Row struct {
+	Phase        string             `json:"phase"`
+	Kind         probe.Kind         `json:"kind"`
+	CountA       int                `json:"countA"`
+	CountB       int                `json:"countB"`
+	ErrorsA      int                `json:"errorsA"`
+	ErrorsB      int                `json:"errorsB"`
+	P50A         float64            `json:"p50A"`
+	P50B         float64            `json:"p50B"`
+	P50ChangePct *float64           `json:"p50ChangePct,omitempty"`
+	P99A         float64            `json:"p99A"`
+	P99B         float64            `json:"p99B"`
+	P99ChangePct *float64           `json:"p99ChangePct,omitempty"`
+	Test         *MannWhitneyResult `json:"test,omitempty"` // nil with fewer than MinSamples on either side
+	Significant  bool               `json:"significant"`    // Test.P < Alpha
+	Note         string             `json:"note,omitempty"` // "too few samples"
+}
+
+// Difference is one fingerprint or configuration field that differs between the runs.
+type Difference struct {
+	Field string `json:"field"`
+	A     string `json:"a"`
+	B     string `json:"b"`
+}
+
+// Regression is a significant increase of p50 or p99.
+type Regression struct {
+	Phase     string     `json:"phase"`
+	Kind      probe.Kind `json:"kind"`
+	Quantile  string     `json:"quantile"` // "p50" or "p99"
+	A         float64    `json:"a"`
+	B         float64    `json:"b"`
+	ChangePct float64    `json:"changePct"`
+	P         float64    `json:"p"`
+}
+
+func (g Regression) String() string {
+	return fmt.Sprintf("%s %s %s rose %.1f%% (%.3f -> %.3f ms, Mann-Whitney p=%.3g)",
+		g.Phase, g.Kind, g.Quantile, g.ChangePct, g.A, g.B, g.P)
+}
+
+// Compare compares a with b. alpha is the significance level of the Mann-Whitney test.
+func Compare(a, b *Run, alpha float64) Report {
+	rep := Report{A: RunInfo{Dir: a.Dir, RunID: a.Result.RunID}, B: RunInfo{Dir: b.Dir, RunID: b.Result.RunID},
+		Test: TestName, Alpha: alpha, Rows: []Row{}}
+	ga, gb := groupSamples(a.Samples), groupSamples(b.Samples)
+	for _, k := range orderKeys(a, ga, gb) {
+		sa, inA := ga[k]
+		sb, inB := gb[k]
+		switch {
+		case inA && inB:
+			rep.Rows = append(rep.Rows, compareRow(k, sa, sb, alpha))
+		case inA:
+			rep.Differences = append(rep.Differences, Difference{Field: "samples " + k.phase + "/" + string(k.kind), A: "present", B: "none"})
+		default:
+			rep.Differences = append(rep.Differences, Difference{Field: "samples " + k.phase + "/" + string(k.kind), A: "none", B: "present"})
+		}
+	}
+	rep.Differences = append(configDiff(a.Result, b.Result), rep.Differences...)
+	if rep.Differences == nil {
+		rep.Differences = []Difference{}
+	}
+	rep.Comparable = len(rep.Differences) == 0
+	return rep
+}
+
+// WorstRegression returns the largest significant p50 or p99 increase above thresholdPct, or nil.
+func (r Report) WorstRegression(thresholdPct float64) *Regression {
+	var worst *Regression
+	for _, row := range r.Rows {
+		if !row.Significant || row.Test == nil {
+			continue
+		}
+		for _, q := range []struct {
+			name   string
+			a, b   float64
+			change *float64
+		}{{"p50", row.P50A, row.P50B, row.P50ChangePct}, {"p99", row.P99A, row.P99B, row.P99ChangePct}} {
+			if q.change == nil || *q.change <= thresholdPct {
+				continue
+			}
+			if worst == nil || *q.change > worst.ChangePct {
+				worst = &Regression{Phase: row.Phase, Kind: row.Kind, Quantile: q.name, A: q.a, B: q.b,
+					ChangePct: *q.change, P: row.Test.P}
+			}
+		}
+	}
+	return worst
+}
+
+type key struct {
+	phase string
+	kind  probe.Kind
+}
+
+type group struct {
+	ok     []float64
+	errors int
+}
+
+func groupSamples(samples []probe.Sample) map[key]*group {
+	m := map[key]*group{}
+	for _, s := range samples {
+		if s.Source == "cluster" {
+			continue
+		}
+		k := key{s.Phase, s.Kind}
+		g := m[k]
+		if g == nil {
+			g = &group{}
+			m[k] = g
+		}
+		if s.Error != "" {
+			g.errors++
+			continue
+		}
+		g.ok = append(g.ok, s.LatencyMS)
+	}
+	return m
+}
+
+// orderKeys returns the keys of ga and gb: phases in A's run.json order (then others by name), kinds by name.
+func orderKeys(a *Run, ga, gb map[key]*group) []key {
+	pos := map[string]int{}
+	for i, p := range a.Result.Phases {
+		if _, ok := pos[p.Name]; !ok {
+			pos[p.Name] = i
+		}
+	}
+	var keys []key
+	for _, m := range []map[key]*group{ga, gb} {
+		for k := range m {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		pi, iok := pos[keys[i].phase]
+		pj, jok := pos[keys[j].phase]
+		switch {
+		case iok != jok:
+			return iok
+		case iok && pi != pj:
+			return pi < pj
+		case keys[i].phase != keys[j].phase:
+			return keys[i].phase < keys[j].phase
+		}
+		return keys[i].kind < keys[j].kind
+	})
+	out := keys[:0]
+	for i, k := range keys {
+		if i == 0 || k != keys[i-1] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func compareRow(k key, a, b *group, alpha float64) Row {
+	sort.Float64s(a.ok)
+	sort.Float64s(b.ok)
+	row := Row{Phase: k.phase, Kind: k.kind, CountA: len(a.ok), CountB: len(b.ok), ErrorsA: a.errors, ErrorsB: b.errors,
+		P50A: probe.Percentile(a.ok, 0.50), P50B: probe.Percentile(b.ok, 0.50),
+		P99A: probe.Percentile(a.ok, 0.99), P99B: probe.Percentile(b.ok, 0.99)}
+	row.P50ChangePct = changePct(row.P50A, row.P50B)
+	row.P99ChangePct = changePct(row.P99A, row.P99B)
+	if len(a.ok) < MinSamples || len(b.ok) < MinSamples {
+		row.Note = "too few samples"
+		return row
+	}
+	res, err := MannWhitney(a.ok, b.ok)
+	if err != nil { // not reachable: both sides have MinSamples
+		row.Note = err.Error()
+		return row
+	}
+	row.Test = &res
+	row.Significant = res.P < alpha
+	return row
+}
+
+func changePct(a, b float64) *float64 {
+	if a == 0 {
+		return nil
+	}
+	v := math.Round((b-a)/a*100*10) / 10
+	return &v
+}
+
+// ignoredFlags do not change what is measured.
+var ignoredFlags = map[string]bool{"output": true, "output-dir": true, "run-id": true, "yes": true, "print-config": true}
+
+func configDiff(a, b run.Result) []Difference {
+	var d []Difference
+	add := func(field, va, vb string) {
+		if va != vb {
+			d = append(d, Difference{Field: field, A: va, B: vb})
+		}
+	}
+	add("plugin version", pluginVersion(a.Version), pluginVersion(b.Version))
+	add("server", a.Server, b.Server)
+	fa, fb := a.Fingerprint, b.Fingerprint
+	add("kubernetes version", fa.ServerVersion, fb.ServerVersion)
+	add("nodes", strconv.Itoa(fa.Nodes), strconv.Itoa(fb.Nodes))
+	add("ready nodes", strconv.Itoa(fa.ReadyNodes), strconv.Itoa(fb.ReadyNodes))
+	add("allocatable cpu", fa.AllocatableCPU, fb.AllocatableCPU)
+	add("allocatable memory", fa.AllocatableMem, fb.AllocatableMem)
+	add("fingerprint error", fa.Error, fb.Error)
+	add("modes", modes(a.Modes), modes(b.Modes))
+	for _, k := range unionKeys(flatten(a.Settings), flatten(b.Settings)) {
+		add("setting "+k, orNone(flatten(a.Settings), k), orNone(flatten(b.Settings), k))
+	}
+	for _, k := range unionKeys(a.Flags, b.Flags) {
+		if ignoredFlags[k] {
+			continue
+		}
+		add("--"+k, orDefault(a.Flags, k), orDefault(b.Flags, k))
+	}
+	return d
+}
+
+func pluginVersion(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return "(unknown)"
+	case string:
+		return t
+	case map[string]any:
+		if s, ok := t["version"].(string); ok {
+			return s
+		}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func modes(m []string) string {
+	s := append([]string(nil), m...)
+	sort.Strings(s)
+	if len(s) == 0 {
+		return "(none)"
+	}
+	return strings.Join(s, ",")
+}
+
+func flatten(s map[string]map[string]float64) map[string]string {
+	out := map[string]string{}
+	for mode, params := range s {
+		for p, v := range params {
+			out[mode+"."+p] = strconv.FormatFloat(v, 'g', -1, 64)
+		}
+	}
+	return out
+}
+
+func unionKeys(a, b map[string]string) []string {
+	seen := map[string]bool{}
+	var keys []string
+	for _, m := range []map[string]string{a, b} {
+		for k := range m {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func orNone(m map[string]string, k string) string {
+	if v, ok := m[k]; ok {
+		return v
+	}
+	return "(none)"
+}
+
+// orDefault: run.json records only the flags that were set.
+func orDefault(m map[string]string, k string) string {
+	if v, ok := m[k]; ok {
+		return v
+	}
+	return "(default)"
+}

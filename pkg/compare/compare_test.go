@@ -1,0 +1,240 @@
+package compare
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+var (
+	phases = []string{"baseline", "ramp-step-1"}
+	kinds  = []probe.Kind{probe.KindGet, probe.KindListNamespace}
+)
+
+func testResult(id string) run.Result {
+	t0 := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	res := run.Result{Version: map[string]any{"version": "v0.1.0"}, RunID: id, Server: "https://k8s:6443",
+		Flags: map[string]string{"steps": "1", "interval": "100ms"}, Modes: []string{"cpu"},
+		Settings:    map[string]map[string]float64{"cpu": {"replicas": 2}},
+		Fingerprint: run.Fingerprint{ServerVersion: "v1.31.0", Nodes: 3, ReadyNodes: 3}}
+	for _, p := range phases {
+		res.Phases = append(res.Phases, report.Phase{Name: p, Start: t0, End: t0})
+	}
+	return res
+}
+
+// writeRun writes run.json and probe.jsonl with n successful local samples per phase and kind drawn by lat, plus
+// one error and one in-cluster sample per phase and kind (both must be left out of the latency comparison).
+func writeRun(t *testing.T, res run.Result, n int, lat func(i int) float64) string {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "run.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	ts := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, p := range phases {
+		for _, k := range kinds {
+			for i := 0; i < n; i++ {
+				_ = enc.Encode(probe.Sample{TS: ts, Phase: p, Kind: k, Verb: "get", LatencyMS: lat(i), Status: 200, Source: "local"})
+			}
+			_ = enc.Encode(probe.Sample{TS: ts, Phase: p, Kind: k, LatencyMS: 10000, Error: "timeout", Source: "local"})
+			_ = enc.Encode(probe.Sample{TS: ts, Phase: p, Kind: k, LatencyMS: 99999, Status: 200, Source: "cluster"})
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "probe.jsonl"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// lognormal latency around 10 ms, scaled.
+func lognormal(seed uint64, scale float64) func(int) float64 {
+	r := rand.New(rand.NewPCG(seed, seed+1))
+	return func(int) float64 { return math.Round(scale*10*math.Exp(0.3*r.NormFloat64())*1000) / 1000 }
+}
+
+func mustLoad(t *testing.T, dir string) *Run {
+	t.Helper()
+	r, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestCompareShift(t *testing.T) {
+	tests := []struct {
+		name    string
+		scaleB  float64
+		wantSig bool
+	}{
+		{"B = A x 1.5 is detected", 1.5, true},
+		{"same distribution is not significant", 1.0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := mustLoad(t, writeRun(t, testResult("a"), 200, lognormal(1, 1)))
+			b := mustLoad(t, writeRun(t, testResult("b"), 200, lognormal(2, tc.scaleB)))
+			rep := Compare(a, b, 0.05)
+			if len(rep.Rows) != len(phases)*len(kinds) {
+				t.Fatalf("rows = %d, want %d", len(rep.Rows), len(phases)*len(kinds))
+			}
+			if !rep.Comparable {
+				t.Errorf("differences %v, want none", rep.Differences)
+			}
+			for _, r := range rep.Rows {
+				if r.CountA != 200 || r.CountB != 200 || r.ErrorsA != 1 || r.ErrorsB != 1 {
+					t.Errorf("%s/%s counts %d/%d errors %d/%d, want 200/200 and 1/1 (cluster samples excluded)",
+						r.Phase, r.Kind, r.CountA, r.CountB, r.ErrorsA, r.ErrorsB)
+				}
+				if r.Test == nil || r.Significant != tc.wantSig {
+					t.Errorf("%s/%s significant = %v (test %+v), want %v", r.Phase, r.Kind, r.Significant, r.Test, tc.wantSig)
+				}
+				if tc.wantSig && (r.P50ChangePct == nil || *r.P50ChangePct < 30 || *r.P50ChangePct > 70) {
+					t.Errorf("%s/%s p50 change %v, want about +50%%", r.Phase, r.Kind, r.P50ChangePct)
+				}
+			}
+			g := rep.WorstRegression(20)
+			if (g != nil) != tc.wantSig {
+				t.Errorf("WorstRegression(20) = %v, want regression %v", g, tc.wantSig)
+			}
+			if tc.wantSig && rep.WorstRegression(1000) != nil {
+				t.Error("WorstRegression(1000): want none")
+			}
+		})
+	}
+}
+
+func TestCompareTooFewSamples(t *testing.T) {
+	a := mustLoad(t, writeRun(t, testResult("a"), MinSamples-1, func(i int) float64 { return float64(i + 1) }))
+	b := mustLoad(t, writeRun(t, testResult("b"), 50, func(i int) float64 { return float64(100 + i) }))
+	for _, r := range Compare(a, b, 0.05).Rows {
+		if r.Test != nil || r.Significant || r.Note != "too few samples" {
+			t.Errorf("%s/%s: test %+v note %q, want too few samples", r.Phase, r.Kind, r.Test, r.Note)
+		}
+	}
+}
+
+func TestConfigDiff(t *testing.T) {
+	ra, rb := testResult("a"), testResult("b")
+	rb.Version = map[string]any{"version": "v0.2.0"}
+	rb.Fingerprint.ServerVersion, rb.Fingerprint.Nodes = "v1.32.1", 5
+	rb.Modes = []string{"cpu", "mem"}
+	rb.Settings = map[string]map[string]float64{"cpu": {"replicas": 4}}
+	rb.Flags = map[string]string{"steps": "3", "output-dir": "elsewhere"}
+	a := mustLoad(t, writeRun(t, ra, 10, func(i int) float64 { return float64(i) }))
+	b := mustLoad(t, writeRun(t, rb, 10, func(i int) float64 { return float64(i) }))
+	rep := Compare(a, b, 0.05)
+	want := map[string][2]string{
+		"plugin version": {"v0.1.0", "v0.2.0"}, "kubernetes version": {"v1.31.0", "v1.32.1"}, "nodes": {"3", "5"},
+		"modes": {"cpu", "cpu,mem"}, "setting cpu.replicas": {"2", "4"}, "--steps": {"1", "3"},
+		"--interval": {"100ms", "(default)"},
+	}
+	got := map[string][2]string{}
+	for _, d := range rep.Differences {
+		got[d.Field] = [2]string{d.A, d.B}
+	}
+	if rep.Comparable || len(got) != len(want) {
+		t.Errorf("differences %v, want %v", got, want)
+	}
+	for f, w := range want {
+		if got[f] != w {
+			t.Errorf("difference %q = %v, want %v", f, got[f], w)
+		}
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	good := writeRun(t, testResult("a"), 3, func(i int) float64 { return 1 })
+	tests := []struct {
+		name    string
+		setup   func(dir string)
+		file    string
+		wantMsg string
+	}{
+		{"missing run.json", func(d string) { _ = os.Remove(filepath.Join(d, "run.json")) }, "run.json", "no such file"},
+		{"malformed run.json", func(d string) { _ = os.WriteFile(filepath.Join(d, "run.json"), []byte("{\n\"runID\": "), 0o644) }, "run.json", "malformed JSON"},
+		{"missing probe.jsonl", func(d string) { _ = os.Remove(filepath.Join(d, "probe.jsonl")) }, "probe.jsonl", "no such file"},
+		{"malformed probe.jsonl", func(d string) {
+			_ = os.WriteFile(filepath.Join(d, "probe.jsonl"), []byte("{\"ts\":\"2025-01-02T03:04:05Z\",\"kind\":\"get\"}\nnot json\n"), 0o644)
+		}, "probe.jsonl:2", "malformed line"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, f := range []string{"run.json", "probe.jsonl"} {
+				b, _ := os.ReadFile(filepath.Join(good, f))
+				_ = os.WriteFile(filepath.Join(dir, f), b, 0o644)
+			}
+			tc.setup(dir)
+			_, err := Load(dir)
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "failed to read "+filepath.Join(dir, tc.file)) || !strings.Contains(msg, tc.wantMsg) || strings.Contains(msg, "\n") {
+				t.Errorf("error %q: want one line naming %s and %q", msg, tc.file, tc.wantMsg)
+			}
+		})
+	}
+}
+
+func TestWriteGolden(t *testing.T) {
+	ra, rb := testResult("aaaa"), testResult("bbbb")
+	rb.Fingerprint.ServerVersion = "v1.32.0"
+	a := mustLoad(t, writeRun(t, ra, 20, func(i int) float64 { return 10 + float64(i*7%13)/2 }))
+	b := mustLoad(t, writeRun(t, rb, 20, func(i int) float64 { return 1.5 * (10 + float64(i*7%13)/2) }))
+	a.Dir, b.Dir = "runs/a", "runs/b"
+	rep := Compare(a, b, 0.05)
+	for _, f := range []struct {
+		name  string
+		write func(*bytes.Buffer, Report) error
+	}{
+		{"compare.table.golden", func(w *bytes.Buffer, r Report) error { return WriteTable(w, r) }},
+		{"compare.markdown.golden", func(w *bytes.Buffer, r Report) error { return WriteMarkdown(w, r) }},
+	} {
+		var buf bytes.Buffer
+		if err := f.write(&buf, rep); err != nil {
+			t.Fatal(err)
+		}
+		assertGolden(t, f.name, buf.Bytes())
+	}
+}
+
+// assertGolden compares got with testdata/name byte for byte, or rewrites the file with -update.
+func assertGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatalf("failed to update %s: %v", path, err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("failed to read %s (run go test ./pkg/compare -update to create it): %v", path, err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (run go test ./pkg/compare -update after checking the change)\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}

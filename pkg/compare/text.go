@@ -1,0 +1,118 @@
+package compare
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+)
+
+var header = []string{"PHASE", "KIND", "N A", "N B", "ERR A", "ERR B", "P50 A ms", "P50 B ms", "P50 CHANGE",
+	"P99 A ms", "P99 B ms", "P99 CHANGE", "P-VALUE", "SIGNIFICANT"}
+
+func (r Row) cells() []string {
+	sig := "no"
+	pv := "-"
+	switch {
+	case r.Test == nil:
+		sig = r.Note
+	case r.Significant:
+		sig = "yes"
+	}
+	if r.Test != nil {
+		pv = strconv.FormatFloat(r.Test.P, 'g', 3, 64)
+	}
+	return []string{r.Phase, string(r.Kind), strconv.Itoa(r.CountA), strconv.Itoa(r.CountB),
+		strconv.Itoa(r.ErrorsA), strconv.Itoa(r.ErrorsB), ms(r.P50A), ms(r.P50B), pct(r.P50ChangePct),
+		ms(r.P99A), ms(r.P99B), pct(r.P99ChangePct), pv, sig}
+}
+
+func ms(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
+
+func pct(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%+.1f%%", *v)
+}
+
+// WriteTable writes the comparison as the terminal table.
+func WriteTable(w io.Writer, r Report) error {
+	fmt.Fprintf(w, "A: %s (run %s)\nB: %s (run %s)\n", r.A.Dir, orDash(r.A.RunID), r.B.Dir, orDash(r.B.RunID))
+	fmt.Fprintf(w, "Test: %s, significant when p < %g; successful local samples only.\n\n", r.Test, r.Alpha)
+	if len(r.Rows) == 0 {
+		fmt.Fprintln(w, "No phase and probe kind has samples in both runs.")
+	} else {
+		t := report.NewTable(w, header...)
+		for _, row := range r.Rows {
+			if err := t.Append(row.cells()); err != nil {
+				return err
+			}
+		}
+		if err := t.Render(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(w)
+	if r.Comparable {
+		_, err := fmt.Fprintln(w, "Comparability: same cluster fingerprint and configuration.")
+		return err
+	}
+	fmt.Fprintln(w, "Comparability: the runs differ; check these before reading the numbers as a regression:")
+	t := report.NewTable(w, "FIELD", "A", "B")
+	for _, d := range r.Differences {
+		if err := t.Append([]string{d.Field, d.A, d.B}); err != nil {
+			return err
+		}
+	}
+	return t.Render()
+}
+
+// WriteMarkdown writes the comparison as Markdown (for a ticket or a pull request).
+func WriteMarkdown(w io.Writer, r Report) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Comparison\n\n- A: `%s` (run %s)\n- B: `%s` (run %s)\n- Test: %s, significant when p < %g; successful local samples only.\n\n",
+		r.A.Dir, orDash(r.A.RunID), r.B.Dir, orDash(r.B.RunID), r.Test, r.Alpha)
+	if len(r.Rows) == 0 {
+		b.WriteString("No phase and probe kind has samples in both runs.\n")
+	} else {
+		mdRow(&b, header)
+		seps := make([]string, len(header))
+		for i := range seps {
+			seps[i] = "---"
+		}
+		mdRow(&b, seps)
+		for _, row := range r.Rows {
+			mdRow(&b, row.cells())
+		}
+	}
+	b.WriteString("\n### Comparability\n\n")
+	if r.Comparable {
+		b.WriteString("Same cluster fingerprint and configuration.\n")
+	} else {
+		mdRow(&b, []string{"Field", "A", "B"})
+		mdRow(&b, []string{"---", "---", "---"})
+		for _, d := range r.Differences {
+			mdRow(&b, []string{d.Field, d.A, d.B})
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func mdRow(b *strings.Builder, cells []string) {
+	esc := make([]string, len(cells))
+	for i, c := range cells {
+		esc[i] = strings.ReplaceAll(c, "|", `\|`)
+	}
+	b.WriteString("| " + strings.Join(esc, " | ") + " |\n")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
