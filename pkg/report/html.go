@@ -384,7 +384,8 @@ func sloLine(c *svgChart, s logScale, kind string) {
 	}
 	y := s.y(slo)
 	c.Lines = append(c.Lines, svgLine{X1: px(padLeft), Y1: px(y), X2: px(chartW - padRight), Y2: px(y), Class: "slo"})
-	c.Texts = append(c.Texts, svgText{X: px(chartW - padRight - 4), Y: px(y - 4), Anchor: "end",
+	// below the line: above it sit the phase names
+	c.Texts = append(c.Texts, svgText{X: px(chartW - padRight - 4), Y: px(y + 12), Anchor: "end",
 		Text: "SLO p99 ≤ " + msLabel(slo), Class: "slolabel"})
 }
 
