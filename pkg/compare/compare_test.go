@@ -3,7 +3,6 @@ package compare
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -12,12 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/golden"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
 var (
 	phases = []string{"baseline", "ramp-step-1"}
@@ -220,21 +218,4 @@ func TestWriteGolden(t *testing.T) {
 	}
 }
 
-// assertGolden compares got with testdata/name byte for byte, or rewrites the file with -update.
-func assertGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatalf("failed to update %s: %v", path, err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("failed to read %s (run go test ./pkg/compare -update to create it): %v", path, err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run go test ./pkg/compare -update after checking the change)\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
+func assertGolden(t *testing.T, name string, got []byte) { t.Helper(); golden.Assert(t, name, got) }

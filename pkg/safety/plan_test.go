@@ -2,37 +2,14 @@ package safety
 
 import (
 	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/golden"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
-
-func assertGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatalf("failed to update %s: %v", path, err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("failed to read %s (run go test ./pkg/safety -update to create it): %v", path, err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run go test ./pkg/safety -update after checking the change)\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
+func assertGolden(t *testing.T, name string, got []byte) { t.Helper(); golden.Assert(t, name, got) }
 
 // cpuSelection is a cpu-like mode: replicas pods per step, each requesting millicores and 16Mi, in one Deployment
 // per replica; plus, with api > 0, api ConfigMaps per step and no pods.
