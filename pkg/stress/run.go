@@ -43,7 +43,7 @@ var (
 	hook    = &errorHook{}
 )
 
-// errorHook counts kube-burner's error logs and turns its log.Fatal into an error of the current run: the
+// errorHook counts kube-burner's error logs and turns its fatal-level logs into an error of the current run: the
 // logger's ExitFunc ends only the goroutine that called Fatal (runtime.Goexit), so deferred cleanup still runs
 // and the process never exits from inside kube-burner.
 type errorHook struct {
@@ -100,7 +100,7 @@ func setupLogging(w io.Writer) {
 // NewRunner connects kube-burner to the cluster of cfg. kube-burner only takes a kubeconfig path and a context,
 // so cfg (with every --context/--as/--token/--server override already applied) is written to a private 0600
 // kubeconfig that is removed as soon as kube-burner has read it. The caller must have checked that the server
-// answers: kube-burner's constructor log.Fatal's otherwise.
+// answers: kube-burner's constructor exits the process otherwise.
 func NewRunner(cfg *rest.Config, logs io.Writer) (*Runner, error) {
 	setupLogging(logs)
 	dir, err := os.MkdirTemp("", "pyrometer-kubeconfig-")
