@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
@@ -237,9 +236,7 @@ func (o *RunOptions) isInteractive() bool {
 	if o.interactive != nil {
 		return o.interactive()
 	}
-	in, ok1 := o.In.(*os.File)
-	errOut, ok2 := o.ErrOut.(*os.File)
-	return ok1 && ok2 && term.IsTerminal(int(in.Fd())) && term.IsTerminal(int(errOut.Fd()))
+	return isTerminal(o.In) && isTerminal(o.ErrOut)
 }
 
 // confirm shows the blocking checks on stderr and asks; only "y" or "yes" proceeds.

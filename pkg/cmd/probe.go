@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -153,6 +152,8 @@ type ProbeResult struct {
 	ServerSide []probe.ServerStat `json:"serverSide,omitempty"`
 	Notes      []string           `json:"notes,omitempty"`
 	OutputDir  string             `json:"outputDir,omitempty"`
+	// Samples are every sample taken, for the terminal's sparklines (and report.html).
+	Samples []probe.Sample `json:"-"`
 }
 
 // NewCmdProbe returns "kubectl pyrometer probe".
@@ -198,7 +199,7 @@ its per-verb/resource quantiles are shown too.`,
 	o.addFlags(cmd)
 	cmd.Flags().DurationVar(&o.Duration, "duration", o.Duration, "How long to probe.")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: table, json, yaml, csv, markdown.")
-	cmd.Flags().StringVar(&o.OutputDir, "output-dir", "", "Directory to write probe.jsonl, probe-stats.csv and probe.json to (created if missing).")
+	cmd.Flags().StringVar(&o.OutputDir, "output-dir", "", "Directory to write probe.jsonl, probe-stats.csv, probe.json and report.html to (created if missing).")
 	cmd.Flags().StringVar(&o.Emit, "emit", "", "Only print samples, as JSON lines (jsonl); used by the in-cluster probe.")
 	cmd.Flags().StringVar(&o.InNamespace, "in-namespace", "", "Probe in this existing namespace instead of creating one; used by the in-cluster probe.")
 	cmd.Flags().StringVar(&o.NamePrefix, "name-prefix", "", "Prefix of the probe's object names; used by the in-cluster probe.")
@@ -508,6 +509,7 @@ func (o *ProbeOptions) probe(ctx context.Context, env *probeEnv, pcfg probe.Conf
 			loc = append(loc, s)
 		}
 	}
+	res.Samples = samples
 	if len(loc) > 0 {
 		res.Local = probe.ByKind(loc)
 	}
@@ -545,7 +547,7 @@ func writeProbeArtifacts(dir string, res *ProbeResult) error {
 	if err != nil {
 		return fmt.Errorf("failed to write probe-stats.csv: %w", err)
 	}
-	stats := append(append([]probe.Stats(nil), tagPhase(res.Local, "probe")...), tagPhase(res.Cluster, "probe-cluster")...)
+	stats := append(tagPhase(res.Local, "probe"), tagPhase(res.Cluster, "probe@cluster")...)
 	if err := report.WriteProbeStatsCSV(f, stats); err != nil {
 		f.Close()
 		return err
@@ -557,8 +559,44 @@ func writeProbeArtifacts(dir string, res *ProbeResult) error {
 	if err != nil {
 		return fmt.Errorf("failed to write probe.json: %w", err)
 	}
-	defer j.Close()
-	return report.Write(j, "json", res)
+	if err := report.Write(j, "json", res); err != nil {
+		j.Close()
+		return fmt.Errorf("failed to write probe.json: %w", err)
+	}
+	if err := j.Close(); err != nil {
+		return fmt.Errorf("failed to write probe.json: %w", err)
+	}
+	h, err := os.Create(filepath.Join(dir, "report.html"))
+	if err != nil {
+		return fmt.Errorf("failed to write report.html: %w", err)
+	}
+	if err := report.WriteHTML(h, probeDoc(res), res.Samples); err != nil {
+		h.Close()
+		return err
+	}
+	return h.Close()
+}
+
+// probeDoc describes a probe as report.html expects a run: one phase "probe" (in-cluster rows "probe@cluster"),
+// no verdicts (nothing to compare with), outcome "measured".
+func probeDoc(res *ProbeResult) report.RunDoc {
+	end := res.Start
+	for _, s := range res.Samples {
+		if s.TS.After(end) {
+			end = s.TS
+		}
+	}
+	doc := report.RunDoc{Command: "probe", Version: version.Get(), RunID: res.RunID, Server: res.Server, Start: res.Start, End: end,
+		Flags: map[string]string{"duration": res.Duration, "interval": res.Interval, "probes": kindList(res.Kinds)},
+		Phases: []report.Phase{{Name: "probe", Type: report.PhaseTypeProbe, Start: res.Start, End: end, Status: report.StatusPass}},
+		Stats:  append(tagPhase(res.Local, "probe"), tagPhase(res.Cluster, "probe@cluster")...),
+		Outcome: report.Outcome{Result: report.ResultMeasured,
+			Reasons: []string{"a probe applies no load and has no baseline to judge against: read the statistics"}},
+		Notes: res.Notes, OutputDir: res.OutputDir}
+	if len(res.ServerSide) > 0 {
+		doc.ServerSide = map[string][]probe.ServerStat{"probe": res.ServerSide}
+	}
+	return doc
 }
 
 func tagPhase(stats []probe.Stats, phase string) []probe.Stats {
@@ -574,7 +612,7 @@ func (o *ProbeOptions) print(res *ProbeResult) error {
 	case "json", "yaml":
 		return report.Write(o.Out, o.Output, res)
 	case "csv":
-		return report.WriteProbeStatsCSV(o.Out, append(tagPhase(res.Local, "probe"), tagPhase(res.Cluster, "probe-cluster")...))
+		return report.WriteProbeStatsCSV(o.Out, append(tagPhase(res.Local, "probe"), tagPhase(res.Cluster, "probe@cluster")...))
 	case "markdown":
 		if len(res.Local) > 0 {
 			fmt.Fprintf(o.Out, "### Client-side latency (local, ms)\n\n")
@@ -605,6 +643,12 @@ func (o *ProbeOptions) print(res *ProbeResult) error {
 			return err
 		}
 	}
+	if isTerminal(o.Out) && len(res.Samples) > 0 {
+		fmt.Fprintln(o.Out)
+		if err := report.WriteSparklines(o.Out, res.Samples, nil, report.SparkWidth); err != nil {
+			return err
+		}
+	}
 	if len(res.ServerSide) > 0 {
 		fmt.Fprintf(o.Out, "\nSERVER-SIDE LATENCY (apiserver histogram, all clients during the probe; ms)\n")
 		if err := report.WriteServerTable(o.Out, res.ServerSide); err != nil {
@@ -622,8 +666,7 @@ func (o *ProbeOptions) print(res *ProbeResult) error {
 
 // progress prints elapsed time, sample count and the current p99 on stderr every 2s when stderr is a terminal.
 func (o *ProbeOptions) progress(ctx context.Context, mu *sync.Mutex, samples *[]probe.Sample) (stop func()) {
-	f, ok := o.ErrOut.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !isTerminal(o.ErrOut) {
 		return func() {}
 	}
 	done := make(chan struct{})

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -101,25 +103,44 @@ func (o *ReportOptions) Run() error {
 		}
 		return report.WriteHTML(o.Out, doc, samples)
 	}
-	return printRunTables(o, doc)
+	var samples []probe.Sample
+	if isTerminal(o.Out) {
+		// The sparklines are for a person at a terminal; without probe.jsonl there are none.
+		samples, _ = report.ReadSamples(filepath.Join(o.Dir, "probe.jsonl"))
+	}
+	return writeRunTables(o.Out, doc, samples)
 }
 
-// printRunTables prints what `run` prints at its end.
-func printRunTables(o *ReportOptions, doc report.RunDoc) error {
-	fmt.Fprintf(o.Out, "CLIENT-SIDE LATENCY PER PHASE (ms; phases ending in @cluster come from the in-cluster probe)\n")
-	if err := report.WriteStatsTable(o.Out, doc.Stats, true); err != nil {
+// writeRunTables prints what `run` prints at its end (and `report -o table`): statistics per phase, with
+// latency-over-time sparklines under them when samples are given (callers pass them when stdout is a
+// terminal), verdicts, recovery and the result.
+func writeRunTables(w io.Writer, doc report.RunDoc, samples []probe.Sample) error {
+	fmt.Fprintf(w, "CLIENT-SIDE LATENCY PER PHASE (ms; phases ending in @cluster come from the in-cluster probe)\n")
+	if err := report.WriteStatsTable(w, doc.Stats, true); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Out, "\nVERDICTS (vs baseline)\n")
-	if err := report.WriteVerdictTable(o.Out, doc.Verdicts); err != nil {
+	if len(samples) > 0 {
+		fmt.Fprintln(w)
+		if err := report.WriteSparklines(w, samples, doc.Phases, report.SparkWidth); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "\nVERDICTS (vs baseline)\n")
+	if err := report.WriteVerdictTable(w, doc.Verdicts); err != nil {
 		return err
 	}
 	if doc.Recovery != nil {
-		fmt.Fprintf(o.Out, "\nRecovery: %s\n", doc.Recovery.String())
+		fmt.Fprintf(w, "\nRecovery: %s\n", doc.Recovery.String())
 	}
-	fmt.Fprintf(o.Out, "Result: %s\n", doc.Outcome.Result)
+	fmt.Fprintf(w, "Result: %s\n", doc.Outcome.Result)
 	for _, r := range doc.Outcome.Reasons {
-		fmt.Fprintf(o.Out, "  - %s\n", r)
+		fmt.Fprintf(w, "  - %s\n", r)
 	}
 	return nil
+}
+
+// isTerminal reports whether w is a terminal (and not a pipe or file).
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

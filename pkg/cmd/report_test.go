@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/golden"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 )
@@ -87,6 +88,39 @@ func TestReportTable(t *testing.T) {
 			t.Errorf("table output lacks %q:\n%s", want, out)
 		}
 	}
+	// Not a terminal: no sparklines.
+	if strings.Contains(out, "LATENCY OVER TIME") {
+		t.Errorf("sparklines printed to a non-terminal:\n%s", out)
+	}
+	golden.Assert(t, "report.table.golden", []byte(out))
+	md, _, _ := runCmd(t, "report", dir, "-o", "markdown")
+	golden.Assert(t, "report.markdown.golden", []byte(md))
+}
+
+// The text a terminal gets: the same tables with the sparklines under the statistics.
+func TestRunTablesWithSparklines(t *testing.T) {
+	dir := writeRunDir(t)
+	raw, err := os.ReadFile(filepath.Join(dir, "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc report.RunDoc
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	samples, err := report.ReadSamples(filepath.Join(dir, "probe.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := writeRunTables(&b, doc, samples); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if i, j := strings.Index(out, "LATENCY OVER TIME"), strings.Index(out, "VERDICTS"); i < 0 || i > j {
+		t.Errorf("sparklines missing or not between the statistics and the verdicts:\n%s", out)
+	}
+	golden.Assert(t, "report.tty.golden", []byte(out))
 }
 
 func TestReportMarkdownAndHTML(t *testing.T) {
@@ -130,5 +164,45 @@ func TestReportMissingAndMalformed(t *testing.T) {
 	_, _, code = runCmd(t, "report", dir, "-o", "xml")
 	if code == 0 {
 		t.Error("-o xml accepted")
+	}
+}
+
+// probe --output-dir writes report.html from the probe's result: one phase, outcome "measured", both sources.
+func TestProbeReportHTML(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	var samples []probe.Sample
+	for n := range 10 {
+		for _, src := range []string{probe.SourceLocal, probe.SourceCluster} {
+			samples = append(samples, probe.Sample{TS: start.Add(time.Duration(n) * time.Second), Phase: "probe", Kind: probe.KindReadyz,
+				Verb: "get", LatencyMS: float64(1 + n), Status: 200, Seq: int64(n + 1), Source: src})
+		}
+	}
+	var loc, clu []probe.Sample
+	for _, s := range samples {
+		if s.Source == probe.SourceCluster {
+			clu = append(clu, s)
+		} else {
+			loc = append(loc, s)
+		}
+	}
+	res := &ProbeResult{RunID: "p1", Server: "https://10.0.0.1:6443", Start: start, Duration: "10s", Interval: "1s",
+		Kinds: []probe.Kind{probe.KindReadyz}, Local: probe.ByKind(loc), Cluster: probe.ByKind(clu), Samples: samples}
+	if err := writeProbeArtifacts(dir, res); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	for _, want := range []string{"<title>kubectl pyrometer probe p1</title>", ">measured<", "probe@cluster", "readyz"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	csv, _ := os.ReadFile(filepath.Join(dir, "probe-stats.csv"))
+	if !strings.Contains(string(csv), "\nprobe@cluster,") {
+		t.Errorf("probe-stats.csv lacks the in-cluster rows:\n%s", csv)
 	}
 }

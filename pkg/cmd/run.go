@@ -20,6 +20,7 @@ import (
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/config"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/safety"
@@ -416,20 +417,13 @@ func (o *RunOptions) print(res *run.Result) error {
 		fmt.Fprintln(o.Out)
 		return report.WriteVerdictMarkdown(o.Out, res.Verdicts)
 	}
-	fmt.Fprintf(o.Out, "CLIENT-SIDE LATENCY PER PHASE (ms; phases ending in @cluster come from the in-cluster probe)\n")
-	if err := report.WriteStatsTable(o.Out, res.Stats, true); err != nil {
+	doc, err := report.ToRunDoc(res)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Out, "\nVERDICTS (vs baseline)\n")
-	if err := report.WriteVerdictTable(o.Out, res.Verdicts); err != nil {
-		return err
+	var samples []probe.Sample
+	if isTerminal(o.Out) {
+		samples = res.Samples
 	}
-	if res.Recovery != nil {
-		fmt.Fprintf(o.Out, "\nRecovery: %s\n", res.Recovery.String())
-	}
-	fmt.Fprintf(o.Out, "Result: %s\n", res.Outcome.Result)
-	for _, r := range res.Outcome.Reasons {
-		fmt.Fprintf(o.Out, "  - %s\n", r)
-	}
-	return nil
+	return writeRunTables(o.Out, doc, samples)
 }

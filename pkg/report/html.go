@@ -18,6 +18,8 @@ import (
 // RunDoc mirrors the parts of run.json (run.Result) that report.html and `kubectl pyrometer report` show.
 // pkg/run imports this package, so the document is read through its JSON form instead of the run type.
 type RunDoc struct {
+	// Command is "probe" for the report of `kubectl pyrometer probe --output-dir`; empty for a run.
+	Command     string                        `json:"command,omitempty"`
 	Version     any                           `json:"version"`
 	RunID       string                        `json:"runID"`
 	Server      string                        `json:"server"`
@@ -176,9 +178,13 @@ func WriteHTML(w io.Writer, res any, samples []probe.Sample) error {
 	if err != nil {
 		return err
 	}
-	v := htmlView{Doc: doc, Title: "kubectl pyrometer run " + orDash(doc.RunID), NoSamples: len(samples) == 0}
+	cmd := "run"
+	if doc.Command != "" {
+		cmd = doc.Command
+	}
+	v := htmlView{Doc: doc, Title: "kubectl pyrometer " + cmd + " " + orDash(doc.RunID), NoSamples: len(samples) == 0}
 	switch doc.Outcome.Result {
-	case ResultPass:
+	case ResultPass, ResultMeasured:
 		v.OutcomeClass = "pass"
 	case "":
 		v.OutcomeClass = "unknown"

@@ -261,6 +261,8 @@ const (
 	ResultPass      = "pass"
 	ResultSLOFailed = "slo-failed"
 	ResultFailed    = "failed"
+	// ResultMeasured is the outcome of a probe: latency was measured, nothing was judged (no baseline, no load).
+	ResultMeasured = "measured"
 
 	ExitPass      = 0
 	ExitFailed    = 1

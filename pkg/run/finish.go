@@ -81,6 +81,7 @@ func (r *Runner) finish(interrupted bool) {
 		}
 		byPhase[s.Phase] = append(byPhase[s.Phase], s)
 	}
+	r.res.Samples = samples
 	var stats []probe.Stats
 	for _, ph := range r.res.Phases {
 		for _, suffix := range []string{"", "@cluster"} {

@@ -86,6 +86,8 @@ type Result struct {
 	Teardown    []cluster.Object              `json:"teardown,omitempty"`
 	Notes       []string                      `json:"notes,omitempty"`
 	OutputDir   string                        `json:"outputDir"`
+	// Samples are every probe sample of the run (also in probe.jsonl), for the terminal's sparklines.
+	Samples []probe.Sample `json:"-"`
 }
 
 // Plan is the cost of the run as configured.

@@ -26,6 +26,7 @@ type probeStats struct {
 
 type probeResult struct {
 	RunID      string       `json:"runID"`
+	Server     string       `json:"server"`
 	Kinds      []string     `json:"kinds"`
 	Local      []probeStats `json:"local"`
 	Cluster    []probeStats `json:"cluster"`
@@ -146,6 +147,20 @@ func TestProbeEveryKindLocal(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "probe-stats.csv")); err != nil {
 		t.Error(err)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One chart per kind over time and one distribution per kind; no external reference.
+	if n := strings.Count(string(page), "<svg"); n != 2*6 {
+		t.Errorf("report.html has %d charts, want 12 (6 kinds x over time + distribution)", n)
+	}
+	rest := strings.ReplaceAll(string(page), pr.Server, "") // the server address is shown as text
+	for _, bad := range []string{"http://", "https://", "src=", "@import", "url("} {
+		if strings.Contains(rest, bad) {
+			t.Errorf("report.html contains %q: it must not refer to anything outside itself", bad)
+		}
 	}
 	assertNothingLeft(t, pr.RunID)
 }

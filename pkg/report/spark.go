@@ -1,0 +1,159 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+)
+
+// SparkWidth is the number of columns of a terminal sparkline.
+const SparkWidth = 60
+
+var sparkLevels = []rune("▁▂▃▄▅▆▇█")
+
+// SparkErrorMark marks a column in which at least one request failed.
+const SparkErrorMark = '×'
+
+// WriteSparklines writes latency over time, one line per probe kind (in-cluster samples on their own line,
+// "<kind>@cluster"): the run's time span is cut into width columns, each drawn as the slowest sample in it
+// on a log scale from the kind's fastest to its slowest column; × marks a column in which a request failed,
+// a blank one had no sample. When phases are given, a ruler line marks where each one starts.
+func WriteSparklines(w io.Writer, samples []probe.Sample, phases []Phase, width int) error {
+	if len(samples) == 0 || width < 2 {
+		return nil
+	}
+	t0, t1 := samples[0].TS, samples[0].TS
+	byKey := map[string][]probe.Sample{}
+	for _, s := range samples {
+		if s.TS.Before(t0) {
+			t0 = s.TS
+		}
+		if s.TS.After(t1) {
+			t1 = s.TS
+		}
+		k := string(s.Kind)
+		if s.Source == probe.SourceCluster {
+			k += "@cluster"
+		}
+		byKey[k] = append(byKey[k], s)
+	}
+	span := t1.Sub(t0)
+	if span <= 0 {
+		span = time.Second
+	}
+	col := func(t time.Time) int {
+		c := int(float64(t.Sub(t0)) / float64(span) * float64(width))
+		return min(max(c, 0), width-1)
+	}
+	keys := make([]string, 0, len(byKey))
+	nameW := len("phases")
+	for k := range byKey {
+		keys = append(keys, k)
+		nameW = max(nameW, len(k))
+	}
+	sort.Slice(keys, func(i, j int) bool { return kindOrder(keys[i]) < kindOrder(keys[j]) })
+
+	colDur := span / time.Duration(width)
+	fmt.Fprintf(w, "LATENCY OVER TIME (%v: each column the slowest sample of %v, log scale; %c = a request failed)\n",
+		span.Round(time.Second), roundDur(colDur), SparkErrorMark)
+	for _, k := range keys {
+		worst := make([]float64, width)
+		failed := make([]bool, width)
+		seen := make([]bool, width)
+		for _, s := range byKey[k] {
+			c := col(s.TS)
+			seen[c] = true
+			if s.Error != "" {
+				failed[c] = true
+			}
+			worst[c] = math.Max(worst[c], s.LatencyMS)
+		}
+		lo, hi := math.Inf(1), 0.0
+		for c := range width {
+			if seen[c] && !failed[c] {
+				lo, hi = math.Min(lo, worst[c]), math.Max(hi, worst[c])
+			}
+		}
+		var b strings.Builder
+		for c := range width {
+			switch {
+			case !seen[c]:
+				b.WriteRune(' ')
+			case failed[c]:
+				b.WriteRune(SparkErrorMark)
+			default:
+				b.WriteRune(sparkLevels[sparkLevel(worst[c], lo, hi)])
+			}
+		}
+		scale := "all failed"
+		if hi > 0 {
+			scale = fmt.Sprintf("%s .. %s ms", fmtMS(lo), fmtMS(hi))
+		}
+		fmt.Fprintf(w, "%-*s %s  %s\n", nameW, k, b.String(), scale)
+	}
+	if len(phases) > 0 {
+		ruler := []rune(strings.Repeat(" ", width))
+		var names []string
+		for _, p := range phases {
+			if p.Start.IsZero() || p.Start.After(t1) || (!p.End.IsZero() && p.End.Before(t0)) {
+				continue
+			}
+			ruler[col(p.Start)] = '|'
+			names = append(names, p.Name)
+		}
+		if len(names) > 0 {
+			fmt.Fprintf(w, "%-*s %s  | = start of %s\n", nameW, "phases", string(ruler), strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
+
+// sparkLevel maps v into 0..len(sparkLevels)-1 on a log scale between lo and hi.
+func sparkLevel(v, lo, hi float64) int {
+	n := len(sparkLevels) - 1
+	lo, hi, v = math.Max(lo, minLatency), math.Max(hi, minLatency), math.Max(v, minLatency)
+	if hi/lo < 1.0001 {
+		return 0
+	}
+	f := math.Log(v/lo) / math.Log(hi/lo)
+	return min(max(int(math.Round(f*float64(n))), 0), n)
+}
+
+// kindOrder sorts the probe kinds in their documented order, in-cluster after local, unknown kinds last.
+func kindOrder(key string) string {
+	kind, cluster := strings.CutSuffix(key, "@cluster")
+	i := len(probe.AllKinds)
+	for j, k := range probe.AllKinds {
+		if string(k) == kind {
+			i = j
+		}
+	}
+	c := "0"
+	if cluster {
+		c = "1"
+	}
+	return fmt.Sprintf("%s%03d%s", c, i, kind)
+}
+
+func fmtMS(v float64) string {
+	if v >= 100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
+func roundDur(d time.Duration) time.Duration {
+	switch {
+	case d >= 10*time.Second:
+		return d.Round(time.Second)
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond)
+	default:
+		return d.Round(time.Millisecond)
+	}
+}
