@@ -587,7 +587,7 @@ func probeDoc(res *ProbeResult) report.RunDoc {
 		}
 	}
 	doc := report.RunDoc{Command: "probe", Version: version.Get(), RunID: res.RunID, Server: res.Server, Start: res.Start, End: end,
-		Flags: map[string]string{"duration": res.Duration, "interval": res.Interval, "probes": kindList(res.Kinds)},
+		Flags:  map[string]string{"duration": res.Duration, "interval": res.Interval, "probes": kindList(res.Kinds)},
 		Phases: []report.Phase{{Name: "probe", Type: report.PhaseTypeProbe, Start: res.Start, End: end, Status: report.StatusPass}},
 		Stats:  append(tagPhase(res.Local, "probe"), tagPhase(res.Cluster, "probe@cluster")...),
 		Outcome: report.Outcome{Result: report.ResultMeasured,
