@@ -44,8 +44,9 @@ max-objects-per-step: 1000
 // Origin says where each flag's value came from: "flag", "config <file>", "profile <name>" or "default".
 type Origin map[string]string
 
-// never reads these keys from a file: they select the file or are per-invocation.
-var notFileKeys = map[string]bool{"config": true, "profile": true, "print-config": true, "help": true, "yes": true}
+// never reads these keys from a file: they select the file, are per-invocation, or ask questions.
+var notFileKeys = map[string]bool{"config": true, "profile": true, "print-config": true, "save-config": true, "help": true,
+	"yes": true, "interactive": true, "interactive-modes": true, "interactive-images": true}
 
 // Apply sets, on fs (the command's own flags: never the kubectl connection flags, so a file holds no
 // credentials), every key of the profile and then of the config file that the command line did not set.
@@ -167,7 +168,9 @@ func isList(f *pflag.Flag) bool {
 }
 
 // Print writes the resolved configuration (every flag except the ones that select files) as YAML, each value
-// commented with where it came from. It is itself a valid --config file.
+// commented with where it came from. It is itself a valid --config file: values that are built-in defaults are
+// written commented out ("# steps: ..."), so that the file pins only what was chosen (and never a run id or an
+// output directory generated for this one run, nor --rate beside --interval).
 func Print(fs *pflag.FlagSet, origin Origin) string {
 	var b bytes.Buffer
 	fs.VisitAll(func(f *pflag.Flag) {
@@ -188,7 +191,12 @@ func Print(fs *pflag.FlagSet, origin Origin) string {
 		} else {
 			val = fmt.Sprintf("%q", val)
 		}
-		fmt.Fprintf(&b, "%s: %s  # %s\n", f.Name, val, origin[f.Name])
+		o := origin[f.Name]
+		if o == "" || o == "default" {
+			fmt.Fprintf(&b, "# %s: %s  # default\n", f.Name, val)
+			return
+		}
+		fmt.Fprintf(&b, "%s: %s  # %s\n", f.Name, val, o)
 	})
 	return b.String()
 }

@@ -69,7 +69,8 @@ func TestPrecedence(t *testing.T) {
 		t.Errorf("lists and maps: %v %v", f.plugins, f.sel)
 	}
 	out := Print(f.fs, origin)
-	if !strings.Contains(out, `steps: "7"  # flag`) || !strings.Contains(out, `plugins: ["a.yaml", "b.yaml"]`) || strings.Contains(out, "profile:") {
+	if !strings.Contains(out, "\n"+`steps: "7"  # flag`) || !strings.Contains(out, `plugins: ["a.yaml", "b.yaml"]`) || strings.Contains(out, "profile:") ||
+		!strings.Contains(out, `# modes: "cpu,mem"  # default`) {
 		t.Errorf("print-config:\n%s", out)
 	}
 	// the printed configuration is itself a valid config file
