@@ -44,6 +44,7 @@ type RunOptions struct {
 	Plugins         []string
 	Set             []string
 	ImageMapFile    string
+	ImageRewrites   []string
 	PullSecrets     []string
 	Output          string
 	OutputDir       string
@@ -57,7 +58,14 @@ type RunOptions struct {
 	ConfigFile      string
 	Profile         string
 	PrintConfig     bool
+	SaveConfig      string
+	Interactive     bool // -i: ask modes, settings, images
+	AskModes        bool // -c: ask modes and settings
+	AskImages       bool // -r: ask images and pull secrets
 	configOrigin    config.Origin
+	flags           *pflag.FlagSet // the command's flags (the prompts set them)
+	overridesSeen   []plan.Override
+	answers         *Answers // what was answered at the prompts, for run.json
 
 	// interactive reports whether stdin and stderr are terminals (a confirmation may be asked); nil: check them.
 	interactive func() bool
@@ -139,17 +147,34 @@ mode.parameter=value):
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			if o.asks() {
+				if err := o.prompt(c.Context(), c); err != nil {
+					return err
+				}
+			}
 			if o.PrintConfig {
 				_, err := fmt.Fprint(o.Out, config.Print(c.LocalNonPersistentFlags(), o.configOrigin))
 				return err
+			}
+			if o.SaveConfig != "" {
+				if err := os.WriteFile(o.SaveConfig, []byte(savedConfigHeader+config.Print(c.LocalNonPersistentFlags(), o.configOrigin)), 0o644); err != nil {
+					return fmt.Errorf("invalid --save-config: %w", err)
+				}
+				fmt.Fprintf(o.ErrOut, "configuration saved to %s (run it again with: kubectl pyrometer run --config %s)\n", o.SaveConfig, o.SaveConfig)
 			}
 			return o.Run(c.Context())
 		},
 	}
 	o.addRunFlags(cmd)
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: table, json, yaml, csv, markdown.")
+	cmd.Flags().BoolVarP(&o.Interactive, "interactive", "i", false, "Ask at the terminal: the modes and their settings, the monitor, the images and pull secrets (= -c -r).")
+	cmd.Flags().BoolVarP(&o.AskModes, "interactive-modes", "c", false, "Ask at the terminal which modes to enable, their settings and the monitor.")
+	cmd.Flags().BoolVarP(&o.AskImages, "interactive-images", "r", false, "Ask at the terminal where to pull each image from (registry redirect) and the pull secrets.")
+	cmd.Flags().StringVar(&o.SaveConfig, "save-config", "", "Write the resolved configuration (after any prompts) to this file, for --config next time.")
 	return cmd
 }
+
+const savedConfigHeader = "# kubectl pyrometer run configuration: kubectl pyrometer run --config FILE\n"
 
 // addRunFlags adds the flags that run and plan share (all of run's but --output).
 func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
@@ -168,6 +193,7 @@ func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
 	f.StringArrayVar(&o.Set, "set", nil, "A mode setting, MODE.PARAMETER=VALUE (repeatable; also for --plugins modes).")
 	f.StringToStringVar(&o.NodeSelector, "node-selector", nil, "Node labels the stress and in-cluster probe pods must match, e.g. pool=load.")
 	f.StringVar(&o.ImageMapFile, "image-map", "", "File of `original = replacement` image rewrites (air-gapped clusters).")
+	f.StringArrayVar(&o.ImageRewrites, "image-rewrite", nil, "An image rewrite ORIGINAL=REPLACEMENT (repeatable; wins over --image-map).")
 	f.StringSliceVar(&o.PullSecrets, "image-pull-secret", nil, "Secrets in the current namespace to copy into the run's namespaces and use to pull images.")
 	f.StringVar(&o.OutputDir, "output-dir", "", "Artifacts directory (default ./pyrometer-runs/<timestamp>-<run-id>).")
 	f.StringVar(&o.RunID, "run-id", "", "Run id (8 lowercase letters/digits; default random).")
@@ -218,6 +244,7 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 		return err
 	}
 	o.configOrigin = origin
+	o.flags = cmd.Flags()
 	if err := o.complete(cmd, o.configFlags); err != nil {
 		return err
 	}
@@ -226,37 +253,8 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 		return err
 	}
 	o.catalog = cat
-	modes, err := cat.ParseModes(o.Modes)
-	if err != nil {
+	if err := o.resolve(cmd); err != nil {
 		return err
-	}
-	var overrides []plan.Override
-	o.flagsSeen = map[string]string{}
-	// run.json records the run's own flags only: never kubectl's connection flags (--token, --password, ...)
-	cmd.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
-		if f.Changed {
-			o.flagsSeen[f.Name] = f.Value.String()
-		}
-	})
-	for name, ov := range o.modeFlags {
-		if cmd.Flags().Changed(name) {
-			overrides = append(overrides, *ov)
-		}
-	}
-	for _, s := range o.Set {
-		ov, err := plan.ParseSet(s)
-		if err != nil {
-			return err
-		}
-		overrides = append(overrides, ov)
-	}
-	if o.selection, err = cat.Select(modes, overrides); err != nil {
-		return err
-	}
-	if o.ImageMapFile != "" {
-		if o.imageMap, err = plan.ParseImageMap(o.ImageMapFile); err != nil {
-			return err
-		}
 	}
 	if o.RunID == "" {
 		o.RunID = cluster.NewRunID()
@@ -265,6 +263,69 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 		o.OutputDir = filepath.Join("pyrometer-runs", time.Now().Format("20060102-150405")+"-"+o.RunID)
 	}
 	return nil
+}
+
+// resolve computes, from the flags, the modes and their settings, the flags recorded in run.json and the image map.
+// It runs again after the prompts changed flags.
+func (o *RunOptions) resolve(cmd *cobra.Command) error {
+	cat := o.catalog
+	modes, err := cat.ParseModes(o.Modes)
+	if err != nil {
+		return err
+	}
+	o.flagsSeen = map[string]string{}
+	// run.json records the run's own flags only: never kubectl's connection flags (--token, --password, ...)
+	cmd.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
+		if f.Changed {
+			o.flagsSeen[f.Name] = f.Value.String()
+		}
+	})
+	overrides, err := o.overrides(cmd)
+	if err != nil {
+		return err
+	}
+	o.overridesSeen = overrides
+	if o.selection, err = cat.Select(modes, overrides); err != nil {
+		return err
+	}
+	o.imageMap = nil
+	if o.ImageMapFile != "" {
+		if o.imageMap, err = plan.ParseImageMap(o.ImageMapFile); err != nil {
+			return err
+		}
+	}
+	if len(o.ImageRewrites) > 0 {
+		if o.imageMap == nil {
+			o.imageMap = plan.ImageMap{}
+		}
+		if err := o.imageMap.AddRewrites(o.ImageRewrites); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// overrides are the mode settings given by the generated --<mode>-<parameter> flags, then by --set, in that order.
+func (o *RunOptions) overrides(cmd *cobra.Command) ([]plan.Override, error) {
+	var overrides []plan.Override
+	names := make([]string, 0, len(o.modeFlags))
+	for name := range o.modeFlags {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if cmd.Flags().Changed(name) {
+			overrides = append(overrides, *o.modeFlags[name])
+		}
+	}
+	for _, s := range o.Set {
+		ov, err := plan.ParseSet(s)
+		if err != nil {
+			return nil, err
+		}
+		overrides = append(overrides, ov)
+	}
+	return overrides, nil
 }
 
 // Validate checks the flags; it does no I/O.
@@ -307,6 +368,9 @@ func (o *RunOptions) Validate() error {
 	if err := o.Limits.Validate(); err != nil {
 		return err
 	}
+	if err := o.checkTerminal(); err != nil {
+		return err
+	}
 	return report.ValidateFormat("output", o.Output, "table", "json", "yaml", "csv", "markdown")
 }
 
@@ -317,7 +381,12 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	proceeded, err := o.admit(ctx, check)
+	var proceeded string
+	if o.asks() {
+		proceeded, err = o.confirmAtTerminal(ctx, check)
+	} else {
+		proceeded, err = o.admit(ctx, check)
+	}
 	if err != nil {
 		return err
 	}
@@ -337,6 +406,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		Breaker: run.BreakerConfig{MaxErrorRate: o.MaxErrorRate, AbortP99MS: float64(o.AbortP99) / float64(time.Millisecond)}}
 	if o.Monitor {
 		cfg.Monitor = o.MonitorInterval
+	}
+	if o.answers != nil {
+		cfg.Interactive = o.answers
 	}
 	if o.imageMap != nil {
 		cfg.ImageMap = o.imageMap.Rewrite
@@ -375,21 +447,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 func (o *RunOptions) writeImageMap() error {
 	var b strings.Builder
 	b.WriteString("# images of this run: original = used\n")
-	images := []string{}
-	for _, m := range o.selection.Modes {
-		if m.Image != "" && !slices.Contains(images, m.Image) {
-			images = append(images, m.Image)
-		}
-	}
-	if o.From != FromLocal {
-		images = append(images, o.Image)
-	}
 	rewrites := 0
-	for _, img := range images {
-		used := img
-		if o.imageMap != nil {
-			used = o.imageMap.Rewrite(img)
-		}
+	for _, img := range o.images() {
+		used := o.imageFor(img)
 		if used != img {
 			rewrites++
 		}
@@ -402,6 +462,28 @@ func (o *RunOptions) writeImageMap() error {
 		return fmt.Errorf("failed to write image-map.txt: %w", err)
 	}
 	return nil
+}
+
+// images are the images the run uses: the chosen modes' and, with an in-cluster probe, the probe's.
+func (o *RunOptions) images() []string {
+	images := []string{}
+	for _, m := range o.selection.Modes {
+		if m.Image != "" && !slices.Contains(images, m.Image) {
+			images = append(images, m.Image)
+		}
+	}
+	if o.From != FromLocal && !slices.Contains(images, o.Image) {
+		images = append(images, o.Image)
+	}
+	return images
+}
+
+// imageFor is the image used for img (rewritten by --image-map/--image-rewrite, or img itself).
+func (o *RunOptions) imageFor(img string) string {
+	if o.imageMap != nil {
+		return o.imageMap.Rewrite(img)
+	}
+	return img
 }
 
 func (o *RunOptions) print(res *run.Result) error {

@@ -24,9 +24,8 @@ func ParseImageMap(path string) (ImageMap, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		from, to, ok := strings.Cut(line, "=")
-		from, to = strings.TrimSpace(from), strings.TrimSpace(to)
-		if !ok || from == "" || to == "" || strings.ContainsAny(from+to, " \t=") {
+		from, to, ok := cutRewrite(line)
+		if !ok {
 			return nil, fmt.Errorf("invalid --image-map %s:%d: want `original = replacement`, got %q", path, n, line)
 		}
 		if _, dup := m[from]; dup {
@@ -38,6 +37,24 @@ func ParseImageMap(path string) (ImageMap, error) {
 		return nil, fmt.Errorf("invalid --image-map %s: %w", path, err)
 	}
 	return m, nil
+}
+
+// AddRewrites applies --image-rewrite ORIGINAL=REPLACEMENT values over the map (they win over --image-map lines).
+func (m ImageMap) AddRewrites(rewrites []string) error {
+	for _, r := range rewrites {
+		from, to, ok := cutRewrite(r)
+		if !ok {
+			return fmt.Errorf("invalid --image-rewrite %q: want ORIGINAL=REPLACEMENT, e.g. docker.io/library/busybox:1.36.1=registry.example.com/busybox:1.36.1", r)
+		}
+		m[from] = to
+	}
+	return nil
+}
+
+func cutRewrite(s string) (from, to string, ok bool) {
+	from, to, ok = strings.Cut(s, "=")
+	from, to = strings.TrimSpace(from), strings.TrimSpace(to)
+	return from, to, ok && from != "" && to != "" && !strings.ContainsAny(from+to, " \t=")
 }
 
 // Rewrite returns the replacement of image, or image itself.

@@ -217,3 +217,18 @@ func TestFloodDuration(t *testing.T) {
 		t.Errorf("no flood: %v", d)
 	}
 }
+
+func TestImageRewritesWinOverTheFile(t *testing.T) {
+	m := ImageMap{"a:1": "file/a:1", "b:1": "file/b:1"}
+	if err := m.AddRewrites([]string{"a:1=flag/a:1", " c:1 = flag/c:1 "}); err != nil {
+		t.Fatal(err)
+	}
+	if m.Rewrite("a:1") != "flag/a:1" || m.Rewrite("b:1") != "file/b:1" || m.Rewrite("c:1") != "flag/c:1" {
+		t.Errorf("%v", m)
+	}
+	for _, bad := range []string{"a:1", "=x", "a:1=", "a b=c", "a=b=c"} {
+		if err := m.AddRewrites([]string{bad}); err == nil || !strings.Contains(err.Error(), "--image-rewrite") {
+			t.Errorf("%q: err = %v", bad, err)
+		}
+	}
+}

@@ -51,6 +51,7 @@ type Config struct {
 	Breaker             BreakerConfig
 	Monitor             time.Duration // > 0: write monitor.jsonl every Monitor
 	Safety              any           // the safety plan the run was admitted with (for run.json)
+	Interactive         any           // the answers given at the prompts of run -i/-c/-r (for run.json; nil: none)
 }
 
 // Env is the cluster the run talks to.
@@ -75,6 +76,7 @@ type Result struct {
 	Settings    map[string]map[string]float64 `json:"settings"`
 	Plan        Plan                          `json:"plan"`
 	Safety      any                           `json:"safety,omitempty"`
+	Interactive any                           `json:"interactive,omitempty"`
 	Fingerprint Fingerprint                   `json:"fingerprint"`
 	Phases      []report.Phase                `json:"phases"`
 	Stats       []probe.Stats                 `json:"stats"`
@@ -166,7 +168,7 @@ func (r *Runner) Run(ctx context.Context, version any) (*Result, error) {
 	for _, m := range r.cfg.Selection.Modes {
 		modes = append(modes, m.Name)
 	}
-	r.res = &Result{Version: version, RunID: r.env.RunID, Server: r.env.RestConfig.Host, Start: time.Now(), Flags: r.cfg.Flags,
+	r.res = &Result{Version: version, RunID: r.env.RunID, Server: r.env.RestConfig.Host, Start: time.Now(), Flags: r.cfg.Flags, Interactive: r.cfg.Interactive,
 		Modes: modes, Settings: r.cfg.Selection.Settings, Plan: Plan{PerStep: cost, Total: total}, Safety: r.cfg.Safety,
 		ServerSide: map[string][]probe.ServerStat{}, OutputDir: r.dir}
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
