@@ -4,7 +4,7 @@
 #   hack/setup.sh            Debian packages + Kubernetes binaries + kwok
 #
 # Debian packages: etcd-server, etcd-client, containerd, runc, containernetworking-plugins, busybox-static,
-# iptables, conntrack, openssl, curl, gcc (static pause).
+# iptables, conntrack, openssl, curl, gcc (static pause), tmux (the interactive e2e tests drive a terminal).
 # Kubernetes v1.34 binaries (kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy) are built
 # from the Go module k8s.io/kubernetes via hack/k8sbuild; kwok from sigs.k8s.io/kwok. Both land in
 # $PYROMETER_CACHE/bin (default ~/.cache/kubectl-pyrometer/bin), outside the repository, and are rebuilt only when
@@ -20,7 +20,7 @@ log() { echo "[setup $(date +%T)] $*" >&2; }
 command -v go >/dev/null || { log "go is not installed: install Go >= 1.26 first"; exit 1; }
 
 # 1. Debian packages
-PKGS="etcd-server etcd-client containerd runc containernetworking-plugins busybox-static iptables conntrack openssl curl gcc libc6-dev"
+PKGS="etcd-server etcd-client containerd runc containernetworking-plugins busybox-static iptables conntrack openssl curl gcc libc6-dev tmux"
 missing=$(for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done | tr '\n' ' ')
 if [ -n "${missing// /}" ]; then
   [ "$(id -u)" = 0 ] || { log "missing Debian packages: $missing(run as root or apt-get install them)"; exit 1; }

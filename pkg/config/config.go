@@ -162,6 +162,17 @@ func applyYAML(fs *pflag.FlagSet, file string, data []byte, allowed func(string)
 	return nil
 }
 
+// perRun keys name one run: a printed configuration holds them commented out, so that reusing it never
+// makes two runs share a run id or write into the same directory.
+var perRun = map[string]bool{"run-id": true, "output-dir": true}
+
+func orDefault(o string) string {
+	if o == "" {
+		return "default"
+	}
+	return o
+}
+
 func isList(f *pflag.Flag) bool {
 	t := f.Value.Type()
 	return strings.HasSuffix(t, "Slice") || strings.HasSuffix(t, "Array")
@@ -169,8 +180,8 @@ func isList(f *pflag.Flag) bool {
 
 // Print writes the resolved configuration (every flag except the ones that select files) as YAML, each value
 // commented with where it came from. It is itself a valid --config file: values that are built-in defaults are
-// written commented out ("# steps: ..."), so that the file pins only what was chosen (and never a run id or an
-// output directory generated for this one run, nor --rate beside --interval).
+// written commented out ("# steps: ..."), so that the file pins only what was chosen (not --rate beside
+// --interval), and so are the run id and the output directory, which belong to one run.
 func Print(fs *pflag.FlagSet, origin Origin) string {
 	var b bytes.Buffer
 	fs.VisitAll(func(f *pflag.Flag) {
@@ -192,6 +203,10 @@ func Print(fs *pflag.FlagSet, origin Origin) string {
 			val = fmt.Sprintf("%q", val)
 		}
 		o := origin[f.Name]
+		if perRun[f.Name] {
+			fmt.Fprintf(&b, "# %s: %s  # %s; per run, never pinned here\n", f.Name, val, orDefault(o))
+			return
+		}
 		if o == "" || o == "default" {
 			fmt.Fprintf(&b, "# %s: %s  # default\n", f.Name, val)
 			return

@@ -20,7 +20,7 @@ var sparkLevels = []rune("▁▂▃▄▅▆▇█")
 const SparkErrorMark = '×'
 
 // WriteSparklines writes latency over time, one line per probe kind (in-cluster samples on their own line,
-// "<kind>@cluster"): the run's time span is cut into width columns, each drawn as the slowest sample in it
+// "<kind>@cluster"): the run's time span is cut into width columns (fewer when no line has that many samples), each drawn as the slowest sample in it
 // on a log scale from the kind's fastest to its slowest column; × marks a column in which a request failed,
 // a blank one had no sample. When phases are given, a ruler line marks where each one starts.
 func WriteSparklines(w io.Writer, samples []probe.Sample, phases []Phase, width int) error {
@@ -46,6 +46,12 @@ func WriteSparklines(w io.Writer, samples []probe.Sample, phases []Phase, width 
 	if span <= 0 {
 		span = time.Second
 	}
+	// No more columns than the busiest line has samples, so that a short run has no gaps between its samples.
+	most := 0
+	for _, ss := range byKey {
+		most = max(most, len(ss))
+	}
+	width = max(min(width, most), 2)
 	col := func(t time.Time) int {
 		c := int(float64(t.Sub(t0)) / float64(span) * float64(width))
 		return min(max(c, 0), width-1)
