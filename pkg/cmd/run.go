@@ -128,6 +128,10 @@ Everything created carries app.kubernetes.io/managed-by=kubectl-pyrometer and ku
 stops the ramp, tears everything down and writes the artifacts; a second Ctrl-C exits at once and prints the
 kubectl pyrometer cleanup command for what is left.
 
+At a terminal, -i asks for everything (-c: the modes, their settings and the monitor; -r: where to pull each
+image from and the pull secrets), shows the summary and the safety plan, and asks before anything is created;
+--save-config FILE keeps the answers for a later run --config FILE. Ctrl-C at a prompt exits 130, nothing created.
+
 Stress modes (plugins.yaml; --plugins adds your own) and their settings (--<mode>-<parameter> or --set
 mode.parameter=value):
 ` + modeHelp(),
@@ -138,7 +142,11 @@ mode.parameter=value):
   kubectl pyrometer run --modes cpu --cpu-replicas 4 --cpu-millicores 250 --node-selector pool=load -o json
 
   # Stress images from a private registry
-  kubectl pyrometer run --modes cpu,mem --image-map images.txt --image-pull-secret regcred`,
+  kubectl pyrometer run --modes cpu,mem --image-map images.txt --image-pull-secret regcred
+
+  # Choose everything at the terminal and keep the answers for the next, non-interactive run
+  kubectl pyrometer run -i --save-config my-run.yaml
+  kubectl pyrometer run --config my-run.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := o.Complete(c); err != nil {

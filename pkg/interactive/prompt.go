@@ -13,7 +13,7 @@ import (
 	"github.com/charmbracelet/huh"
 )
 
-// ErrAborted is returned when the person pressed Ctrl-C (or Esc) at a prompt, or the context ended.
+// ErrAborted is returned when the person pressed Ctrl-C at a prompt, or the context ended.
 var ErrAborted = errors.New("aborted at a prompt")
 
 // Prompter asks one question at a time.

@@ -1,0 +1,73 @@
+package cmd
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/config"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/interactive"
+)
+
+// completedRun parses args with run's flags and completes the options, without running.
+func completedRun(t *testing.T, args ...string) (*RunOptions, *cobra.Command) {
+	t.Helper()
+	streams, _, _, _ := genericiooptions.NewTestIOStreams()
+	o := newRunOptions(genericclioptions.NewConfigFlags(false), streams)
+	cmd := &cobra.Command{Use: "run"}
+	o.addRunFlags(cmd)
+	if err := cmd.ParseFlags(args); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Complete(cmd); err != nil {
+		t.Fatal(err)
+	}
+	return o, cmd
+}
+
+// The answers become flags: generated mode flags (a --set of the same setting dropped), --set for the rest,
+// --monitor, --image-rewrite (replacing earlier rewrites of the same image) and --image-pull-secret; the
+// selection and image map are resolved again, and the printed configuration shows them as "interactive".
+func TestAnswersBecomeFlags(t *testing.T) {
+	o, cmd := completedRun(t, "--modes", "cpu,mem", "--set", "cpu.replicas=3", "--set", "mem.mb=16",
+		"--image-rewrite", "docker.io/library/busybox:1.36.1=old/busybox:1", "--image-pull-secret", "old")
+	if err := o.applyModes(&interactive.ModeChoices{Modes: []string{"cpu", "api"}, Edited: []interactive.Setting{{Mode: "cpu", Param: "replicas", Value: 4}},
+		Monitor: true, MonitorInterval: 5 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	o.applyImages(&interactive.ImageChoices{Rewrites: map[string]string{"docker.io/library/busybox:1.36.1": "new/busybox:1"}, PullSecrets: []string{"regcred"}})
+	if err := o.resolve(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if got := o.selection.Settings["cpu"]["replicas"]; got != 4 {
+		t.Errorf("cpu.replicas = %v, want 4 (the answer, not the --set)", got)
+	}
+	if len(o.selection.Modes) != 2 || o.selection.Modes[1].Name != "api" || !o.Monitor || o.MonitorInterval != 5*time.Second {
+		t.Errorf("modes/monitor not applied: %v %v %v", o.Modes, o.Monitor, o.MonitorInterval)
+	}
+	if strings.Join(o.Set, " ") != "mem.mb=16" {
+		t.Errorf("--set = %v, want only mem.mb=16 left", o.Set)
+	}
+	if o.imageFor("docker.io/library/busybox:1.36.1") != "new/busybox:1" || strings.Join(o.PullSecrets, ",") != "regcred" {
+		t.Errorf("images: %v, secrets %v", o.ImageRewrites, o.PullSecrets)
+	}
+	out := config.Print(cmd.LocalNonPersistentFlags(), o.configOrigin)
+	for _, want := range []string{`cpu-replicas: "4"  # interactive`, `modes: "cpu,api"  # interactive`, `monitor-interval: "5s"  # interactive`,
+		`image-rewrite: ["docker.io/library/busybox:1.36.1=new/busybox:1"]  # interactive`, `image-pull-secret: ["regcred"]  # interactive`,
+		`set: ["mem.mb=16"]  # interactive`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("printed configuration lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestPromptsNeedATerminal(t *testing.T) {
+	_, errOut, code := runCmd(t, "run", "-c")
+	if code != 1 || !strings.Contains(errOut, "--modes") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+		t.Errorf("exit %d, %q", code, errOut)
+	}
+}
