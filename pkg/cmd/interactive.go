@@ -16,7 +16,6 @@ import (
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/interactive"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/safety"
 )
 
 // Answers is what a person answered at the prompts of run -i/-c/-r; run.json records it as "interactive".
@@ -227,13 +226,8 @@ func (o *RunOptions) summary() interactive.Summary {
 // is asked "start anyway?", preselected No). Missing permissions refuse the run before asking. It returns how a
 // blocked plan was let through, as admit does.
 func (o *RunOptions) confirmAtTerminal(ctx context.Context, c *safetyCheck) (string, error) {
-	for _, m := range c.missing {
-		if m.Optional {
-			fmt.Fprintf(o.ErrOut, "note: not permitted: %s (%s)\n", m, m.Reason)
-		}
-	}
-	if required := safety.Required(c.missing); len(required) > 0 {
-		return "", missingError(required)
+	if err := o.checkPermissions(c); err != nil {
+		return "", err
 	}
 	t := o.terminal(ctx)
 	fmt.Fprintln(o.ErrOut)

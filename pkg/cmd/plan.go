@@ -202,13 +202,8 @@ func reviewClient(env *probeEnv) kubernetes.Interface {
 // admit decides whether the run may start: every required permission granted, and the plan not blocked, or --yes,
 // or confirmed on a terminal. It returns how a blocked plan was let through ("" when it was not blocked).
 func (o *RunOptions) admit(ctx context.Context, c *safetyCheck) (string, error) {
-	for _, m := range c.missing {
-		if m.Optional {
-			fmt.Fprintf(o.ErrOut, "note: not permitted: %s (%s)\n", m, m.Reason)
-		}
-	}
-	if required := safety.Required(c.missing); len(required) > 0 {
-		return "", missingError(required)
+	if err := o.checkPermissions(c); err != nil {
+		return "", err
 	}
 	if !c.plan.Blocked {
 		return "", nil
@@ -230,6 +225,19 @@ func (o *RunOptions) admit(ctx context.Context, c *safetyCheck) (string, error) 
 	}
 	return "", fmt.Errorf("safety plan blocked: %s; review it with kubectl pyrometer plan and the same flags, or pass --yes to proceed anyway",
 		c.plan.Reason())
+}
+
+// checkPermissions notes the optional permissions that are missing and refuses the run when a required one is.
+func (o *RunOptions) checkPermissions(c *safetyCheck) error {
+	for _, m := range c.missing {
+		if m.Optional {
+			fmt.Fprintf(o.ErrOut, "note: not permitted: %s (%s)\n", m, m.Reason)
+		}
+	}
+	if required := safety.Required(c.missing); len(required) > 0 {
+		return missingError(required)
+	}
+	return nil
 }
 
 func (o *RunOptions) isInteractive() bool {
