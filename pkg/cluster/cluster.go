@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -25,6 +26,9 @@ const (
 	ManagedBy      = "kubectl-pyrometer"
 	RunIDLabel     = "kubepyrometer.io/run-id"
 	ComponentLabel = "kubepyrometer.io/component" // probe, stress
+	// OwnerAnnotation records, on every namespace and cluster object the plugin creates, the identity that created
+	// it (the user name a SelfSubjectReview returns), so that cleanup can show whose runs it would delete.
+	OwnerAnnotation = "kubepyrometer.io/owner"
 )
 
 // NewRunID returns a short random run id (8 lowercase hex characters), valid in names and label values.
@@ -59,71 +63,107 @@ type Object struct {
 	Name      string `json:"name"`
 	RunID     string `json:"runID"`
 	Status    string `json:"status,omitempty"` // e.g. Terminating, deleted, would delete, failed: ...
+	// APIVersion and Resource are set for kinds beyond the built-in ones (found with the dynamic client).
+	APIVersion string    `json:"apiVersion,omitempty"`
+	Resource   string    `json:"resource,omitempty"`
+	Owner      string    `json:"owner,omitempty"` // the identity that created it (OwnerAnnotation), if recorded
+	Created    time.Time `json:"created"`
+}
+
+func newObject(kind string, m metav1.ObjectMeta, status string) Object {
+	return Object{Kind: kind, Namespace: m.Namespace, Name: m.Name, RunID: m.Labels[RunIDLabel], Status: status,
+		Owner: m.Annotations[OwnerAnnotation], Created: m.CreationTimestamp.Time}
 }
 
 // Find lists the objects kubectl-pyrometer created (of run runID, or of every run): namespaces, and the RBAC and
-// other objects it may create outside its own namespaces.
-func Find(ctx context.Context, c kubernetes.Interface, runID string) ([]Object, error) {
-	opts := metav1.ListOptions{LabelSelector: Selector(runID)}
+// other objects it may create outside its own namespaces (with WithKinds, also those kinds, in every namespace).
+// A kind the identity may not list is skipped with a note (WithNotes) instead of failing the whole search, so
+// that what may be found is still found (and deleted).
+func Find(ctx context.Context, c kubernetes.Interface, runID string, opts ...Option) ([]Object, error) {
+	fo := options(opts)
+	lo := metav1.ListOptions{LabelSelector: Selector(runID)}
 	var out []Object
-	add := func(kind string, m metav1.ObjectMeta, status string) {
-		out = append(out, Object{Kind: kind, Namespace: m.Namespace, Name: m.Name, RunID: m.Labels[RunIDLabel], Status: status})
-	}
-	nss, err := c.CoreV1().Namespaces().List(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("failed to list namespaces: %w", err)
+	add := func(kind string, m metav1.ObjectMeta, status string) { out = append(out, newObject(kind, m, status)) }
+	// skip turns a forbidden list into a note; any other error stops the search.
+	skip := func(resource string, err error) error {
+		if apierrors.IsForbidden(err) {
+			fo.note(fmt.Sprintf("not looked for %s: this identity may not list them", resource))
+			return nil
+		}
+		return fmt.Errorf("failed to list %s: %w", resource, err)
 	}
 	ours := map[string]bool{}
-	for _, n := range nss.Items {
-		ours[n.Name] = true
-		st := ""
-		if n.DeletionTimestamp != nil {
-			st = "Terminating"
+	if nss, err := c.CoreV1().Namespaces().List(ctx, lo); err != nil {
+		if err := skip("namespaces", err); err != nil {
+			return nil, err
 		}
-		add("Namespace", n.ObjectMeta, st)
+	} else {
+		for _, n := range nss.Items {
+			ours[n.Name] = true
+			st := ""
+			if n.DeletionTimestamp != nil {
+				st = "Terminating"
+			}
+			add("Namespace", n.ObjectMeta, st)
+		}
 	}
-	crs, err := c.RbacV1().ClusterRoles().List(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("failed to list clusterroles: %w", err)
+	if crs, err := c.RbacV1().ClusterRoles().List(ctx, lo); err != nil {
+		if err := skip("clusterroles", err); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, o := range crs.Items {
+			add("ClusterRole", o.ObjectMeta, "")
+		}
 	}
-	for _, o := range crs.Items {
-		add("ClusterRole", o.ObjectMeta, "")
-	}
-	crbs, err := c.RbacV1().ClusterRoleBindings().List(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("failed to list clusterrolebindings: %w", err)
-	}
-	for _, o := range crbs.Items {
-		add("ClusterRoleBinding", o.ObjectMeta, "")
+	if crbs, err := c.RbacV1().ClusterRoleBindings().List(ctx, lo); err != nil {
+		if err := skip("clusterrolebindings", err); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, o := range crbs.Items {
+			add("ClusterRoleBinding", o.ObjectMeta, "")
+		}
 	}
 	// Namespaced objects outside our own namespaces (those go with their namespace).
-	roles, err := c.RbacV1().Roles(metav1.NamespaceAll).List(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("failed to list roles: %w", err)
-	}
-	for _, o := range roles.Items {
-		if !ours[o.Namespace] {
-			add("Role", o.ObjectMeta, "")
+	if roles, err := c.RbacV1().Roles(metav1.NamespaceAll).List(ctx, lo); err != nil {
+		if err := skip("roles", err); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, o := range roles.Items {
+			if !ours[o.Namespace] {
+				add("Role", o.ObjectMeta, "")
+			}
 		}
 	}
-	rbs, err := c.RbacV1().RoleBindings(metav1.NamespaceAll).List(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("failed to list rolebindings: %w", err)
-	}
-	for _, o := range rbs.Items {
-		if !ours[o.Namespace] {
-			add("RoleBinding", o.ObjectMeta, "")
+	if rbs, err := c.RbacV1().RoleBindings(metav1.NamespaceAll).List(ctx, lo); err != nil {
+		if err := skip("rolebindings", err); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, o := range rbs.Items {
+			if !ours[o.Namespace] {
+				add("RoleBinding", o.ObjectMeta, "")
+			}
 		}
 	}
-	cms, err := c.CoreV1().ConfigMaps(metav1.NamespaceAll).List(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("failed to list configmaps: %w", err)
-	}
-	for _, o := range cms.Items {
-		if !ours[o.Namespace] {
-			add("ConfigMap", o.ObjectMeta, "")
+	if cms, err := c.CoreV1().ConfigMaps(metav1.NamespaceAll).List(ctx, lo); err != nil {
+		if err := skip("configmaps", err); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, o := range cms.Items {
+			if !ours[o.Namespace] {
+				add("ConfigMap", o.ObjectMeta, "")
+			}
 		}
 	}
+	more, err := findKinds(ctx, fo, lo, ours, skip)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, more...)
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Kind != out[j].Kind {
 			return out[i].Kind < out[j].Kind
@@ -134,19 +174,21 @@ func Find(ctx context.Context, c kubernetes.Interface, runID string) ([]Object, 
 }
 
 // Delete deletes objs in parallel. With waitFor > 0 it then waits (at most waitFor) until they are gone; anything
-// still present then is an error. Each object's Status says what happened to it.
-func Delete(ctx context.Context, c kubernetes.Interface, objs []Object, waitFor time.Duration) ([]Object, error) {
+// still present then is an error. Each object's Status says what happened to it. Objects of kinds beyond the
+// built-in ones (Resource set) need WithKinds' dynamic client.
+func Delete(ctx context.Context, c kubernetes.Interface, objs []Object, waitFor time.Duration, opts ...Option) ([]Object, error) {
+	fo := options(opts)
 	out := append([]Object(nil), objs...)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
 	bg := metav1.DeletePropagationBackground
-	opts := metav1.DeleteOptions{PropagationPolicy: &bg}
+	dopts := metav1.DeleteOptions{PropagationPolicy: &bg}
 	for i := range out {
 		wg.Add(1)
 		go func(o *Object) {
 			defer wg.Done()
-			err := deleteOne(ctx, c, *o, opts)
+			err := deleteOne(ctx, c, fo, *o, dopts)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -165,10 +207,18 @@ func Delete(ctx context.Context, c kubernetes.Interface, objs []Object, waitFor 
 	wctx, cancel := context.WithTimeout(ctx, waitFor)
 	defer cancel()
 	var remaining []string
+	unverified := map[int]bool{}
 	err := wait.PollUntilContextCancel(wctx, time.Second, true, func(ctx context.Context) (bool, error) {
 		remaining = remaining[:0]
-		for _, o := range out {
-			gone, err := isGone(ctx, c, o)
+		for i, o := range out {
+			if unverified[i] {
+				continue
+			}
+			gone, err := isGone(ctx, c, fo, o)
+			if apierrors.IsForbidden(err) {
+				unverified[i] = true // deleted, but this identity may not look: do not wait for what cannot be seen
+				continue
+			}
 			if err != nil {
 				return false, nil // transient: retry until the deadline
 			}
@@ -178,6 +228,9 @@ func Delete(ctx context.Context, c kubernetes.Interface, objs []Object, waitFor 
 		}
 		return len(remaining) == 0, nil
 	})
+	for i := range unverified {
+		out[i].Status = "deleted (not verified: get is forbidden)"
+	}
 	if err != nil {
 		for i := range out {
 			for _, r := range remaining {
@@ -198,7 +251,14 @@ func qualified(o Object) string {
 	return o.Namespace + "/" + o.Name
 }
 
-func deleteOne(ctx context.Context, c kubernetes.Interface, o Object, opts metav1.DeleteOptions) error {
+func deleteOne(ctx context.Context, c kubernetes.Interface, fo *findOptions, o Object, opts metav1.DeleteOptions) error {
+	if o.Resource != "" {
+		r, err := fo.resource(o)
+		if err != nil {
+			return err
+		}
+		return r.Delete(ctx, o.Name, opts)
+	}
 	switch o.Kind {
 	case "Namespace":
 		return c.CoreV1().Namespaces().Delete(ctx, o.Name, opts)
@@ -216,20 +276,26 @@ func deleteOne(ctx context.Context, c kubernetes.Interface, o Object, opts metav
 	return fmt.Errorf("unsupported kind %s", o.Kind)
 }
 
-func isGone(ctx context.Context, c kubernetes.Interface, o Object) (bool, error) {
+func isGone(ctx context.Context, c kubernetes.Interface, fo *findOptions, o Object) (bool, error) {
 	var err error
-	switch o.Kind {
-	case "Namespace":
+	switch {
+	case o.Resource != "":
+		var r dynamic.ResourceInterface
+		if r, err = fo.resource(o); err != nil {
+			return true, nil // never deleted (reported by Delete)
+		}
+		_, err = r.Get(ctx, o.Name, metav1.GetOptions{})
+	case o.Kind == "Namespace":
 		_, err = c.CoreV1().Namespaces().Get(ctx, o.Name, metav1.GetOptions{})
-	case "ClusterRole":
+	case o.Kind == "ClusterRole":
 		_, err = c.RbacV1().ClusterRoles().Get(ctx, o.Name, metav1.GetOptions{})
-	case "ClusterRoleBinding":
+	case o.Kind == "ClusterRoleBinding":
 		_, err = c.RbacV1().ClusterRoleBindings().Get(ctx, o.Name, metav1.GetOptions{})
-	case "Role":
+	case o.Kind == "Role":
 		_, err = c.RbacV1().Roles(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
-	case "RoleBinding":
+	case o.Kind == "RoleBinding":
 		_, err = c.RbacV1().RoleBindings(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
-	case "ConfigMap":
+	case o.Kind == "ConfigMap":
 		_, err = c.CoreV1().ConfigMaps(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
 	default:
 		return true, nil
@@ -241,10 +307,10 @@ func isGone(ctx context.Context, c kubernetes.Interface, o Object) (bool, error)
 }
 
 // Cleanup finds run runID's objects (every run's when empty) and deletes them, waiting at most waitFor.
-func Cleanup(ctx context.Context, c kubernetes.Interface, runID string, waitFor time.Duration) ([]Object, error) {
-	objs, err := Find(ctx, c, runID)
+func Cleanup(ctx context.Context, c kubernetes.Interface, runID string, waitFor time.Duration, opts ...Option) ([]Object, error) {
+	objs, err := Find(ctx, c, runID, opts...)
 	if err != nil || len(objs) == 0 {
 		return objs, err
 	}
-	return Delete(ctx, c, objs, waitFor)
+	return Delete(ctx, c, objs, waitFor, opts...)
 }
