@@ -3,7 +3,6 @@
 package plan
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -24,9 +23,6 @@ const (
 	PlaneControl = "control"
 )
 
-// Labels every object a template creates must carry (checked when a catalogue is loaded).
-var requiredTemplateText = []string{"app.kubernetes.io/managed-by: kubectl-pyrometer", `kubepyrometer.io/run-id: "{{.RunID}}"`}
-
 // Catalog is the set of stress modes.
 type Catalog struct {
 	Modes []*Mode `json:"modes"`
@@ -43,6 +39,8 @@ type Mode struct {
 	Objects     []ObjectSpec      `json:"objects"`
 	Source      string            `json:"-"` // the file the mode came from ("built-in" for plugins.yaml)
 	Templates   map[string]string `json:"-"` // template name -> content
+	// Parsed is what each template creates (rendered with placeholder values when the catalogue is loaded).
+	Parsed map[string][]TemplateObject `json:"-"`
 }
 
 // Parameter is a tunable setting of a mode.
@@ -175,17 +173,18 @@ func (c *Catalog) add(source string, data []byte, readTemplate func(string) ([]b
 		}
 		m.Source = source
 		m.Templates = map[string]string{}
+		m.Parsed = map[string][]TemplateObject{}
 		for j, o := range m.Objects {
 			b, err := readTemplate(o.Template)
 			if err != nil {
 				return fmt.Errorf("%s: objects[%d].template: %v", where, j, err)
 			}
-			for _, want := range requiredTemplateText {
-				if !bytes.Contains(b, []byte(want)) {
-					return fmt.Errorf("%s: objects[%d].template %s: every object must carry the label `%s`", where, j, o.Template, want)
-				}
+			objs, err := m.parseTemplate(b)
+			if err != nil {
+				return fmt.Errorf("%s: objects[%d].template %s: %v", where, j, o.Template, err)
 			}
 			m.Templates[o.Template] = string(b)
+			m.Parsed[o.Template] = objs
 		}
 		c.Modes = append(c.Modes, m)
 	}

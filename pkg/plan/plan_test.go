@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -229,6 +230,70 @@ func TestImageRewritesWinOverTheFile(t *testing.T) {
 	for _, bad := range []string{"a:1", "=x", "a:1=", "a b=c", "a=b=c"} {
 		if err := m.AddRewrites([]string{bad}); err == nil || !strings.Contains(err.Error(), "--image-rewrite") {
 			t.Errorf("%q: err = %v", bad, err)
+		}
+	}
+}
+
+// TestTemplateLabelCheckParsesYAML: the two labels must be real metadata.labels of every object of the rendered
+// template; a label in a comment, an annotation, a pod template or a hard-coded run id is rejected (issue 12
+// item 14; the old check matched a substring anywhere in the file).
+func TestTemplateLabelCheckParsesYAML(t *testing.T) {
+	const labels = "    app.kubernetes.io/managed-by: kubectl-pyrometer\n    kubepyrometer.io/run-id: \"{{.RunID}}\"\n"
+	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c-{{.Iteration}}-{{.Replica}}\n"
+	cases := []struct{ name, tmpl, want string }{
+		{"labels only in a comment", "# app.kubernetes.io/managed-by: kubectl-pyrometer\n# kubepyrometer.io/run-id: \"{{.RunID}}\"\n" + cm,
+			"document 1 (ConfigMap): every object must carry the label `app.kubernetes.io/managed-by: kubectl-pyrometer` in metadata.labels"},
+		{"labels only as annotations", cm + "  annotations:\n" + labels, "every object must carry the label `app.kubernetes.io/managed-by"},
+		{"labels only on the pod template", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  template:\n    metadata:\n      labels:\n" +
+			strings.ReplaceAll(labels, "    ", "        "), "document 1 (Deployment): every object must carry the label"},
+		{"hard-coded run id", cm + "  labels:\n    app.kubernetes.io/managed-by: kubectl-pyrometer\n    kubepyrometer.io/run-id: \"1a2b3c4d\"\n",
+			"every object must carry the label `kubepyrometer.io/run-id: \"{{.RunID}}\"`"},
+		{"second document unlabelled", cm + "  labels:\n" + labels + "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  labels:\n    app.kubernetes.io/managed-by: kubectl-pyrometer\n",
+			"document 2 (Secret): every object must carry the label `kubepyrometer.io/run-id"},
+		{"no kind", "apiVersion: v1\nmetadata:\n  labels:\n" + labels, "every object needs a top-level apiVersion and kind"},
+		{"unknown variable", cm + "  labels:\n" + labels + "data: {x: \"{{.nosuch}}\"}\n", "does not render"},
+		{"not YAML once rendered", cm + "  labels:\n" + labels + "data: [\n", "not valid YAML once rendered"},
+	}
+	dir := t.TempDir()
+	plugins := func(tmpl string) string {
+		os.WriteFile(filepath.Join(dir, "t.yaml"), []byte(tmpl), 0o600)
+		f := filepath.Join(dir, "plugins.yaml")
+		os.WriteFile(f, []byte("modes:\n- name: mine\n  plane: control\n  description: d\n"+
+			"  parameters:\n  - {name: count, type: int, default: 1, min: 1, max: 5, help: h}\n"+
+			"  job: {iterations: count, qps: 5, burst: 5}\n  objects:\n  - {template: t.yaml, replicas: count, pods: 0}\n"), 0o600)
+		return f
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadCatalog(pyrometer.Catalog, pyrometer.Templates, plugins(tc.tmpl))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "objects[0].template t.yaml") {
+				t.Fatalf("err = %v\nwant %q", err, tc.want)
+			}
+		})
+	}
+	// Good: two objects, one cluster-scoped and one in another namespace, labels in flow style; their kinds are known.
+	good := "# a comment\napiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata:\n  name: p-{{.RunID}}\n" +
+		"  labels: {app.kubernetes.io/managed-by: kubectl-pyrometer, kubepyrometer.io/run-id: \"{{.RunID}}\"}\nvalue: {{.count}}\n---\n" +
+		cm + "  namespace: default\n  labels:\n" + labels
+	cat, err := LoadCatalog(pyrometer.Catalog, pyrometer.Templates, plugins(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, err := cat.Select([]*Mode{cat.Mode("mine"), cat.Mode("api")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(sel.Kinds())
+	if want := "[scheduling.k8s.io/v1, Kind=PriorityClass /v1, Kind=ConfigMap /v1, Kind=Secret]"; got != want {
+		t.Errorf("kinds %s, want %s", got, want)
+	}
+	if objs := cat.Mode("mine").Parsed["t.yaml"]; len(objs) != 2 || objs[1].Namespace != "default" {
+		t.Errorf("parsed %+v", objs)
+	}
+	// Every built-in template passes the check.
+	for _, m := range cat.Modes {
+		if m.Source == "built-in plugins.yaml" && len(m.Parsed) != len(m.Templates) {
+			t.Errorf("built-in mode %s: %d of %d templates parsed", m.Name, len(m.Parsed), len(m.Templates))
 		}
 	}
 }
