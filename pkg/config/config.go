@@ -122,6 +122,10 @@ func applyYAML(fs *pflag.FlagSet, file string, data []byte, allowed func(string)
 		}
 		seen[key] = k.Line
 		f := fs.Lookup(key)
+		if key == "run-id" && f != nil {
+			// A run id names one run: pinned in a file, the second use of the file would share it (and be refused).
+			return fmt.Errorf("%s:%d: key \"run-id\" is not allowed in a file: a run id names one run; pass --run-id on the command line, or leave it out for a fresh random id", file, k.Line)
+		}
 		if f == nil || notFileKeys[key] || f.Hidden {
 			return fmt.Errorf("%s:%d: unknown key %q (keys are the flags of the command, e.g. steps, modes, cpu-replicas)", file, k.Line, key)
 		}

@@ -31,6 +31,7 @@ func newFlags(args ...string) (*flags, error) {
 	f.fs.Int("max-pods", 2000, "")
 	f.fs.Duration("recovery", 10*time.Second, "")
 	f.fs.Duration("step-duration", 10*time.Second, "")
+	f.fs.String("run-id", "", "")
 	for _, n := range []string{"interval", "cpu-millicores", "mem-mb", "disk-mb", "api-qps", "api-burst", "api-iterations", "max-namespaces", "max-objects-per-step"} {
 		f.fs.String(n, "", "")
 	}
@@ -82,14 +83,15 @@ func TestPrecedence(t *testing.T) {
 
 func TestErrorsNameFileLineAndKey(t *testing.T) {
 	cases := map[string]string{
-		"steps: 3\ncolour: red\n": `run.yaml:2: unknown key "colour"`,
-		"steps: three\n":          `run.yaml:1: key "steps": invalid value "three"`,
-		"baseline: 10\n":          `run.yaml:1: key "baseline": invalid value "10"`,
-		"steps: 3\nsteps: 4\n":    `run.yaml:2: key "steps" given twice (also line 1)`,
-		"- steps\n":               `run.yaml:1: want a mapping`,
-		"steps: [3\n":             `run.yaml`,
-		"config: other.yaml\n":    `unknown key "config"`,
-		"plugins: [[a]]\n":        `list items must be plain values`,
+		"steps: 3\ncolour: red\n":      `run.yaml:2: unknown key "colour"`,
+		"steps: three\n":               `run.yaml:1: key "steps": invalid value "three"`,
+		"baseline: 10\n":               `run.yaml:1: key "baseline": invalid value "10"`,
+		"steps: 3\nsteps: 4\n":         `run.yaml:2: key "steps" given twice (also line 1)`,
+		"- steps\n":                    `run.yaml:1: want a mapping`,
+		"steps: [3\n":                  `run.yaml`,
+		"config: other.yaml\n":         `unknown key "config"`,
+		"plugins: [[a]]\n":             `list items must be plain values`,
+		"steps: 3\nrun-id: 1a2b3c4d\n": `run.yaml:2: key "run-id" is not allowed in a file: a run id names one run; pass --run-id on the command line`,
 	}
 	for body, want := range cases {
 		f, _ := newFlags()
