@@ -243,6 +243,11 @@ type probeEnv struct {
 	probeRC    rest.Interface
 	runID      string
 	namespace  string
+	owner      string // who creates the objects (SelfSubjectReview), recorded on them
+	// what this process created: cleanup deletes nothing when nothing was created, and always the namespace it
+	// created, even when the identity may not list (some of) the kinds the label search looks for
+	created      bool
+	clusterProbe bool // the in-cluster probe's objects (RBAC, Job) may exist: search by label too
 }
 
 func newProbeEnv(cf *genericclioptions.ConfigFlags) (*probeEnv, error) {
@@ -316,22 +321,43 @@ func (e *probeEnv) can(ctx context.Context, ra authorizationv1.ResourceAttribute
 	return r.Status.Allowed, nil
 }
 
-// createNamespace creates the run's own namespace (Pod Security "restricted" enforced).
+// createNamespace creates the run's own namespace (Pod Security "restricted" enforced), annotated with its owner.
 func (e *probeEnv) createNamespace(ctx context.Context, name, component string) error {
 	labels := cluster.Labels(e.runID, component)
 	labels["pod-security.kubernetes.io/enforce"] = "restricted"
-	_, err := e.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}, metav1.CreateOptions{})
+	_, err := e.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels,
+		Annotations: cluster.Annotations(e.owner)}}, metav1.CreateOptions{})
 	if err != nil {
 		return fmt.Errorf("failed to create namespace %s: %w", name, err)
 	}
+	e.created = true
 	return nil
 }
 
-// cleanup deletes everything of this run with a fresh bounded context (it also runs after Ctrl-C).
+// cleanup deletes everything of this run with a fresh bounded context (it also runs after Ctrl-C). It does
+// nothing when the probe created nothing (a readyz-only identity may not even list namespaces).
 func (e *probeEnv) cleanup(errOut io.Writer) error {
+	if !e.created {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	objs, err := cluster.Cleanup(ctx, e.client, e.runID, 2*time.Minute)
+	// The namespace this process created (with everything in it); with the in-cluster probe also what carries
+	// the run's label elsewhere (RBAC). Kinds this identity may not list are skipped with a note.
+	objs := []cluster.Object{{Kind: "Namespace", Name: e.namespace, RunID: e.runID}}
+	var err error
+	if e.clusterProbe {
+		var found []cluster.Object
+		found, err = cluster.Find(ctx, e.client, e.runID, cluster.WithNotes(func(n string) { fmt.Fprintf(errOut, "note: cleanup: %s\n", n) }))
+		for _, o := range found {
+			if o.Kind != "Namespace" || o.Name != e.namespace {
+				objs = append(objs, o)
+			}
+		}
+	}
+	if err == nil {
+		objs, err = cluster.Delete(ctx, e.client, objs, 2*time.Minute)
+	}
 	if err != nil {
 		fmt.Fprintf(errOut, "cleanup of run %s incomplete: %v\nrun: kubectl pyrometer cleanup --run-id %s\n", e.runID, err, e.runID)
 		return fmt.Errorf("cleanup of run %s failed: %w", e.runID, err)
@@ -379,7 +405,10 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 		defer out.Close()
 	}
 
-	// From here on the cluster holds objects of this run: always clean up.
+	if needNS {
+		env.owner = cluster.WhoAmI(ctx, env.client)
+	}
+	// From here on the cluster may hold objects of this run: always clean up what was created.
 	removeHook := signals.OnForcedExit(func() {
 		fmt.Fprintf(o.ErrOut, "exited before cleanup; remove what is left with:\n  kubectl pyrometer cleanup --run-id %s\n", env.runID)
 	})
@@ -391,16 +420,17 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 		w = out
 	}
 	runErr := o.probe(ctx, env, pcfg, res, w, needNS)
-	// Clean up before printing: a closed stdout (| head) must not leave the run's objects behind.
+	// Clean up before printing: a closed stdout (| head) must not leave the run's objects behind. The results are
+	// printed even when the cleanup failed (its error comes after them).
 	cleanErr := env.cleanup(o.ErrOut)
 	if runErr != nil {
-		return runErr
+		return errors.Join(runErr, cleanErr)
+	}
+	if err := o.print(res); err != nil {
+		return errors.Join(err, cleanErr)
 	}
 	if cleanErr != nil {
 		return cleanErr
-	}
-	if err := o.print(res); err != nil {
-		return err
 	}
 	if ctx.Err() != nil {
 		return &ExitError{Code: 1, Err: errors.New("interrupted: partial results above; everything the probe created was removed")}
@@ -436,8 +466,10 @@ func (o *ProbeOptions) probe(ctx context.Context, env *probeEnv, pcfg probe.Conf
 
 	var cp *probe.ClusterProbe
 	if o.From != FromLocal {
-		ccfg := probe.ClusterProbeConfig{Probe: pcfg, Image: o.Image, Duration: o.Duration, Name: "pyrometer-probe-" + env.runID}
+		ccfg := probe.ClusterProbeConfig{Probe: pcfg, Image: o.Image, Duration: o.Duration, Name: "pyrometer-probe-" + env.runID,
+			Annotations: cluster.Annotations(env.owner)}
 		ccfg.Probe.Source = probe.SourceCluster
+		env.clusterProbe = true
 		fmt.Fprintf(o.ErrOut, "starting the in-cluster probe (image %s) in namespace %s\n", o.Image, env.namespace)
 		cp, err = probe.StartClusterProbe(ctx, env.client, ccfg, sink)
 		if err != nil {

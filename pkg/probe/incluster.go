@@ -32,7 +32,8 @@ type ClusterProbeConfig struct {
 	StartTimeout time.Duration // how long the pod may take to start (scheduling + image pull)
 	PullSecrets  []string
 	NodeSelector map[string]string
-	Name         string // name of the Job, ServiceAccount and RBAC objects
+	Name         string            // name of the Job, ServiceAccount and RBAC objects
+	Annotations  map[string]string // of the ServiceAccount and RBAC objects (who created them)
 }
 
 // ClusterProbe is a running in-cluster probe.
@@ -96,7 +97,7 @@ func (cp *ClusterProbe) labels() map[string]string { return cp.cfg.Probe.Labels 
 func (cp *ClusterProbe) createRBAC(ctx context.Context) error {
 	ns, name := cp.cfg.Probe.Namespace, cp.cfg.Name
 	meta := func(namespace string) metav1.ObjectMeta {
-		return metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: cp.labels()}
+		return metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: cp.labels(), Annotations: cp.cfg.Annotations}
 	}
 	subject := []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: ns}}
 	if _, err := cp.client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: meta(ns),

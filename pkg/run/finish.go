@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 )
@@ -59,7 +60,7 @@ func takeFingerprint(ctx context.Context, c kubernetes.Interface) Fingerprint {
 func (r *Runner) startClusterProbe(ctx context.Context, pcfg probe.Config) {
 	total := r.cfg.Baseline + time.Duration(r.cfg.Steps)*(r.cfg.StepDuration+r.cfg.StepTimeout) + r.cfg.TeardownTimeout + r.cfg.Recovery
 	ccfg := probe.ClusterProbeConfig{Probe: pcfg, Image: r.cfg.ProbeImage, Duration: total, Name: "pyrometer-probe-" + r.env.RunID,
-		PullSecrets: r.cfg.PullSecrets, NodeSelector: r.cfg.NodeSelector}
+		PullSecrets: r.cfg.PullSecrets, NodeSelector: r.cfg.NodeSelector, Annotations: cluster.Annotations(r.env.Owner)}
 	ccfg.Probe.Source = probe.SourceCluster
 	r.logf("starting the in-cluster probe (image %s)", r.cfg.ProbeImage)
 	if _, err := probe.StartClusterProbe(ctx, r.env.Client, ccfg, r.sink); err != nil {

@@ -17,7 +17,9 @@ import (
 
 	"github.com/google/uuid"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -62,6 +64,11 @@ type Env struct {
 	ProbeRC     rest.Interface
 	RunID       string
 	Log         io.Writer // progress (stderr)
+	Owner       string    // the identity creating the run (SelfSubjectReview), recorded on what it creates
+	// Dynamic and Kinds: the kinds the modes' templates create, looked for (in every namespace) and deleted at
+	// the end of the run, so that what a template creates outside the step namespaces is not left behind.
+	Dynamic dynamic.Interface
+	Kinds   []cluster.Kind
 }
 
 // Result is run.json.
@@ -120,6 +127,10 @@ type Runner struct {
 	burner    *stress.Runner
 	tmplDir   string
 	abandoned bool // kube-burner was left running: clean up until nothing is left
+	// createdNS are the namespaces this process created; conflict: a namespace of this run id existed already
+	// (another process uses the same run id), so the final cleanup deletes only what this process created.
+	createdNS []string
+	conflict  bool
 }
 
 // New validates cfg and prepares a runner. Nothing is created in the cluster.
@@ -466,8 +477,27 @@ func (r *Runner) finalCleanup() {
 	if r.abandoned {
 		rounds = 3
 	}
+	opts := []cluster.Option{cluster.WithKinds(r.env.Dynamic, r.env.Kinds), cluster.WithNotes(func(n string) { r.note("cleanup: " + n) })}
+	switch {
+	case len(r.createdNS) == 0:
+		// Nothing was created by this process (its first namespace already existed, or setup failed before):
+		// what carries this run id belongs to someone else.
+		rounds = 0
+	case r.conflict:
+		r.note(fmt.Sprintf("run id %s is also used by another process: only the namespaces this run created were deleted", r.env.RunID))
+		var own []cluster.Object
+		for _, n := range r.createdNS {
+			own = append(own, cluster.Object{Kind: "Namespace", Name: n, RunID: r.env.RunID})
+		}
+		objs, err := cluster.Delete(ctx, r.env.Client, own, r.cfg.TeardownTimeout)
+		r.res.Teardown = append(r.res.Teardown, objs...)
+		if err != nil {
+			r.fail("cleanup", err.Error())
+		}
+		rounds = 0
+	}
 	for i := 0; i < rounds; i++ {
-		objs, err := cluster.Cleanup(ctx, r.env.Client, r.env.RunID, r.cfg.TeardownTimeout)
+		objs, err := cluster.Cleanup(ctx, r.env.Client, r.env.RunID, r.cfg.TeardownTimeout, opts...)
 		r.res.Teardown = append(r.res.Teardown, objs...)
 		if err != nil {
 			r.fail("cleanup", err.Error()+fmt.Sprintf("; run `kubectl pyrometer cleanup --run-id %s`", r.env.RunID))
@@ -487,10 +517,16 @@ func (r *Runner) finalCleanup() {
 func (r *Runner) createNamespace(ctx context.Context, name, component string) error {
 	labels := cluster.Labels(r.env.RunID, component)
 	labels["pod-security.kubernetes.io/enforce"] = "restricted"
-	_, err := r.env.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}, metav1.CreateOptions{})
+	_, err := r.env.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels,
+		Annotations: cluster.Annotations(r.env.Owner)}}, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		r.conflict = true
+		return fmt.Errorf("failed to create namespace %s: it exists already: another run uses run id %s", name, r.env.RunID)
+	}
 	if err != nil {
 		return fmt.Errorf("failed to create namespace %s: %w", name, err)
 	}
+	r.createdNS = append(r.createdNS, name)
 	return r.copyPullSecrets(ctx, name)
 }
 
