@@ -15,6 +15,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
 
 	pyrometer "github.com/kubepyrometer/kubectl-pyrometer"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
@@ -389,6 +392,15 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A run id names one run: refuse one the cluster already holds objects of (a second run would fail its setup
+	// and then delete the first one's objects). Then what the templates create, to find all of it at the end.
+	kinds, dyn, err := o.templateKinds(env)
+	if err != nil {
+		return err
+	}
+	if err := o.checkRunIDFree(ctx, env, dyn, kinds); err != nil {
+		return err
+	}
 	var proceeded string
 	if o.asks() {
 		proceeded, err = o.confirmAtTerminal(ctx, check)
@@ -426,7 +438,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return err
 	}
 	r, err := run.New(cfg, run.Env{RestConfig: env.restConfig, Client: env.client, ProbeClient: env.probeCli, ProbeRC: env.probeRC,
-		RunID: env.runID, Log: o.ErrOut})
+		RunID: env.runID, Log: o.ErrOut, Owner: cluster.WhoAmI(ctx, env.client), Dynamic: dyn, Kinds: kinds})
 	if err != nil {
 		return err
 	}
@@ -449,6 +461,47 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return &ExitError{Code: 1, Err: errors.New("interrupted")}
 	}
 	return nil
+}
+
+// templateKinds resolves the kinds the chosen modes' templates create (discovery), for the dynamic client that
+// finds them wherever a template put them.
+func (o *RunOptions) templateKinds(env *probeEnv) ([]cluster.Kind, dynamic.Interface, error) {
+	dyn, err := dynamic.NewForConfig(env.restConfig)
+	if err != nil {
+		return nil, nil, fmt.Errorf("failed to create a client for %s: %w", env.restConfig.Host, err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(env.client.Discovery()))
+	kinds, err := cluster.ResolveKinds(mapper, o.selection.Kinds())
+	if err != nil {
+		return nil, nil, fmt.Errorf("invalid --modes %s: %w", o.Modes, err)
+	}
+	return kinds, dyn, nil
+}
+
+// checkRunIDFree refuses a run id the cluster already holds objects of.
+func (o *RunOptions) checkRunIDFree(ctx context.Context, env *probeEnv, dyn dynamic.Interface, kinds []cluster.Kind) error {
+	objs, err := cluster.Find(ctx, env.client, o.RunID, cluster.WithKinds(dyn, kinds))
+	if err != nil {
+		return fmt.Errorf("failed to check whether run id %s is in use: %w", o.RunID, err)
+	}
+	if len(objs) == 0 {
+		return nil
+	}
+	var names []string
+	for i, ob := range objs {
+		if i == 3 {
+			names = append(names, fmt.Sprintf("and %d more", len(objs)-3))
+			break
+		}
+		n := ob.Kind + " " + ob.Name
+		if ob.Namespace != "" {
+			n = ob.Kind + " " + ob.Namespace + "/" + ob.Name
+		}
+		names = append(names, n)
+	}
+	return fmt.Errorf("invalid --run-id %s: the cluster already holds %d object(s) of a run with that id (%s); a run id names one run: "+
+		"leave --run-id out for a fresh one (if that run is over, remove its objects with kubectl pyrometer cleanup --run-id %s)",
+		o.RunID, len(objs), strings.Join(names, ", "), o.RunID)
 }
 
 // writeImageMap records in image-map.txt the rewrites applied to the images this run uses.
