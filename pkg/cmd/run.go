@@ -207,7 +207,7 @@ func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
 	f.StringArrayVar(&o.ImageRewrites, "image-rewrite", nil, "An image rewrite ORIGINAL=REPLACEMENT (repeatable; wins over --image-map).")
 	f.StringSliceVar(&o.PullSecrets, "image-pull-secret", nil, "Secrets in the current namespace to copy into the run's namespaces and use to pull images.")
 	f.StringVar(&o.OutputDir, "output-dir", "", "Artifacts directory (default ./pyrometer-runs/<timestamp>-<run-id>).")
-	f.StringVar(&o.RunID, "run-id", "", "Run id (8 lowercase letters/digits; default random).")
+	f.StringVar(&o.RunID, "run-id", "", "Run id (8 lowercase letters/digits; default random). Refused when the cluster already holds objects of that id; not accepted in --config.")
 	// Generated flags for the built-in modes' parameters.
 	if cat, err := plan.LoadCatalog(pyrometer.Catalog, pyrometer.Templates); err == nil {
 		for _, m := range cat.Modes {
