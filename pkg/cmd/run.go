@@ -392,15 +392,6 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// A run id names one run: refuse one the cluster already holds objects of (a second run would fail its setup
-	// and then delete the first one's objects). Then what the templates create, to find all of it at the end.
-	kinds, dyn, err := o.templateKinds(env)
-	if err != nil {
-		return err
-	}
-	if err := o.checkRunIDFree(ctx, env, dyn, kinds); err != nil {
-		return err
-	}
 	var proceeded string
 	if o.asks() {
 		proceeded, err = o.confirmAtTerminal(ctx, check)
@@ -408,6 +399,16 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		proceeded, err = o.admit(ctx, check)
 	}
 	if err != nil {
+		return err
+	}
+	// Still before anything is created: the kinds the templates create (to find all of it at the end), and the run
+	// id, refused when the cluster already holds objects of it (a second run would fail its setup, then delete the
+	// first one's objects).
+	kinds, dyn, err := o.templateKinds(env)
+	if err != nil {
+		return err
+	}
+	if err := o.checkRunIDFree(ctx, env, dyn, kinds); err != nil {
 		return err
 	}
 	if err := o.writeSafetyPlan(check, proceeded); err != nil {
