@@ -39,8 +39,8 @@ Everything it creates is labelled app.kubernetes.io/managed-by=kubectl-pyrometer
   # Baseline, 2 steps of CPU and API contention, teardown, recovery
   kubectl pyrometer run --modes cpu,api
 
-  # Remove what a crashed run left
-  kubectl pyrometer cleanup
+  # Remove what a crashed run left (without --run-id: list the runs found, with age and owner)
+  kubectl pyrometer cleanup --run-id 1a2b3c4d
 
   # Against another context
   kubectl pyrometer --context staging version`,
