@@ -347,6 +347,11 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 	if o.Emit != "" {
 		return o.runEmit(ctx)
 	}
+	if o.OutputDir != "" {
+		if err := report.CheckOutputDir(o.OutputDir); err != nil {
+			return err
+		}
+	}
 	env, err := newProbeEnv(o.configFlags)
 	if err != nil {
 		return err

@@ -155,6 +155,11 @@ mode.parameter=value):
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			if !o.PrintConfig { // before any prompt and before anything is created
+				if err := report.CheckOutputDir(o.OutputDir); err != nil {
+					return err
+				}
+			}
 			if o.asks() {
 				if err := o.prompt(c.Context(), c); err != nil {
 					return err
