@@ -228,7 +228,7 @@ func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
 	f.Float64Var(&o.MaxErrorRate, "max-error-rate", 0.25, "Breaker: stop the ramp when more than this fraction of a step's probe samples fail (0 = off).")
 	f.DurationVar(&o.AbortP99, "abort-p99", 0, "Breaker: stop the ramp when a step's probe p99 exceeds this latency (0 = off).")
 	f.BoolVar(&o.Monitor, "monitor", false, "Record node and pod usage (metrics API), node conditions and events into monitor.jsonl.")
-	f.DurationVar(&o.MonitorInterval, "monitor-interval", 10*time.Second, "Time between two monitor snapshots.")
+	f.DurationVar(&o.MonitorInterval, "monitor-interval", 10*time.Second, "Time between two monitor snapshots (1s..1h).")
 	f.StringVar(&o.ConfigFile, "config", "", "YAML file of run settings: every flag is a key (steps: 3, cpu-replicas: 2, ...); flags win over it.")
 	f.StringVar(&o.Profile, "profile", "", "Settings profile under --config and flags: small, large (safer steps, longer windows, tighter limits), or a file.")
 	f.BoolVar(&o.PrintConfig, "print-config", false, "Print the resolved configuration (usable as --config) and exit.")
@@ -360,6 +360,8 @@ func (o *RunOptions) Validate() error {
 		return fmt.Errorf("invalid --qps %v: must be >= 1", o.QPS)
 	case o.Burst < 1:
 		return fmt.Errorf("invalid --burst %d: must be >= 1", o.Burst)
+	case o.MonitorInterval < time.Second || o.MonitorInterval > time.Hour: // 0 would silently record nothing
+		return fmt.Errorf("invalid --monitor-interval %v: must be between 1s and 1h", o.MonitorInterval)
 	}
 	shortest := min(o.Baseline, o.StepDuration, o.Recovery)
 	if err := o.validate(shortest, "the shortest probe window (--baseline/--step-duration/--recovery)"); err != nil {
