@@ -121,8 +121,12 @@ Safety: before anything is created, the run checks with SelfSubjectAccessReviews
 needs (all missing permissions are listed at once), and computes the safety plan (kubectl pyrometer plan shows it
 for the same flags): pods, namespaces, objects per step, CPU and memory requests, against --max-pods,
 --max-namespaces, --max-objects-per-step and the free allocatable capacity of the Ready, schedulable, untainted
-nodes matching --node-selector. A blocked plan stops the run (on a terminal it asks first); --yes proceeds anyway.
-The plan is written to safety-plan.txt in --output-dir.
+nodes matching --node-selector, in total and node by node (check fit: the run's pods packed first-fit-decreasing
+onto each node's free CPU, memory and pod slots; it names a pod that fits nowhere). A blocked plan stops the run
+(on a terminal it asks first); --yes proceeds anyway. The plan is written to safety-plan.txt in --output-dir.
+
+--output-dir must be new, empty, or hold no run artifacts: a directory holding another run's (or probe's) files
+is refused before anything is asked or created, naming that run, since the run's JSONL files would mix two runs.
 
 Everything created carries app.kubernetes.io/managed-by=kubectl-pyrometer and kubepyrometer.io/run-id. Ctrl-C
 stops the ramp, tears everything down and writes the artifacts; a second Ctrl-C exits at once and prints the
@@ -208,7 +212,7 @@ func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
 	f.StringVar(&o.ImageMapFile, "image-map", "", "File of `original = replacement` image rewrites (air-gapped clusters).")
 	f.StringArrayVar(&o.ImageRewrites, "image-rewrite", nil, "An image rewrite ORIGINAL=REPLACEMENT (repeatable; wins over --image-map).")
 	f.StringSliceVar(&o.PullSecrets, "image-pull-secret", nil, "Secrets in the current namespace to copy into the run's namespaces and use to pull images.")
-	f.StringVar(&o.OutputDir, "output-dir", "", "Artifacts directory (default ./pyrometer-runs/<timestamp>-<run-id>).")
+	f.StringVar(&o.OutputDir, "output-dir", "", "Artifacts directory (default ./pyrometer-runs/<timestamp>-<run-id>); one already holding a run's artifacts is refused.")
 	f.StringVar(&o.RunID, "run-id", "", "Run id (8 lowercase letters/digits; default random).")
 	// Generated flags for the built-in modes' parameters.
 	if cat, err := plan.LoadCatalog(pyrometer.Catalog, pyrometer.Templates); err == nil {
