@@ -20,8 +20,9 @@ func NewCmdBundle(streams genericiooptions.IOStreams) *cobra.Command {
 		Long: `Pack a run directory's artifacts (run.json, probe.jsonl, phases.jsonl, summary.csv, probe-stats.csv,
 failures.jsonl, events.jsonl, monitor.jsonl, safety-plan.txt, image-map.txt, kube-burner.log, report.html) into
 one .tar.gz, and list what it holds. Nothing else in the directory is taken, and a file whose content looks like a
-credential (kubeconfig keys, private keys, tokens, registry auth) is left out, so the bundle never carries
-kubeconfigs, tokens or Secrets' data.`,
+credential is left out (the reason names the form: kubeconfig client-key-data/client-certificate-data, PEM private
+keys, Bearer tokens, token or password keys with a value in YAML, JSON or env form, --token=/--password= flags,
+registry auth), so the bundle never carries kubeconfigs, tokens or Secrets' data.`,
 		Example: `  kubectl pyrometer bundle pyrometer-runs/20260301-101500-1a2b3c4d
   kubectl pyrometer bundle ./run --out /tmp/ticket-1234.tar.gz`,
 		Args: func(_ *cobra.Command, args []string) error {

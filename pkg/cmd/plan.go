@@ -54,7 +54,9 @@ Nothing is created: the nodes and pods are read and the permissions checked with
 Per step and in total: namespaces, objects, pods, CPU and memory requests (steps are cumulative). Checks: pods
 against --max-pods, namespaces against --max-namespaces, objects per step against --max-objects-per-step, and the
 CPU, memory and pods requested against what is free (allocatable minus the requests of the pods already there)
-on the Ready, schedulable nodes matching --node-selector without NoSchedule/NoExecute taints.
+on the Ready, schedulable nodes matching --node-selector without NoSchedule/NoExecute taints: in total, and node
+by node (fit: every pod of the run packed first-fit-decreasing onto the nodes' free CPU, memory and pod slots; a
+pod that fits on no node, or does not fit once the larger ones are placed, is named with where the most is free).
 
 Exit code: 0 when the run would be allowed, 1 when it would be refused (a check is BLOCKED and --yes is not
 given, or a required permission is missing); the error line names what blocks it.`,

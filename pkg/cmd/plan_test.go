@@ -129,7 +129,9 @@ func TestPlanBlockedByCPU(t *testing.T) {
 	}
 	errs := errorLines(errOut)
 	want := "error: safety plan blocked: cpu: the run requests 100000m, 98000m more than the 2000m free on 1 schedulable node " +
-		"(kubepyrometer.io/real-node=true); pass --yes to run it anyway"
+		"(kubepyrometer.io/real-node=true); fit: 98 of 100 cpu pods (1000m cpu, 16Mi memory) do not fit when the run's 100 pods are " +
+		"packed first-fit-decreasing onto 1 schedulable node (kubepyrometer.io/real-node=true): largest free cpu 0m on vm; 2 of 100 pods fit in all; " +
+		"pass --yes to run it anyway"
 	if len(errs) != 1 || errs[0] != want {
 		t.Errorf("want one error line\n%s\ngot:\n%s", want, errOut)
 	}
@@ -161,7 +163,7 @@ func TestPlanAllowedJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("-o json is not JSON: %v\n%s", err, out)
 	}
-	if !rep.Allowed || rep.Blocked || rep.RunID != "abcd1234" || rep.Steps != 2 || len(rep.Checks) != 6 || rep.Capacity.Nodes != 1 ||
+	if !rep.Allowed || rep.Blocked || rep.RunID != "abcd1234" || rep.Steps != 2 || len(rep.Checks) != 7 || rep.Capacity.Nodes != 1 ||
 		rep.Limits.MaxPods != safety.DefaultMaxPods || rep.MissingPermissions == nil {
 		t.Errorf("unexpected report: %+v", rep)
 	}

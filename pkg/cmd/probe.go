@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -51,6 +52,7 @@ type ProbeFlags struct {
 
 	kinds          []probe.Kind
 	explicitKinds  bool
+	rateSet        bool // the interval comes from --rate
 	requestTimeout time.Duration
 }
 
@@ -58,7 +60,7 @@ func (f *ProbeFlags) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Probes, "probes", "all", "Probe kinds, comma separated: "+strings.Join(probe.KindNames(), ", ")+
 		", or all (all that the identity may use).")
 	cmd.Flags().DurationVar(&f.Interval, "interval", time.Second, "Time between two samples of each kind (open loop: a slow answer never delays the next sample).")
-	cmd.Flags().Float64Var(&f.Rate, "rate", 0, "Samples per second per kind; an alternative to --interval.")
+	cmd.Flags().Float64Var(&f.Rate, "rate", 0, "Samples per second per kind, > 0 and <= 1000; an alternative to --interval (given at a higher level, flag > --config > --profile, it wins over it).")
 	cmd.Flags().StringVar(&f.From, "probe-from", FromLocal, "Where probes run: local (in this process), cluster (a Job running the plugin's image), or both.")
 	cmd.Flags().StringVar(&f.Image, "probe-image", version.Get().ProbeImage, "Image of the in-cluster probe (the plugin's own image).")
 	cmd.Flags().StringVar(&f.ListNamespace, "list-namespace", probe.DefaultListNamespace, "Namespace whose ConfigMaps the list-namespace probe lists.")
@@ -76,10 +78,14 @@ func (f *ProbeFlags) complete(cmd *cobra.Command, cf *genericclioptions.ConfigFl
 		if cmd.Flags().Changed("interval") {
 			return errors.New("invalid flags: --rate and --interval are mutually exclusive")
 		}
-		if f.Rate <= 0 || f.Rate > 1000 {
-			return fmt.Errorf("invalid --rate %v: must be > 0 and <= 1000 samples per second", f.Rate)
+		if math.IsNaN(f.Rate) || f.Rate <= 0 || f.Rate > 1000 { // NaN compares false with everything
+			return fmt.Errorf("invalid --rate %v: must be a number of samples per second per kind, greater than 0 and at most 1000", f.Rate)
 		}
-		f.Interval = time.Duration(float64(time.Second) / f.Rate)
+		f.Interval = time.Duration(math.MaxInt64) // a rate so low that the interval overflows: refused by validate
+		if iv := float64(time.Second) / f.Rate; iv < float64(math.MaxInt64) {
+			f.Interval = time.Duration(iv)
+		}
+		f.rateSet = true
 	}
 	f.requestTimeout, err = requestTimeout(cf)
 	return err
@@ -88,6 +94,9 @@ func (f *ProbeFlags) complete(cmd *cobra.Command, cf *genericclioptions.ConfigFl
 func (f *ProbeFlags) validate(window time.Duration, windowFlag string) error {
 	if f.Interval < time.Millisecond {
 		return fmt.Errorf("invalid --interval %v: must be at least 1ms", f.Interval)
+	}
+	if f.Interval > window && f.rateSet {
+		return fmt.Errorf("invalid --rate %v: one sample every %v is longer than %s %v (no sample would be taken)", f.Rate, f.Interval, windowFlag, window)
 	}
 	if f.Interval > window {
 		return fmt.Errorf("invalid --interval %v: must not be longer than %s %v (no sample would be taken)", f.Interval, windowFlag, window)
@@ -199,7 +208,7 @@ its per-verb/resource quantiles are shown too.`,
 	o.addFlags(cmd)
 	cmd.Flags().DurationVar(&o.Duration, "duration", o.Duration, "How long to probe.")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: table, json, yaml, csv, markdown.")
-	cmd.Flags().StringVar(&o.OutputDir, "output-dir", "", "Directory to write probe.jsonl, probe-stats.csv, probe.json and report.html to (created if missing).")
+	cmd.Flags().StringVar(&o.OutputDir, "output-dir", "", "Directory to write probe.jsonl, probe-stats.csv, probe.json and report.html to (created if missing; one already holding a run's or probe's artifacts is refused).")
 	cmd.Flags().StringVar(&o.Emit, "emit", "", "Only print samples, as JSON lines (jsonl); used by the in-cluster probe.")
 	cmd.Flags().StringVar(&o.InNamespace, "in-namespace", "", "Probe in this existing namespace instead of creating one; used by the in-cluster probe.")
 	cmd.Flags().StringVar(&o.NamePrefix, "name-prefix", "", "Prefix of the probe's object names; used by the in-cluster probe.")
@@ -372,6 +381,11 @@ func (e *probeEnv) cleanup(errOut io.Writer) error {
 func (o *ProbeOptions) Run(ctx context.Context) error {
 	if o.Emit != "" {
 		return o.runEmit(ctx)
+	}
+	if o.OutputDir != "" {
+		if err := report.CheckOutputDir(o.OutputDir); err != nil {
+			return err
+		}
 	}
 	env, err := newProbeEnv(o.configFlags)
 	if err != nil {

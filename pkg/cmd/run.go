@@ -124,8 +124,12 @@ Safety: before anything is created, the run checks with SelfSubjectAccessReviews
 needs (all missing permissions are listed at once), and computes the safety plan (kubectl pyrometer plan shows it
 for the same flags): pods, namespaces, objects per step, CPU and memory requests, against --max-pods,
 --max-namespaces, --max-objects-per-step and the free allocatable capacity of the Ready, schedulable, untainted
-nodes matching --node-selector. A blocked plan stops the run (on a terminal it asks first); --yes proceeds anyway.
-The plan is written to safety-plan.txt in --output-dir.
+nodes matching --node-selector, in total and node by node (check fit: the run's pods packed first-fit-decreasing
+onto each node's free CPU, memory and pod slots; it names a pod that fits nowhere). A blocked plan stops the run
+(on a terminal it asks first); --yes proceeds anyway. The plan is written to safety-plan.txt in --output-dir.
+
+--output-dir must be new, empty, or hold no run artifacts: a directory holding another run's (or probe's) files
+is refused before anything is asked or created, naming that run, since the run's JSONL files would mix two runs.
 
 Everything created carries app.kubernetes.io/managed-by=kubectl-pyrometer and kubepyrometer.io/run-id. Ctrl-C
 stops the ramp, tears everything down and writes the artifacts; a second Ctrl-C exits at once and prints the
@@ -157,6 +161,11 @@ mode.parameter=value):
 			}
 			if err := o.Validate(); err != nil {
 				return err
+			}
+			if !o.PrintConfig { // before any prompt and before anything is created
+				if err := report.CheckOutputDir(o.OutputDir); err != nil {
+					return err
+				}
 			}
 			if o.asks() {
 				if err := o.prompt(c.Context(), c); err != nil {
@@ -206,7 +215,7 @@ func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
 	f.StringVar(&o.ImageMapFile, "image-map", "", "File of `original = replacement` image rewrites (air-gapped clusters).")
 	f.StringArrayVar(&o.ImageRewrites, "image-rewrite", nil, "An image rewrite ORIGINAL=REPLACEMENT (repeatable; wins over --image-map).")
 	f.StringSliceVar(&o.PullSecrets, "image-pull-secret", nil, "Secrets in the current namespace to copy into the run's namespaces and use to pull images.")
-	f.StringVar(&o.OutputDir, "output-dir", "", "Artifacts directory (default ./pyrometer-runs/<timestamp>-<run-id>).")
+	f.StringVar(&o.OutputDir, "output-dir", "", "Artifacts directory (default ./pyrometer-runs/<timestamp>-<run-id>); one already holding a run's artifacts is refused.")
 	f.StringVar(&o.RunID, "run-id", "", "Run id (8 lowercase letters/digits; default random). Refused when the cluster already holds objects of that id; not accepted in --config.")
 	// Generated flags for the built-in modes' parameters.
 	if cat, err := plan.LoadCatalog(pyrometer.Catalog, pyrometer.Templates); err == nil {
@@ -226,7 +235,7 @@ func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
 	f.Float64Var(&o.MaxErrorRate, "max-error-rate", 0.25, "Breaker: stop the ramp when more than this fraction of a step's probe samples fail (0 = off).")
 	f.DurationVar(&o.AbortP99, "abort-p99", 0, "Breaker: stop the ramp when a step's probe p99 exceeds this latency (0 = off).")
 	f.BoolVar(&o.Monitor, "monitor", false, "Record node and pod usage (metrics API), node conditions and events into monitor.jsonl.")
-	f.DurationVar(&o.MonitorInterval, "monitor-interval", 10*time.Second, "Time between two monitor snapshots.")
+	f.DurationVar(&o.MonitorInterval, "monitor-interval", 10*time.Second, "Time between two monitor snapshots (1s..1h).")
 	f.StringVar(&o.ConfigFile, "config", "", "YAML file of run settings: every flag is a key (steps: 3, cpu-replicas: 2, ...); flags win over it.")
 	f.StringVar(&o.Profile, "profile", "", "Settings profile under --config and flags: small, large (safer steps, longer windows, tighter limits), or a file.")
 	f.BoolVar(&o.PrintConfig, "print-config", false, "Print the resolved configuration (usable as --config) and exit.")
@@ -358,6 +367,8 @@ func (o *RunOptions) Validate() error {
 		return fmt.Errorf("invalid --qps %v: must be >= 1", o.QPS)
 	case o.Burst < 1:
 		return fmt.Errorf("invalid --burst %d: must be >= 1", o.Burst)
+	case o.MonitorInterval < time.Second || o.MonitorInterval > time.Hour: // 0 would silently record nothing
+		return fmt.Errorf("invalid --monitor-interval %v: must be between 1s and 1h", o.MonitorInterval)
 	}
 	shortest := min(o.Baseline, o.StepDuration, o.Recovery)
 	if err := o.validate(shortest, "the shortest probe window (--baseline/--step-duration/--recovery)"); err != nil {

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -48,8 +49,30 @@ type Origin map[string]string
 var notFileKeys = map[string]bool{"config": true, "profile": true, "print-config": true, "save-config": true, "help": true,
 	"yes": true, "interactive": true, "interactive-modes": true, "interactive-images": true}
 
+// Exclusive are groups of keys that set one thing two ways (--rate is --interval as a frequency). The precedence
+// holds for a group as a whole: the highest level that sets any key of it decides, and a lower level's value of a
+// partner is ignored (--rate 5 on the command line beats the large profile's interval: 2s). Two keys of a group
+// at the same level are an error.
+var Exclusive = [][]string{{"rate", "interval"}}
+
+// partners are the other keys of key's Exclusive groups.
+func partners(key string) []string {
+	var out []string
+	for _, g := range Exclusive {
+		if slices.Contains(g, key) {
+			for _, k := range g {
+				if k != key {
+					out = append(out, k)
+				}
+			}
+		}
+	}
+	return out
+}
+
 // Apply sets, on fs (the command's own flags: never the kubectl connection flags, so a file holds no
-// credentials), every key of the profile and then of the config file that the command line did not set.
+// credentials), every key of the profile and then of the config file that the command line did not set (nor,
+// for a key of an Exclusive group, one of its partners; the profile also yields to the config file's partners).
 // profile is a built-in name or the path of a profile file; either may be empty.
 func Apply(fs *pflag.FlagSet, configFile, profile string) (Origin, error) {
 	origin := Origin{}
@@ -61,12 +84,41 @@ func Apply(fs *pflag.FlagSet, configFile, profile string) (Origin, error) {
 			cmdline[f.Name] = true
 		}
 	})
-	apply := func(name string, data []byte, what string) error {
-		return applyYAML(fs, name, data, func(key string) bool { return !cmdline[key] }, func(key string) { origin[key] = what })
+	var configData []byte
+	if configFile != "" {
+		var err error
+		if configData, err = os.ReadFile(configFile); err != nil {
+			return nil, fmt.Errorf("invalid --config: %w", err)
+		}
+	}
+	// above are the keys set at a higher level than the one being applied
+	apply := func(name string, data []byte, what string, above map[string]bool) error {
+		if err := checkExclusive(name, data); err != nil {
+			return err
+		}
+		allowed := func(key string) bool {
+			if above[key] {
+				return false
+			}
+			for _, p := range partners(key) {
+				if above[p] {
+					return false
+				}
+			}
+			return true
+		}
+		return applyYAML(fs, name, data, allowed, func(key string) { origin[key] = what })
 	}
 	if profile != "" {
+		above := map[string]bool{}
+		for k := range cmdline {
+			above[k] = true
+		}
+		for k := range keysOf(configData) {
+			above[k] = true
+		}
 		if body, ok := Profiles[profile]; ok {
-			if err := apply("profile "+profile, []byte(body), "profile "+profile); err != nil {
+			if err := apply("profile "+profile, []byte(body), "profile "+profile, above); err != nil {
 				return nil, err
 			}
 		} else {
@@ -74,21 +126,51 @@ func Apply(fs *pflag.FlagSet, configFile, profile string) (Origin, error) {
 			if err != nil {
 				return nil, fmt.Errorf("invalid --profile %q: not a built-in profile (%s) nor a readable file: %v", profile, names(), err)
 			}
-			if err := apply(profile, data, "profile "+profile); err != nil {
+			if err := apply(profile, data, "profile "+profile, above); err != nil {
 				return nil, err
 			}
 		}
 	}
 	if configFile != "" {
-		data, err := os.ReadFile(configFile)
-		if err != nil {
-			return nil, fmt.Errorf("invalid --config: %w", err)
-		}
-		if err := apply(configFile, data, "config "+configFile); err != nil {
+		if err := apply(configFile, configData, "config "+configFile, cmdline); err != nil {
 			return nil, err
 		}
 	}
 	return origin, nil
+}
+
+// keysOf returns the top-level keys of a YAML mapping and their lines (none when data is not one: applyYAML
+// reports that).
+func keysOf(data []byte) map[string]int {
+	keys := map[string]int{}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return keys
+	}
+	m := doc.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if _, dup := keys[m.Content[i].Value]; !dup {
+			keys[m.Content[i].Value] = m.Content[i].Line
+		}
+	}
+	return keys
+}
+
+// checkExclusive refuses a file that sets two keys of an Exclusive group.
+func checkExclusive(file string, data []byte) error {
+	keys := keysOf(data)
+	for _, g := range Exclusive {
+		var set []string
+		for _, k := range g {
+			if _, ok := keys[k]; ok {
+				set = append(set, k)
+			}
+		}
+		if len(set) > 1 {
+			return fmt.Errorf("%s:%d: keys %s are mutually exclusive: give one", file, keys[set[1]], strings.Join(set, " and "))
+		}
+	}
+	return nil
 }
 
 func names() string {

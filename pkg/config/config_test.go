@@ -32,7 +32,7 @@ func newFlags(args ...string) (*flags, error) {
 	f.fs.Duration("recovery", 10*time.Second, "")
 	f.fs.Duration("step-duration", 10*time.Second, "")
 	f.fs.String("run-id", "", "")
-	for _, n := range []string{"interval", "cpu-millicores", "mem-mb", "disk-mb", "api-qps", "api-burst", "api-iterations", "max-namespaces", "max-objects-per-step"} {
+	for _, n := range []string{"interval", "rate", "cpu-millicores", "mem-mb", "disk-mb", "api-qps", "api-burst", "api-iterations", "max-namespaces", "max-objects-per-step"} {
 		f.fs.String(n, "", "")
 	}
 	return f, f.fs.Parse(args)
@@ -115,5 +115,66 @@ func TestBuiltinProfilesApply(t *testing.T) {
 		if _, err := Apply(f.fs, "", name); err != nil {
 			t.Errorf("profile %s: %v", name, err)
 		}
+	}
+}
+
+// TestExclusivePairPrecedence: rate and interval set one thing; the highest level that sets either decides, and the
+// partner from a lower level is ignored. Both at one level is an error.
+func TestExclusivePairPrecedence(t *testing.T) {
+	profile := write(t, "rate: 4\nsteps: 4\n")
+	cases := []struct {
+		name             string
+		args             []string
+		config, profile  string
+		interval, rate   string // the flags' values after Apply
+		iOrigin, rOrigin string
+	}{
+		{"flag rate beats the large profile's interval", []string{"--rate", "5"}, "", "large", "", "5", "default", "flag"},
+		{"flag interval beats the profile's rate", []string{"--interval", "3s"}, "", profile, "3s", "", "flag", "default"},
+		{"config rate beats the large profile's interval", nil, "rate: 5\n", "large", "", "5", "default", "config"},
+		{"config interval beats the profile's rate", nil, "interval: 500ms\n", profile, "500ms", "", "config", "default"},
+		{"flag rate beats the config's interval", []string{"--rate", "5"}, "interval: 2s\nsteps: 3\n", "", "", "5", "default", "flag"},
+		{"the profile alone", nil, "", "large", "2s", "", "profile large", "default"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := newFlags(tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := ""
+			if tc.config != "" {
+				cfg = write(t, tc.config)
+			}
+			origin, err := Apply(f.fs, cfg, tc.profile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			i, r := f.fs.Lookup("interval"), f.fs.Lookup("rate")
+			if i.Value.String() != tc.interval || r.Value.String() != tc.rate {
+				t.Errorf("interval %q rate %q, want %q %q", i.Value.String(), r.Value.String(), tc.interval, tc.rate)
+			}
+			if i.Changed && r.Changed {
+				t.Errorf("both set: the command would refuse them as mutually exclusive")
+			}
+			if !strings.HasPrefix(origin["interval"], tc.iOrigin) || !strings.HasPrefix(origin["rate"], tc.rOrigin) {
+				t.Errorf("origins: interval %q rate %q", origin["interval"], origin["rate"])
+			}
+		})
+	}
+	// the rest of a lower level still applies
+	f, _ := newFlags("--rate", "5")
+	if _, err := Apply(f.fs, "", profile); err != nil || f.steps != 4 {
+		t.Errorf("the profile's other keys apply: steps %d, %v", f.steps, err)
+	}
+	// both in one file
+	f, _ = newFlags()
+	if _, err := Apply(f.fs, write(t, "steps: 2\nrate: 5\ninterval: 1s\n"), ""); err == nil ||
+		!strings.HasSuffix(err.Error(), "run.yaml:3: keys rate and interval are mutually exclusive: give one") {
+		t.Errorf("rate and interval in one file: %v", err)
+	}
+	f, _ = newFlags()
+	if _, err := Apply(f.fs, "", write(t, "interval: 1s\nrate: 5\n")); err == nil || !strings.Contains(err.Error(), "keys rate and interval are mutually exclusive") {
+		t.Errorf("rate and interval in one profile: %v", err)
 	}
 }

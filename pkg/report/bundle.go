@@ -16,8 +16,32 @@ import (
 var BundleFiles = []string{"run.json", "phases.jsonl", "probe.jsonl", "summary.csv", "probe-stats.csv", "failures.jsonl",
 	"events.jsonl", "monitor.jsonl", "safety-plan.txt", "image-map.txt", "kube-burner.log", "report.html", "probe.json"}
 
-// credential patterns: a file that matches one is left out of a bundle, whatever its name.
-var credentialRE = regexp.MustCompile(`(?i)client-key-data|client-certificate-data|-----BEGIN [A-Z ]*PRIVATE KEY-----|"?bearer-?token"?\s*[:=]|\btoken:\s*\S{16,}|\.dockerconfigjson`)
+// credentialForms are what a credential looks like in a file: one that matches any is left out of a bundle, whatever
+// its name. A key's value must be there (a key alone, or an empty value, is not a credential); a key inside a
+// longer name (kubepyrometer.io/probe-token) is not taken for one.
+var credentialForms = []struct {
+	what string
+	re   *regexp.Regexp
+}{
+	{"kubeconfig client key or certificate", regexp.MustCompile(`(?i)client-(?:key|certificate)-data`)},
+	{"private key", regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----`)},
+	{"bearer token", regexp.MustCompile(`(?i)"?bearer-?token"?\s*[:=]|\bbearer\s+[A-Za-z0-9._~+/-]{8,}`)},
+	// token: x, "token": "x", id-token: x, access_token=x ({"token":...} in JSON, YAML, env files)
+	{"token", regexp.MustCompile(`(?i)(?:^|[^a-z0-9./_-])(?:[a-z]+[-_])?token["']?\s*[:=]\s*["']?[^\s"',}]{8,}`)},
+	{"password", regexp.MustCompile(`(?i)(?:^|[^a-z0-9./_-])(?:[a-z]+[-_])?pass(?:word|wd)["']?\s*[:=]\s*["']?[^\s"',}]`)},
+	{"--token or --password flag", regexp.MustCompile(`(?i)--(?:token|password)(?:=|\s+)["']?[^\s"'-]`)},
+	{"registry auth", regexp.MustCompile(`(?i)\.dockerconfigjson|"auth"\s*:\s*"[A-Za-z0-9+/=]{8,}"`)},
+}
+
+// credentialIn names the first credential form found in b ("" when none).
+func credentialIn(b []byte) string {
+	for _, f := range credentialForms {
+		if f.re.Match(b) {
+			return f.what
+		}
+	}
+	return ""
+}
 
 // BundleEntry is one file considered for a bundle.
 type BundleEntry struct {
@@ -55,8 +79,8 @@ func WriteBundle(dir, out string) ([]BundleEntry, error) {
 			return nil, fmt.Errorf("failed to read %s: %w", p, err)
 		}
 		e := BundleEntry{Name: name, Size: st.Size()}
-		if credentialRE.Match(b) {
-			e.Reason = "content looks like a credential"
+		if what := credentialIn(b); what != "" {
+			e.Reason = "content looks like a credential (" + what + ")"
 			entries = append(entries, e)
 			continue
 		}

@@ -58,10 +58,84 @@ func TestWriteBundleTakesOnlyArtifactsAndNoCredentials(t *testing.T) {
 	for _, e := range entries {
 		reasons[e.Name] = e.Reason
 	}
-	if reasons["kubeconfig"] != "not a run artifact" || reasons["notes.txt"] != "not a run artifact" || reasons["events.jsonl"] != "content looks like a credential" {
+	if reasons["kubeconfig"] != "not a run artifact" || reasons["notes.txt"] != "not a run artifact" || !strings.HasPrefix(reasons["events.jsonl"], "content looks like a credential") {
 		t.Errorf("entries: %+v", entries)
 	}
 	if _, err := WriteBundle(t.TempDir(), out); err == nil || !strings.Contains(err.Error(), "is not a run directory") {
 		t.Errorf("a directory without run.json: %v", err)
+	}
+}
+
+// TestBundleCredentialForms: every form a credential takes in a log or JSON line keeps the file out of the bundle;
+// ordinary run artifacts that merely mention tokens or passwords stay in.
+func TestBundleCredentialForms(t *testing.T) {
+	jwt := "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJzdWIiOiJzeXN0ZW06c2EifQ.c2lnbmF0dXJl"
+	leak := []struct{ name, line string }{
+		{"json token", `{"token":"` + jwt + `"}`},
+		{"json token with spaces", `{"kind": "Config", "token" : "0123456789abcdef"}`},
+		{"json access_token", `{"access_token":"ya29.a0AfH6SMBx"}`},
+		{"yaml token", "    token: " + jwt},
+		{"yaml id-token", "        id-token: " + jwt},
+		{"env token", "TOKEN=0123456789abcdef"},
+		{"yaml password", "    password: hunter2"},
+		{"json password", `{"username":"admin","password":"hunter2"}`},
+		{"password=", "connecting with user=admin password=s3cr3t"},
+		{"Bearer header", "Authorization: Bearer " + jwt},
+		{"bearer lower case", `"authorization":"bearer 0123456789abcdef"`},
+		{"--token=", "I1129 exec: kubectl get pods --token=0123456789abcdef"},
+		{"--token value", "running kubectl --server https://x --token 0123456789abcdef"},
+		{"--password=", "kubectl --username admin --password=hunter2 get nodes"},
+		{"client-key-data", "    client-key-data: LS0tLS1CRUdJTg=="},
+		{"client-certificate-data", `{"client-certificate-data":"LS0tLS1CRUdJTg=="}`},
+		{"rsa private key", "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----"},
+		{"pkcs8 private key", "-----BEGIN PRIVATE KEY-----"},
+		{"ec private key", "-----BEGIN EC PRIVATE KEY-----"},
+		{"openssh private key", "-----BEGIN OPENSSH PRIVATE KEY-----"},
+		{"pgp private key", "-----BEGIN PGP PRIVATE KEY BLOCK-----"},
+		{"docker auth", `{"auths":{"registry.example.com":{"auth":"dXNlcjpwYXNzd29yZA=="}}}`},
+		{"bearer-token field", `bearer-token: x`},
+	}
+	clean := []struct{ name, line string }{
+		{"run flags", `{"runID":"abcd1234","flags":{"probes":"all","rate":"5","max-error-rate":"0.25"}}`},
+		{"unauthorized sample", `{"kind":"get","status":401,"error":"Unauthorized: invalid bearer token"}`},
+		{"probe token annotation", `{"metadata":{"annotations":{"kubepyrometer.io/probe-token":"1764412345678901234-17"}}}`},
+		{"empty password", `password: ""`},
+		{"token word", "the watch delivered token 12 after 3ms"},
+		{"short token", "token: abc"},
+		{"kube-burner log", `time="2026-11-29" level=info msg="Job pyrometer-cpu: 1 iterations with 1 Deployment replicas"`},
+	}
+	check := func(t *testing.T, line string) BundleEntry {
+		t.Helper()
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "run.json"), []byte(`{"runID":"abcd1234"}`), 0o644)
+		os.WriteFile(filepath.Join(dir, "kube-burner.log"), []byte("level=info msg=start\n"+line+"\n"), 0o644)
+		entries, err := WriteBundle(dir, filepath.Join(t.TempDir(), "b.tar.gz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.Name == "kube-burner.log" {
+				return e
+			}
+		}
+		t.Fatalf("no entry for kube-burner.log: %+v", entries)
+		return BundleEntry{}
+	}
+	for _, tc := range leak {
+		t.Run("leak/"+tc.name, func(t *testing.T) {
+			if e := check(t, tc.line); e.Included || !strings.HasPrefix(e.Reason, "content looks like a credential") {
+				t.Errorf("a file holding %q must be left out: %+v", tc.line, e)
+			}
+		})
+	}
+	for _, tc := range clean {
+		t.Run("clean/"+tc.name, func(t *testing.T) {
+			if e := check(t, tc.line); !e.Included {
+				t.Errorf("a file holding only %q must be bundled: %+v", tc.line, e)
+			}
+		})
+	}
+	if got := credentialIn([]byte("Authorization: Bearer " + jwt)); got != "bearer token" {
+		t.Errorf("the reason names the form: %q", got)
 	}
 }

@@ -182,6 +182,10 @@ func (r *Runner) Run(ctx context.Context, version any) (*Result, error) {
 	r.res = &Result{Version: version, RunID: r.env.RunID, Server: r.env.RestConfig.Host, Start: time.Now(), Flags: r.cfg.Flags, Interactive: r.cfg.Interactive,
 		Modes: modes, Settings: r.cfg.Selection.Settings, Plan: Plan{PerStep: cost, Total: total}, Safety: r.cfg.Safety,
 		ServerSide: map[string][]probe.ServerStat{}, OutputDir: r.dir}
+	// never append to another run's files (the command checked before creating anything; its own files are there)
+	if err := report.CheckOutputDir(r.dir, "safety-plan.txt", "image-map.txt"); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("invalid --output-dir: %w", err)
 	}

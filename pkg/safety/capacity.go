@@ -22,6 +22,9 @@ type Capacity struct {
 	Pods         int      `json:"pods"`
 	Excluded     []string `json:"excluded,omitempty"` // "node: why", e.g. "kwok-0: taint kwok.x-k8s.io/node=fake:NoSchedule"
 	NodeSelector string   `json:"nodeSelector,omitempty"`
+	// PerNode is what each of those nodes has free, by name (the safety plan packs the run's pods onto it). nil
+	// when unknown: then only the sums are checked.
+	PerNode []NodeFree `json:"perNode,omitempty"`
 }
 
 // where describes the nodes, e.g. "1 schedulable node (pool=load)".
@@ -61,6 +64,7 @@ func ReadCapacity(ctx context.Context, client kubernetes.Interface, nodeSelector
 		pods     int64
 	}
 	usable := map[string]*free{}
+	var names []string
 	sel := labels.SelectorFromSet(nodeSelector)
 	for i := range nodes {
 		n := &nodes[i]
@@ -71,6 +75,7 @@ func ReadCapacity(ctx context.Context, client kubernetes.Interface, nodeSelector
 		f := &free{cpu: n.Status.Allocatable[corev1.ResourceCPU].DeepCopy(), mem: n.Status.Allocatable[corev1.ResourceMemory].DeepCopy()}
 		f.pods = n.Status.Allocatable.Pods().Value()
 		usable[n.Name] = f
+		names = append(names, n.Name)
 	}
 	if len(usable) > 0 {
 		opts := metav1.ListOptions{Limit: 500, FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"}
@@ -95,11 +100,15 @@ func ReadCapacity(ctx context.Context, client kubernetes.Interface, nodeSelector
 			}
 		}
 	}
-	for _, f := range usable {
+	c.PerNode = []NodeFree{}
+	for _, name := range names {
+		f := usable[name]
+		n := NodeFree{Name: name, CPUMillis: max(0, f.cpu.MilliValue()), MemoryMi: max(0, f.mem.Value()>>20), Pods: max(0, f.pods)}
+		c.PerNode = append(c.PerNode, n)
 		c.Nodes++
-		c.CPUMillis += max(0, f.cpu.MilliValue())
-		c.MemoryMi += max(0, f.mem.Value()>>20)
-		c.Pods += int(max(0, f.pods))
+		c.CPUMillis += n.CPUMillis
+		c.MemoryMi += n.MemoryMi
+		c.Pods += int(n.Pods)
 	}
 	return c, nil
 }

@@ -82,13 +82,14 @@ func TestReadCapacity(t *testing.T) {
 		want     Capacity
 	}{
 		{"real node only", real, Capacity{Nodes: 1, CPUMillis: 2000 - 750, MemoryMi: 4096 - 1536, Pods: 110 - 3,
-			NodeSelector: "kubepyrometer.io/real-node=true",
+			NodeSelector: "kubepyrometer.io/real-node=true", PerNode: []NodeFree{{"vm", 1250, 2560, 107}},
 			Excluded: []string{"cordoned: cordoned", "down: not Ready", "evicting: taint dedicated:NoExecute",
 				"kwok-0: does not match --node-selector", "preferred: does not match --node-selector"}}},
 		{"no selector", nil, Capacity{Nodes: 2, CPUMillis: 1250 + 900, MemoryMi: 2560 + 924, Pods: 107 + 9,
+			PerNode: []NodeFree{{"preferred", 900, 924, 9}, {"vm", 1250, 2560, 107}},
 			Excluded: []string{"cordoned: cordoned", "down: not Ready", "evicting: taint dedicated:NoExecute",
 				"kwok-0: taint kwok.x-k8s.io/node=fake:NoSchedule"}}},
-		{"selector matches nothing", map[string]string{"pool": "load"}, Capacity{NodeSelector: "pool=load",
+		{"selector matches nothing", map[string]string{"pool": "load"}, Capacity{NodeSelector: "pool=load", PerNode: []NodeFree{},
 			Excluded: []string{"cordoned: does not match --node-selector", "down: does not match --node-selector",
 				"evicting: does not match --node-selector", "kwok-0: does not match --node-selector",
 				"preferred: does not match --node-selector", "vm: does not match --node-selector"}}},
@@ -119,7 +120,7 @@ func TestReadCapacityOvercommittedNodeCountsZero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Capacity{Nodes: 2, CPUMillis: 1000, MemoryMi: 1024, Pods: 10}
+	want := Capacity{Nodes: 2, CPUMillis: 1000, MemoryMi: 1024, Pods: 10, PerNode: []NodeFree{{"free", 1000, 1024, 10}, {"full", 0, 0, 0}}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("an overcommitted node must not reduce the others' free capacity:\n got %+v\nwant %+v", got, want)
 	}

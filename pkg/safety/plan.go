@@ -125,6 +125,13 @@ func Compute(sel *plan.Selection, steps int, limits Limits, capacity Capacity) (
 		free(CheckMemory, total.MemoryMi, capacity.MemoryMi, "Mi", fmt.Sprintf("the run requests %dMi", total.MemoryMi), "free"),
 		free(CheckPodSlots, int64(total.Pods), int64(capacity.Pods), "", fmt.Sprintf("the run creates %d pods", total.Pods), "free pod slots"),
 	}
+	if capacity.PerNode != nil {
+		pods, err := RunPods(sel, steps)
+		if err != nil {
+			return Plan{}, fmt.Errorf("safety plan: %w", err)
+		}
+		p.Checks = append(p.Checks, fitCheck(pods, capacity.PerNode, on))
+	}
 	for _, c := range p.Checks {
 		if !c.OK {
 			p.Blocked = true

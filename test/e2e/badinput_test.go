@@ -23,6 +23,19 @@ func TestBadInputMatrix(t *testing.T) {
 	}
 	goodTmpl := file("ok.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x-{{.Iteration}}\n  labels:\n    app.kubernetes.io/managed-by: kubectl-pyrometer\n    kubepyrometer.io/run-id: \"{{.RunID}}\"\n")
 	_ = goodTmpl
+	// usedDir is a directory holding an earlier run's (run.json) or probe's (probe.json) artifacts
+	usedDir := func(doc string) string {
+		d := filepath.Join(dir, "used-"+doc)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for n, b := range map[string]string{doc: `{"runID":"abcd1234"}`, "probe.jsonl": "{}\n"} {
+			if err := os.WriteFile(filepath.Join(d, n), []byte(b), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return d
+	}
 	mode := "modes:\n- name: mine\n  plane: control\n  description: d\n  parameters:\n  - {name: count, type: int, default: 1, min: 1, max: 5, help: h}\n  job: {iterations: count, qps: 5, burst: 5}\n  objects:\n  - {template: ok.yaml, replicas: count, pods: 0}\n"
 	cases := []struct {
 		args []string
@@ -69,6 +82,18 @@ func TestBadInputMatrix(t *testing.T) {
 		{[]string{"run", "--plugins", file("m4.yaml", strings.Replace(mode, "name: mine", "name: cpu", 1))}, `mode "cpu" is already defined`},
 		{[]string{"run", "--plugins", file("m5.yaml", strings.Replace(mode, "default: 1,", "default: 9,", 1))}, "parameters[0].default: 9 is outside [1, 5]"},
 		{[]string{"run", "--plugins", filepath.Join(dir, "nope.yaml")}, "invalid --plugins"},
+		// probe rate, monitor interval, rate vs interval at one level (issue 12, item 17)
+		{[]string{"run", "--rate", "NaN"}, "invalid --rate NaN: must be a number of samples per second per kind, greater than 0 and at most 1000"},
+		{[]string{"probe", "--rate", "Inf"}, "invalid --rate +Inf: must be a number of samples per second per kind"},
+		{[]string{"run", "--rate", "-1"}, "invalid --rate -1: must be a number of samples per second per kind"},
+		{[]string{"probe", "--rate", "0.01"}, "invalid --rate 0.01: one sample every 1m40s is longer than --duration 30s"},
+		{[]string{"run", "--rate", "5", "--interval", "1s"}, "--rate and --interval are mutually exclusive"},
+		{[]string{"run", "--config", file("c5.yaml", "rate: 5\ninterval: 2s\n")}, "c5.yaml:2: keys rate and interval are mutually exclusive: give one"},
+		{[]string{"run", "--monitor", "--monitor-interval", "0"}, "invalid --monitor-interval 0s: must be between 1s and 1h"},
+		{[]string{"run", "--monitor-interval", "2h"}, "invalid --monitor-interval 2h0m0s: must be between 1s and 1h"},
+		// an --output-dir holding another run's artifacts (issue 12, item 9)
+		{[]string{"run", "--output-dir", usedDir("run.json")}, "invalid --output-dir " + filepath.Join(dir, "used-run.json") + ": it already holds the artifacts of run abcd1234"},
+		{[]string{"probe", "--output-dir", usedDir("probe.json")}, "invalid --output-dir " + filepath.Join(dir, "used-probe.json") + ": it already holds the artifacts of run abcd1234"},
 	}
 	before := countOurNamespaces(t)
 	for _, tc := range cases {
@@ -93,4 +118,19 @@ func TestBadInputMatrix(t *testing.T) {
 	if len(cases) < 25 {
 		t.Errorf("the matrix must hold at least 25 invalid inputs, has %d", len(cases))
 	}
+}
+
+// TestProfileRateOverridesInterval: --rate on the command line overrides the large profile's interval (2s) instead
+// of being refused as mutually exclusive with it.
+func TestProfileRateOverridesInterval(t *testing.T) {
+	id := runID(t)
+	r := plugin(t, 2*time.Minute, "plan", "--profile", "large", "--rate", "5", "--run-id", id, "-o", "json")
+	if r.code != 0 || strings.Contains(r.stderr, "mutually exclusive") {
+		t.Errorf("plan --profile large --rate 5: exit %d\n%s", r.code, r.stderr)
+	}
+	r = plugin(t, time.Minute, "run", "--profile", "large", "--rate", "5", "--print-config")
+	if r.code != 0 || !strings.Contains(r.stdout, "\nrate: \"5\"  # flag\n") || strings.Contains(r.stdout, "\ninterval:") {
+		t.Errorf("print-config: exit %d, want rate from the flag and no interval pinned:\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	assertNothingLeft(t, id)
 }

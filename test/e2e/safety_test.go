@@ -51,8 +51,8 @@ func TestSafetyPlanBlockedCreatesNothing(t *testing.T) {
 		!strings.Contains(r.stderr, "free on 1 schedulable node ("+realNode+")") {
 		t.Errorf("the error must name the cpu check, by how much and where:\n%s", r.stderr)
 	}
-	for _, w := range []string{"BLOCKED  cpu: the run requests 100000m", "OK       pods: the run creates 100 pods", "VERDICT: BLOCKED by cpu",
-		"does not match --node-selector"} {
+	for _, w := range []string{"BLOCKED  cpu: the run requests 100000m", "OK       pods: the run creates 100 pods", "VERDICT: BLOCKED by cpu, fit",
+		"does not match --node-selector", "BLOCKED  fit: ", "(1000m cpu, 16Mi memory)", "pods fit in all"} {
 		if !strings.Contains(r.stdout, w) {
 			t.Errorf("plan text lacks %q:\n%s", w, r.stdout)
 		}
@@ -68,8 +68,8 @@ func TestSafetyPlanBlockedCreatesNothing(t *testing.T) {
 		t.Errorf("plan -o json: exit %d, report %+v", r.code, rep)
 	}
 	for _, c := range rep.Checks {
-		if (c.Name == "cpu") == c.OK {
-			t.Errorf("only the cpu check must fail: %+v", c)
+		if (c.Name == "cpu" || c.Name == "fit") == c.OK {
+			t.Errorf("only the cpu and fit checks must fail: %+v", c)
 		}
 	}
 	assertNothingLeft(t, id)
