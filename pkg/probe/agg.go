@@ -173,7 +173,7 @@ func SourceOf(s Sample) string {
 
 // Aggregate keeps what the statistics need of a stream of samples, exactly and compactly: per (source, phase,
 // kind) the latencies as 4-byte values plus counters, per (source, phase) the counters of the pooled row, and
-// the running p99 of all samples for a progress line (O(log n) per sample). It gives the same Stats as
+// optionally the running p99 of all samples for a progress line (O(log n) per sample). It gives the same Stats as
 // Compute and ByKind on the same samples added in the same order (see TestAggregateMatchesCompute). The raw
 // samples are not kept (they go to probe.jsonl), except those of the phases named in KeepPhases.
 // It is safe for concurrent use.
@@ -183,7 +183,7 @@ type Aggregate struct {
 	order  []GroupKey
 	pools  map[poolKey]*tally
 	total  tally
-	run    runningQuantile
+	run    *runningQuantile // nil unless TrackProgress
 	last   time.Time
 	keep   map[string]bool
 	kept   map[string][]Sample
@@ -192,8 +192,7 @@ type Aggregate struct {
 // NewAggregate returns an empty aggregate. The samples of keepPhases (e.g. "recovery", whose time course
 // matters) are also kept whole; see Samples.
 func NewAggregate(keepPhases ...string) *Aggregate {
-	a := &Aggregate{groups: map[GroupKey]*group{}, pools: map[poolKey]*tally{}, run: runningQuantile{p: 0.99},
-		keep: map[string]bool{}, kept: map[string][]Sample{}}
+	a := &Aggregate{groups: map[GroupKey]*group{}, pools: map[poolKey]*tally{}, keep: map[string]bool{}, kept: map[string][]Sample{}}
 	for _, p := range keepPhases {
 		a.keep[p] = true
 	}
@@ -226,7 +225,9 @@ func (a *Aggregate) Add(s Sample) {
 	}
 	p.add(s)
 	a.total.add(s)
-	a.run.add(s.LatencyMS)
+	if a.run != nil {
+		a.run.add(s.LatencyMS)
+	}
 	if s.TS.After(a.last) {
 		a.last = s.TS
 	}
@@ -235,11 +236,25 @@ func (a *Aggregate) Add(s Sample) {
 	}
 }
 
-// Progress is the count, error count and nearest-rank p99 of every sample added so far, in O(1).
+// TrackProgress makes the aggregate keep the p99 of every sample for Progress, from the next sample on (4 more
+// bytes a sample, O(log n) per sample).
+func (a *Aggregate) TrackProgress() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.run == nil {
+		a.run = &runningQuantile{p: 0.99}
+	}
+}
+
+// Progress is the count, error count and nearest-rank p99 (0 without TrackProgress) of every sample added so
+// far, in O(1).
 func (a *Aggregate) Progress() (count, errors int, p99 float64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.total.count, a.total.errors, a.run.value()
+	if a.run != nil {
+		p99 = a.run.value()
+	}
+	return a.total.count, a.total.errors, p99
 }
 
 // Count is the number of samples added.
@@ -342,7 +357,10 @@ func (a *Aggregate) Samples(phase string) []Sample {
 func (a *Aggregate) Bytes() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	n := a.run.bytes()
+	n := 0
+	if a.run != nil {
+		n = a.run.bytes()
+	}
 	for _, g := range a.groups {
 		n += g.ok.Bytes() + g.failed.Bytes()
 	}

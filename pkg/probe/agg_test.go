@@ -48,6 +48,7 @@ func TestAggregateMatchesCompute(t *testing.T) {
 	for _, n := range []int{1, 2, 3, 7, 10, 19, 20, 50, 99, 100, 101, 1000, 20000} {
 		samples := randomSamples(rng, n)
 		a := NewAggregate("recovery")
+		a.TrackProgress()
 		for _, s := range samples {
 			a.Add(s)
 		}
@@ -117,6 +118,7 @@ func TestAggregateProgressIncremental(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	samples := randomSamples(rng, 3000)
 	a := NewAggregate()
+	a.TrackProgress()
 	var lat []float64
 	for i, s := range samples {
 		if s.LatencyMS != round3(s.LatencyMS) {
@@ -138,6 +140,7 @@ func TestAggregateProgressIncremental(t *testing.T) {
 func TestAggregateMemoryPerSample(t *testing.T) {
 	const n = 1_000_000
 	a := NewAggregate()
+	a.TrackProgress()
 	t0 := time.Now()
 	for i := range n {
 		a.Add(Sample{TS: t0.Add(time.Duration(i) * time.Millisecond), Phase: "probe", Kind: AllKinds[i%len(AllKinds)],

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -88,8 +87,9 @@ type Result struct {
 	Teardown    []cluster.Object              `json:"teardown,omitempty"`
 	Notes       []string                      `json:"notes,omitempty"`
 	OutputDir   string                        `json:"outputDir"`
-	// Samples are every probe sample of the run (also in probe.jsonl), for the terminal's sparklines.
-	Samples []probe.Sample `json:"-"`
+	// Samples are every probe sample of the run, streamed from this run's part of probe.jsonl (for the
+	// terminal's sparklines); nil when there is none.
+	Samples report.SampleSource `json:"-"`
 }
 
 // Plan is the cost of the run as configured.
@@ -110,16 +110,18 @@ type Runner struct {
 	cfg Config
 	env Env
 
-	dir       string
-	probeNS   string
-	phase     atomic.Value // current phase name, for samples streamed from the in-cluster probe
-	samples   []probe.Sample
-	samplesMu sync.Mutex
-	jsonl     *report.JSONLWriter
-	res       *Result
-	burner    *stress.Runner
-	tmplDir   string
-	abandoned bool // kube-burner was left running: clean up until nothing is left
+	dir     string
+	probeNS string
+	phase   atomic.Value // current phase name, for samples streamed from the in-cluster probe
+	// agg keeps the statistics of every sample exactly and compactly (4 bytes a sample); the samples themselves
+	// go to probe.jsonl, from byte jsonlStart on (the file may hold an earlier run's lines before).
+	agg        *probe.Aggregate
+	jsonl      *report.JSONLWriter
+	jsonlStart int64
+	res        *Result
+	burner     *stress.Runner
+	tmplDir    string
+	abandoned  bool // kube-burner was left running: clean up until nothing is left
 }
 
 // New validates cfg and prepares a runner. Nothing is created in the cluster.
@@ -139,7 +141,7 @@ func New(cfg Config, env Env) (*Runner, error) {
 	if env.Log == nil {
 		env.Log = io.Discard
 	}
-	r := &Runner{cfg: cfg, env: env, dir: cfg.OutputDir, probeNS: "pyrometer-" + env.RunID}
+	r := &Runner{cfg: cfg, env: env, dir: cfg.OutputDir, probeNS: "pyrometer-" + env.RunID, agg: probe.NewAggregate("recovery")}
 	r.phase.Store("")
 	return r, nil
 }
@@ -176,6 +178,9 @@ func (r *Runner) Run(ctx context.Context, version any) (*Result, error) {
 	}
 	if r.jsonl, err = report.CreateJSONL(filepath.Join(r.dir, "probe.jsonl")); err != nil {
 		return nil, fmt.Errorf("invalid --output-dir: %w", err)
+	}
+	if st, err := os.Stat(filepath.Join(r.dir, "probe.jsonl")); err == nil {
+		r.jsonlStart = st.Size()
 	}
 	defer r.jsonl.Close()
 	r.res.Fingerprint = takeFingerprint(ctx, r.env.Client)
@@ -514,9 +519,7 @@ func (r *Runner) sink(s probe.Sample) {
 	if s.Phase == "" || s.Source == probe.SourceCluster {
 		s.Phase = r.phase.Load().(string)
 	}
-	r.samplesMu.Lock()
-	r.samples = append(r.samples, s)
-	r.samplesMu.Unlock()
+	r.agg.Add(s)
 	_ = r.jsonl.Write(s)
 }
 
