@@ -110,18 +110,19 @@ type Runner struct {
 	cfg Config
 	env Env
 
-	dir     string
-	probeNS string
-	phase   atomic.Value // current phase name, for samples streamed from the in-cluster probe
-	// agg keeps the statistics of every sample exactly and compactly (4 bytes a sample); the samples themselves
-	// go to probe.jsonl, from byte jsonlStart on (the file may hold an earlier run's lines before).
-	agg        *probe.Aggregate
-	jsonl      *report.JSONLWriter
+	dir       string
+	probeNS   string
+	phase     atomic.Value // current phase name, for samples streamed from the in-cluster probe
+	// agg keeps every sample's statistics, exact and compact (4 bytes a sample); the samples go to jsonl.
+	agg       *probe.Aggregate
+	jsonl     *report.JSONLWriter
+	res       *Result
+	burner    *stress.Runner
+	tmplDir   string
+	abandoned bool // kube-burner was left running: clean up until nothing is left
+
+	// jsonlStart is where this run's lines start in probe.jsonl (the file may hold an earlier run's before).
 	jsonlStart int64
-	res        *Result
-	burner     *stress.Runner
-	tmplDir    string
-	abandoned  bool // kube-burner was left running: clean up until nothing is left
 }
 
 // New validates cfg and prepares a runner. Nothing is created in the cluster.
