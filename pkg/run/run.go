@@ -113,7 +113,6 @@ type Runner struct {
 	dir       string
 	probeNS   string
 	phase     atomic.Value // current phase name, for samples streamed from the in-cluster probe
-	// agg keeps every sample's statistics, exact and compact (4 bytes a sample); the samples go to jsonl.
 	agg       *probe.Aggregate
 	jsonl     *report.JSONLWriter
 	res       *Result
@@ -121,7 +120,8 @@ type Runner struct {
 	tmplDir   string
 	abandoned bool // kube-burner was left running: clean up until nothing is left
 
-	// jsonlStart is where this run's lines start in probe.jsonl (the file may hold an earlier run's before).
+	// agg keeps every sample's statistics, exact and compact (4 bytes a sample); the samples go to jsonl, whose
+	// lines of this run start at byte jsonlStart (the file may hold an earlier run's before).
 	jsonlStart int64
 }
 
