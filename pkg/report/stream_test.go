@@ -140,3 +140,44 @@ func collect(src SampleSource) ([]probe.Sample, error) {
 	err := src.Each(func(s probe.Sample) error { out = append(out, s); return nil })
 	return out, err
 }
+
+// The 16-byte SampleLog draws the same sparklines and charts as the samples it recorded.
+func TestSampleLogMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	samples, phases := randomRun(rng, 3000)
+	samples[7].LatencyMS = 1.0 / 3 // not whole µs: kept exactly too
+	log := &SampleLog{}
+	for _, s := range samples {
+		log.Add(s)
+	}
+	if log.Len() != len(samples) {
+		t.Fatalf("Len = %d, want %d", log.Len(), len(samples))
+	}
+	var want, got bytes.Buffer
+	if err := refWriteSparklines(&want, samples, phases, SparkWidth); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSparklinesFrom(&got, log, phases, SparkWidth); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != want.String() {
+		t.Fatalf("sparklines differ:\n got %s\nwant %s", got.String(), want.String())
+	}
+	doc := RunDoc{RunID: "r1", Start: phases[0].Start, End: phases[2].End, Phases: phases}
+	want.Reset()
+	got.Reset()
+	if err := refWriteHTML(&want, doc, samples); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTMLFrom(&got, doc, log); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != want.String() {
+		t.Fatalf("report.html differs (%d vs %d bytes)", got.Len(), want.Len())
+	}
+	var lat []float64
+	_ = log.Each(func(s probe.Sample) error { lat = append(lat, s.LatencyMS); return nil })
+	if lat[7] != 1.0/3 || lat[8] != samples[8].LatencyMS {
+		t.Errorf("latencies not kept exactly: %v %v", lat[7], lat[8])
+	}
+}

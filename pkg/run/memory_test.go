@@ -15,7 +15,7 @@ import (
 // probe.jsonl; in memory only their statistics (a 4-byte latency and counters). Holding the samples themselves
 // costs 160 bytes each before their strings.
 func TestSinkMemoryPerSample(t *testing.T) {
-	const n = 1_000_000
+	const n = 250_000
 	r, err := New(Config{Selection: &plan.Selection{Modes: []*plan.Mode{{Name: "api"}}}, Steps: 1}, Env{})
 	if err != nil {
 		t.Fatal(err)
