@@ -179,6 +179,8 @@ pyrometer-<run-id> for its objects and deletes it at the end, also on Ctrl-C.
 
 Percentiles use the nearest-rank method (every figure is an observed latency) over all samples, errors
 included; a percentile the sample count cannot support (p99 needs 100 samples) is marked with *.
+Samples are not kept in memory (they go to --output-dir's probe.jsonl; the statistics take 4 bytes a sample),
+so a long probe (--duration 24h) is fine.
 When GET /metrics is allowed, the apiserver's own request-duration histogram is read at start and end and
 its per-verb/resource quantiles are shown too.`,
 		Example: `  # 30 seconds of every probe kind the current identity may use
