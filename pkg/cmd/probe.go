@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -161,8 +162,11 @@ type ProbeResult struct {
 	ServerSide []probe.ServerStat `json:"serverSide,omitempty"`
 	Notes      []string           `json:"notes,omitempty"`
 	OutputDir  string             `json:"outputDir,omitempty"`
-	// Samples are every sample taken, for the terminal's sparklines (and report.html).
-	Samples []probe.Sample `json:"-"`
+	// Samples are every sample taken, for the terminal's sparklines (and report.html): streamed from probe.jsonl
+	// with --output-dir, else a compact log when stdout is a terminal; nil when nothing draws them.
+	Samples report.SampleSource `json:"-"`
+	// last is the latest sample time (the end of report.html's probe phase).
+	last time.Time
 }
 
 // NewCmdProbe returns "kubectl pyrometer probe".
@@ -184,6 +188,8 @@ pyrometer-<run-id> for its objects and deletes it at the end, also on Ctrl-C.
 
 Percentiles use the nearest-rank method (every figure is an observed latency) over all samples, errors
 included; a percentile the sample count cannot support (p99 needs 100 samples) is marked with *.
+Samples are not kept in memory (they go to --output-dir's probe.jsonl; the statistics take 4 bytes a sample),
+so a long probe (--duration 24h) is fine.
 When GET /metrics is allowed, the apiserver's own request-duration histogram is read at start and end and
 its per-verb/resource quantiles are shown too.`,
 		Example: `  # 30 seconds of every probe kind the current identity may use
@@ -458,14 +464,24 @@ func (o *ProbeOptions) probe(ctx context.Context, env *probeEnv, pcfg probe.Conf
 			return err
 		}
 	}
+	// In memory only the statistics (probe.Aggregate: 4 bytes a sample); the samples go to probe.jsonl, or
+	// for the terminal's sparklines without --output-dir to a compact log (16 bytes a sample).
 	var mu sync.Mutex
-	var samples []probe.Sample
+	agg := probe.NewAggregate()
+	agg.TrackProgress()
+	var log *report.SampleLog
+	if out == nil && isTerminal(o.Out) && o.Output == "table" {
+		log = &report.SampleLog{}
+	}
 	var writeErr error
 	sink := func(s probe.Sample) {
 		mu.Lock()
 		defer mu.Unlock()
 		s.Phase = "probe"
-		samples = append(samples, s)
+		agg.Add(s)
+		if log != nil {
+			log.Add(s)
+		}
 		if out != nil && writeErr == nil {
 			b, _ := json.Marshal(s)
 			_, writeErr = out.Write(append(b, '\n'))
@@ -495,7 +511,7 @@ func (o *ProbeOptions) probe(ctx context.Context, env *probeEnv, pcfg probe.Conf
 		}
 	}
 
-	stopProgress := o.progress(ctx, &mu, &samples)
+	stopProgress := o.progress(ctx, agg)
 	var local error
 	if o.From != FromCluster {
 		p, err := probe.New(pcfg, env.probeCli, env.probeRC, nil)
@@ -547,22 +563,20 @@ func (o *ProbeOptions) probe(ctx context.Context, env *probeEnv, pcfg probe.Conf
 	if writeErr != nil {
 		return fmt.Errorf("failed to write probe.jsonl: %w", writeErr)
 	}
-	var loc, clu []probe.Sample
-	for _, s := range samples {
-		if s.Source == probe.SourceCluster {
-			clu = append(clu, s)
-		} else {
-			loc = append(loc, s)
+	hasLoc, hasClu := agg.Has(probe.SourceLocal, "probe"), agg.Has(probe.SourceCluster, "probe")
+	res.Local = agg.ByKind(probe.SourceLocal, "probe")
+	res.Cluster = agg.ByKind(probe.SourceCluster, "probe")
+	res.last = agg.Last()
+	switch {
+	case out != nil && (hasLoc || hasClu):
+		path := filepath.Join(o.OutputDir, "probe.jsonl")
+		if st, err := os.Stat(path); err == nil {
+			res.Samples = report.SampleFile{Path: path, Limit: st.Size()}
 		}
+	case log != nil && log.Len() > 0:
+		res.Samples = log
 	}
-	res.Samples = samples
-	if len(loc) > 0 {
-		res.Local = probe.ByKind(loc)
-	}
-	if len(clu) > 0 {
-		res.Cluster = probe.ByKind(clu)
-	}
-	if len(loc) == 0 && len(clu) == 0 || o.From != FromCluster && len(loc) == 0 {
+	if !hasLoc && !hasClu || o.From != FromCluster && !hasLoc {
 		return errors.New("no samples were taken")
 	}
 	if o.OutputDir != "" {
@@ -616,7 +630,7 @@ func writeProbeArtifacts(dir string, res *ProbeResult) error {
 	if err != nil {
 		return fmt.Errorf("failed to write report.html: %w", err)
 	}
-	if err := report.WriteHTML(h, probeDoc(res), res.Samples); err != nil {
+	if err := report.WriteHTMLFrom(h, probeDoc(res), res.Samples); err != nil {
 		h.Close()
 		return err
 	}
@@ -627,10 +641,17 @@ func writeProbeArtifacts(dir string, res *ProbeResult) error {
 // no verdicts (nothing to compare with), outcome "measured".
 func probeDoc(res *ProbeResult) report.RunDoc {
 	end := res.Start
-	for _, s := range res.Samples {
-		if s.TS.After(end) {
-			end = s.TS
-		}
+	last := res.last
+	if last.IsZero() && res.Samples != nil {
+		_ = res.Samples.Each(func(s probe.Sample) error {
+			if s.TS.After(last) {
+				last = s.TS
+			}
+			return nil
+		})
+	}
+	if last.After(end) {
+		end = last
 	}
 	doc := report.RunDoc{Command: "probe", Version: version.Get(), RunID: res.RunID, Server: res.Server, Start: res.Start, End: end,
 		Flags:  map[string]string{"duration": res.Duration, "interval": res.Interval, "probes": kindList(res.Kinds)},
@@ -689,10 +710,13 @@ func (o *ProbeOptions) print(res *ProbeResult) error {
 			return err
 		}
 	}
-	if isTerminal(o.Out) && len(res.Samples) > 0 {
-		fmt.Fprintln(o.Out)
-		if err := report.WriteSparklines(o.Out, res.Samples, nil, report.SparkWidth); err != nil {
-			return err
+	if isTerminal(o.Out) && res.Samples != nil {
+		var b bytes.Buffer
+		if err := report.WriteSparklinesFrom(&b, res.Samples, nil, report.SparkWidth); err == nil && b.Len() > 0 {
+			fmt.Fprintln(o.Out)
+			if _, err := o.Out.Write(b.Bytes()); err != nil {
+				return err
+			}
 		}
 	}
 	if len(res.ServerSide) > 0 {
@@ -711,7 +735,8 @@ func (o *ProbeOptions) print(res *ProbeResult) error {
 }
 
 // progress prints elapsed time, sample count and the current p99 on stderr every 2s when stderr is a terminal.
-func (o *ProbeOptions) progress(ctx context.Context, mu *sync.Mutex, samples *[]probe.Sample) (stop func()) {
+// The figures are kept up to date as samples arrive (probe.Aggregate), never recomputed from all samples.
+func (o *ProbeOptions) progress(ctx context.Context, agg *probe.Aggregate) (stop func()) {
 	if !isTerminal(o.ErrOut) {
 		return func() {}
 	}
@@ -728,11 +753,9 @@ func (o *ProbeOptions) progress(ctx context.Context, mu *sync.Mutex, samples *[]
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				mu.Lock()
-				st := probe.Compute(*samples)
-				mu.Unlock()
+				count, errs, p99 := agg.Progress()
 				fmt.Fprintf(o.ErrOut, "\r\033[K%v/%v  samples %d  errors %d  p99 %.1f ms",
-					time.Since(start).Round(time.Second), o.Duration, st.Count, st.Errors, st.P99)
+					time.Since(start).Round(time.Second), o.Duration, count, errs, p99)
 			}
 		}
 	}()

@@ -14,7 +14,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 )
 
@@ -92,21 +91,20 @@ func (o *ReportOptions) Run() error {
 		fmt.Fprintln(o.Out)
 		return report.WriteVerdictMarkdown(o.Out, doc.Verdicts)
 	case "html":
-		var samples []probe.Sample
+		// probe.jsonl is streamed (a 24-hour run's file does not fit in memory as samples).
+		var samples report.SampleSource
 		sp := filepath.Join(o.Dir, "probe.jsonl")
 		if _, err := os.Stat(sp); err == nil {
-			if samples, err = report.ReadSamples(sp); err != nil {
-				return err
-			}
+			samples = report.SampleFile{Path: sp}
 		} else {
 			fmt.Fprintf(o.ErrOut, "warning: %s not found: the report has no latency-over-time charts\n", sp)
 		}
-		return report.WriteHTML(o.Out, doc, samples)
+		return report.WriteHTMLFrom(o.Out, doc, samples)
 	}
-	var samples []probe.Sample
+	var samples report.SampleSource
 	if isTerminal(o.Out) {
-		// The sparklines are for a person at a terminal; without probe.jsonl there are none.
-		samples, _ = report.ReadSamples(filepath.Join(o.Dir, "probe.jsonl"))
+		// The sparklines are for a person at a terminal; without a readable probe.jsonl there are none.
+		samples = report.SampleFile{Path: filepath.Join(o.Dir, "probe.jsonl")}
 	}
 	return writeRunTables(o.Out, doc, samples)
 }
@@ -114,15 +112,19 @@ func (o *ReportOptions) Run() error {
 // writeRunTables prints what `run` prints at its end (and `report -o table`): statistics per phase, with
 // latency-over-time sparklines under them when samples are given (callers pass them when stdout is a
 // terminal), verdicts, recovery and the result.
-func writeRunTables(w io.Writer, doc report.RunDoc, samples []probe.Sample) error {
+func writeRunTables(w io.Writer, doc report.RunDoc, samples report.SampleSource) error {
 	fmt.Fprintf(w, "CLIENT-SIDE LATENCY PER PHASE (ms; phases ending in @cluster come from the in-cluster probe)\n")
 	if err := report.WriteStatsTable(w, doc.Stats, true); err != nil {
 		return err
 	}
-	if len(samples) > 0 {
-		fmt.Fprintln(w)
-		if err := report.WriteSparklines(w, samples, doc.Phases, report.SparkWidth); err != nil {
-			return err
+	if samples != nil {
+		// Drawn before printing: unreadable samples mean no sparklines, not a half-printed one.
+		var b bytes.Buffer
+		if err := report.WriteSparklinesFrom(&b, samples, doc.Phases, report.SparkWidth); err == nil && b.Len() > 0 {
+			fmt.Fprintln(w)
+			if _, err := w.Write(b.Bytes()); err != nil {
+				return err
+			}
 		}
 	}
 	fmt.Fprintf(w, "\nVERDICTS (vs baseline)\n")

@@ -113,7 +113,7 @@ func TestRunTablesWithSparklines(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	if err := writeRunTables(&b, doc, samples); err != nil {
+	if err := writeRunTables(&b, doc, report.SampleSlice(samples)); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -187,7 +187,7 @@ func TestProbeReportHTML(t *testing.T) {
 		}
 	}
 	res := &ProbeResult{RunID: "p1", Server: "https://10.0.0.1:6443", Start: start, Duration: "10s", Interval: "1s",
-		Kinds: []probe.Kind{probe.KindReadyz}, Local: probe.ByKind(loc), Cluster: probe.ByKind(clu), Samples: samples}
+		Kinds: []probe.Kind{probe.KindReadyz}, Local: probe.ByKind(loc), Cluster: probe.ByKind(clu), Samples: report.SampleSlice(samples)}
 	if err := writeProbeArtifacts(dir, res); err != nil {
 		t.Fatal(err)
 	}

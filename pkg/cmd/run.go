@@ -23,7 +23,6 @@ import (
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/config"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/safety"
@@ -576,7 +575,7 @@ func (o *RunOptions) print(res *run.Result) error {
 	if err != nil {
 		return err
 	}
-	var samples []probe.Sample
+	var samples report.SampleSource
 	if isTerminal(o.Out) {
 		samples = res.Samples
 	}

@@ -22,9 +22,11 @@ import (
 
 // Run is one loaded run directory.
 type Run struct {
-	Dir     string
-	Result  run.Result
-	Samples []probe.Sample
+	Dir    string
+	Result run.Result
+	// Samples holds the local samples of probe.jsonl, streamed into per phase and kind latencies (4 bytes each:
+	// a 24-hour run's file does not fit in memory as samples).
+	Samples *probe.Aggregate
 }
 
 // Load reads dir/run.json and dir/probe.jsonl. Errors are one line naming the file.
@@ -42,7 +44,13 @@ func Load(dir string) (*Run, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("failed to read %s: %w", path, pathErr(err))
 	}
-	r.Samples, err = report.ReadSamples(path)
+	r.Samples = probe.NewAggregate()
+	err = report.SampleFile{Path: path}.Each(func(s probe.Sample) error {
+		if probe.SourceOf(s) == probe.SourceLocal { // the in-cluster probe's samples are not compared
+			r.Samples.Add(s)
+		}
+		return nil
+	})
 	if err != nil {
 		// ReadSamples names path:line already ("dir/probe.jsonl:3: malformed line: ...").
 		return nil, fmt.Errorf("failed to read %s", oneLine(err.Error()))
@@ -186,28 +194,21 @@ type key struct {
 	kind  probe.Kind
 }
 
+// group is one phase and kind of a run's local samples; its latencies are read when its row is compared.
 type group struct {
-	ok     []float64
-	errors int
+	agg *probe.Aggregate
+	key probe.GroupKey
 }
 
-func groupSamples(samples []probe.Sample) map[key]*group {
+func groupSamples(agg *probe.Aggregate) map[key]*group {
 	m := map[key]*group{}
-	for _, s := range samples {
-		if s.Source == "cluster" {
-			continue
+	if agg == nil {
+		return m
+	}
+	for _, k := range agg.Keys() {
+		if k.Source == probe.SourceLocal {
+			m[key{k.Phase, k.Kind}] = &group{agg: agg, key: k}
 		}
-		k := key{s.Phase, s.Kind}
-		g := m[k]
-		if g == nil {
-			g = &group{}
-			m[k] = g
-		}
-		if s.Error != "" {
-			g.errors++
-			continue
-		}
-		g.ok = append(g.ok, s.LatencyMS)
 	}
 	return m
 }
@@ -248,9 +249,14 @@ func orderKeys(a *Run, ga, gb map[key]*group) []key {
 	return out
 }
 
-func compareRow(k key, a, b *group, alpha float64) Row {
-	sort.Float64s(a.ok)
-	sort.Float64s(b.ok)
+func compareRow(k key, ga, gb *group, alpha float64) Row {
+	type side struct {
+		ok     []float64 // ascending
+		errors int
+	}
+	var a, b side
+	a.ok, a.errors = ga.agg.Successes(ga.key)
+	b.ok, b.errors = gb.agg.Successes(gb.key)
 	row := Row{Phase: k.phase, Kind: k.kind, CountA: len(a.ok), CountB: len(b.ok), ErrorsA: a.errors, ErrorsB: b.errors,
 		P50A: probe.Percentile(a.ok, 0.50), P50B: probe.Percentile(b.ok, 0.50),
 		P99A: probe.Percentile(a.ok, 0.99), P99B: probe.Percentile(b.ok, 0.99)}

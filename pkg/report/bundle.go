@@ -2,9 +2,11 @@ package report
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -35,12 +37,30 @@ var credentialForms = []struct {
 
 // credentialIn names the first credential form found in b ("" when none).
 func credentialIn(b []byte) string {
-	for _, f := range credentialForms {
-		if f.re.Match(b) {
-			return f.what
+	what, _ := credentialInReader(bytes.NewReader(b))
+	return what
+}
+
+// credentialInReader names the first credential form found in r, line by line (a file is streamed, never read
+// whole; a line longer than 64 KiB is checked in 64 KiB pieces).
+func credentialInReader(r io.Reader) (string, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) > 0 {
+			for _, f := range credentialForms {
+				if f.re.Match(line) {
+					return f.what, nil
+				}
+			}
+		}
+		switch {
+		case err == io.EOF:
+			return "", nil
+		case err != nil && err != bufio.ErrBufferFull:
+			return "", err
 		}
 	}
-	return ""
 }
 
 // BundleEntry is one file considered for a bundle.
@@ -53,16 +73,29 @@ type BundleEntry struct {
 
 // WriteBundle packs the run artifacts of dir into out (.tar.gz, entries under a top directory named after dir,
 // mtimes from run end). It never takes kubeconfigs, tokens, Secrets' data or anything not in BundleFiles, and
-// leaves out any file whose content looks like a credential.
-func WriteBundle(dir, out string) ([]BundleEntry, error) {
+// leaves out any file whose content looks like a credential. Files are streamed, never read whole: a 24-hour
+// probe.jsonl costs no memory.
+func WriteBundle(dir, out string) (entries []BundleEntry, err error) {
 	if _, err := os.Stat(filepath.Join(dir, "run.json")); err != nil {
 		if _, err2 := os.Stat(filepath.Join(dir, "probe.jsonl")); err2 != nil {
 			return nil, fmt.Errorf("%s is not a run directory: %w", dir, err)
 		}
 	}
-	var entries []BundleEntry
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
+	f, err := os.Create(out)
+	if err != nil {
+		return nil, fmt.Errorf("failed to write %s: %w", out, err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("failed to write %s: %w", out, cerr)
+		}
+		if err != nil {
+			_ = os.Remove(out)
+			entries = nil
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 256<<10)
+	gz := gzip.NewWriter(bw)
 	tw := tar.NewWriter(gz)
 	top := filepath.Base(filepath.Clean(dir))
 	mtime := time.Now()
@@ -74,24 +107,11 @@ func WriteBundle(dir, out string) ([]BundleEntry, error) {
 		if err != nil || !st.Mode().IsRegular() {
 			continue
 		}
-		b, err := os.ReadFile(p)
+		e, err := bundleFile(tw, p, top+"/"+name, mtime)
 		if err != nil {
-			return nil, fmt.Errorf("failed to read %s: %w", p, err)
-		}
-		e := BundleEntry{Name: name, Size: st.Size()}
-		if what := credentialIn(b); what != "" {
-			e.Reason = "content looks like a credential (" + what + ")"
-			entries = append(entries, e)
-			continue
-		}
-		hdr := &tar.Header{Name: top + "/" + name, Mode: 0o644, Size: int64(len(b)), ModTime: mtime, Typeflag: tar.TypeReg}
-		if err := tw.WriteHeader(hdr); err != nil {
 			return nil, err
 		}
-		if _, err := tw.Write(b); err != nil {
-			return nil, err
-		}
-		e.Included = true
+		e.Name = name
 		entries = append(entries, e)
 	}
 	others, _ := os.ReadDir(dir)
@@ -105,13 +125,49 @@ func WriteBundle(dir, out string) ([]BundleEntry, error) {
 		}
 	}
 	if err := tw.Close(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("failed to write %s: %w", out, err)
 	}
 	if err := gz.Close(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("failed to write %s: %w", out, err)
 	}
-	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+	if err := bw.Flush(); err != nil {
 		return nil, fmt.Errorf("failed to write %s: %w", out, err)
 	}
 	return entries, nil
+}
+
+// bundleFile adds the file at p to tw as name unless its content looks like a credential: it reads the file
+// twice, streaming (the check, then the copy), and takes its size when opened (a file still being appended to
+// is taken up to there).
+func bundleFile(tw *tar.Writer, p, name string, mtime time.Time) (BundleEntry, error) {
+	fh, err := os.Open(p)
+	if err != nil {
+		return BundleEntry{}, fmt.Errorf("failed to read %s: %w", p, err)
+	}
+	defer func() { _ = fh.Close() }()
+	st, err := fh.Stat()
+	if err != nil {
+		return BundleEntry{}, fmt.Errorf("failed to read %s: %w", p, err)
+	}
+	e := BundleEntry{Size: st.Size()}
+	what, err := credentialInReader(io.LimitReader(fh, st.Size()))
+	if err != nil {
+		return BundleEntry{}, fmt.Errorf("failed to read %s: %w", p, err)
+	}
+	if what != "" {
+		e.Reason = "content looks like a credential (" + what + ")"
+		return e, nil
+	}
+	if _, err := fh.Seek(0, io.SeekStart); err != nil {
+		return BundleEntry{}, fmt.Errorf("failed to read %s: %w", p, err)
+	}
+	hdr := &tar.Header{Name: name, Mode: 0o644, Size: st.Size(), ModTime: mtime, Typeflag: tar.TypeReg}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return BundleEntry{}, err
+	}
+	if _, err := io.CopyN(tw, fh, st.Size()); err != nil {
+		return BundleEntry{}, fmt.Errorf("failed to read %s: %w", p, err)
+	}
+	e.Included = true
+	return e, nil
 }

@@ -174,7 +174,20 @@ type htmlView struct {
 // Latency axes are logarithmic (base 10): latencies span from sub-millisecond reads to 30 s list timeouts,
 // and the SLO lines (1 s, 30 s) stay readable next to a 5 ms baseline.
 func WriteHTML(w io.Writer, res any, samples []probe.Sample) error {
+	return WriteHTMLFrom(w, res, SampleSlice(samples))
+}
+
+// WriteHTMLFrom is WriteHTML streaming the samples from src (nil: none): two passes, memory per kind and chart
+// pixel, not per sample. Nothing is written when src fails.
+func WriteHTMLFrom(w io.Writer, res any, src SampleSource) error {
 	doc, err := ToRunDoc(res)
+	if err != nil {
+		return err
+	}
+	if src == nil {
+		src = SampleSlice(nil)
+	}
+	timelines, err := timelineCharts(src, doc)
 	if err != nil {
 		return err
 	}
@@ -182,7 +195,7 @@ func WriteHTML(w io.Writer, res any, samples []probe.Sample) error {
 	if doc.Command != "" {
 		cmd = doc.Command
 	}
-	v := htmlView{Doc: doc, Title: "kubectl pyrometer " + cmd + " " + orDash(doc.RunID), NoSamples: len(samples) == 0}
+	v := htmlView{Doc: doc, Title: "kubectl pyrometer " + cmd + " " + orDash(doc.RunID), NoSamples: len(timelines) == 0}
 	switch doc.Outcome.Result {
 	case ResultPass, ResultMeasured:
 		v.OutcomeClass = "pass"
@@ -197,16 +210,9 @@ func WriteHTML(w io.Writer, res any, samples []probe.Sample) error {
 		{"Modes", orDash(strings.Join(doc.Modes, ", "))},
 		{"Exit code", strconv.Itoa(doc.Outcome.ExitCode)},
 	}
-	for _, k := range kindsOf(samples, doc.Stats) {
-		var ks []probe.Sample
-		for _, s := range samples {
-			if string(s.Kind) == k {
-				ks = append(ks, s)
-			}
-		}
-		if len(ks) > 0 {
-			c, note := timelineChart(k, ks, doc)
-			v.Timeline = append(v.Timeline, htmlKindChart{Kind: k, Chart: c, Note: note})
+	for _, k := range kindsOf(timelines, doc.Stats) {
+		if tl := timelines[k]; tl != nil {
+			v.Timeline = append(v.Timeline, htmlKindChart{Kind: k, Chart: tl.chart, Note: tl.note()})
 		}
 		var st []probe.Stats
 		for _, s := range doc.Stats {
@@ -309,10 +315,10 @@ func serverPhases(doc RunDoc) []htmlServerPhase {
 }
 
 // kindsOf lists the probe kinds present, in probe.KindNames order, then any others sorted.
-func kindsOf(samples []probe.Sample, stats []probe.Stats) []string {
+func kindsOf(timelines map[string]*timeline, stats []probe.Stats) []string {
 	seen := map[string]bool{}
-	for _, s := range samples {
-		seen[string(s.Kind)] = true
+	for k := range timelines {
+		seen[k] = true
 	}
 	for _, s := range stats {
 		if s.Kind != "all" {
@@ -395,23 +401,71 @@ func sloLine(c *svgChart, s logScale, kind string) {
 		Text: "SLO p99 ≤ " + msLabel(slo), Class: "slolabel"})
 }
 
-// timelineChart draws one kind's samples over time: phases as shaded bands, successes as dots, errors red.
-func timelineChart(kind string, samples []probe.Sample, doc RunDoc) (svgChart, string) {
-	c := svgChart{W: chartW, H: chartH, Label: "latency over time, " + kind}
-	t0, t1 := samples[0].TS, samples[0].TS
-	maxV, minV := 0.0, math.Inf(1)
-	for _, s := range samples {
-		if s.TS.Before(t0) {
-			t0 = s.TS
+// timeline is one kind's latency-over-time chart, built in two passes over the samples: scan (time span and
+// latency range), then start and point per sample, then finish.
+type timeline struct {
+	kind        string
+	t0, t1      time.Time
+	minV, maxV  float64
+	count, errs int
+	chart       svgChart
+	x           func(time.Time) float64
+	ys          logScale
+	seen        map[[3]int]bool
+	errPoints   []svgPoint
+}
+
+// timelineCharts draws a timeline per kind of the samples of src (keyed by kind).
+func timelineCharts(src SampleSource, doc RunDoc) (map[string]*timeline, error) {
+	tls := map[string]*timeline{}
+	err := src.Each(func(s probe.Sample) error {
+		tl := tls[string(s.Kind)]
+		if tl == nil {
+			tl = &timeline{kind: string(s.Kind), t0: s.TS, t1: s.TS, minV: math.Inf(1)}
+			tls[string(s.Kind)] = tl
 		}
-		if s.TS.After(t1) {
-			t1 = s.TS
-		}
-		maxV = math.Max(maxV, s.LatencyMS)
-		if s.LatencyMS > 0 {
-			minV = math.Min(minV, s.LatencyMS)
-		}
+		tl.scan(s)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	for _, tl := range tls {
+		tl.start(doc)
+	}
+	err = src.Each(func(s probe.Sample) error {
+		if tl := tls[string(s.Kind)]; tl != nil && tl.x != nil {
+			tl.point(s)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, tl := range tls {
+		tl.chart.Points = append(tl.chart.Points, tl.errPoints...)
+	}
+	return tls, nil
+}
+
+func (tl *timeline) scan(s probe.Sample) {
+	if s.TS.Before(tl.t0) {
+		tl.t0 = s.TS
+	}
+	if s.TS.After(tl.t1) {
+		tl.t1 = s.TS
+	}
+	tl.maxV = math.Max(tl.maxV, s.LatencyMS)
+	if s.LatencyMS > 0 {
+		tl.minV = math.Min(tl.minV, s.LatencyMS)
+	}
+}
+
+// start draws phases as shaded bands, axes and the SLO line.
+func (tl *timeline) start(doc RunDoc) {
+	kind := tl.kind
+	c := svgChart{W: chartW, H: chartH, Label: "latency over time, " + kind}
+	t0, t1, minV, maxV := tl.t0, tl.t1, tl.minV, tl.maxV
 	for _, p := range doc.Phases {
 		if !p.Start.IsZero() && p.Start.Before(t0) {
 			t0 = p.Start
@@ -457,36 +511,37 @@ func timelineChart(kind string, samples []probe.Sample, doc RunDoc) (svgChart, s
 	c.Texts = append(c.Texts, svgText{X: px(padLeft + plotW/2), Y: px(chartH - 6), Anchor: "middle",
 		Text: "time since " + t0.UTC().Format(time.RFC3339), Class: "axis"})
 	c.Lines = append(c.Lines, svgLine{X1: px(padLeft), Y1: px(ys.bottm), X2: px(chartW - padRight), Y2: px(ys.bottm), Class: "axisline"})
+	tl.chart, tl.x, tl.ys, tl.seen = c, x, ys, map[[3]int]bool{}
+}
 
-	// Points, deduplicated per pixel so that a long run stays a small file; errors drawn last, on top.
-	seen := map[[3]int]bool{}
-	var errs []svgPoint
-	errCount := 0
-	for _, s := range samples {
-		xx, yy := x(s.TS), ys.y(s.LatencyMS)
-		cls := "ok"
-		if s.Source == probe.SourceCluster {
-			cls = "okc"
-		}
-		if s.Error != "" {
-			cls = "err"
-			errCount++
-		}
-		key := [3]int{int(xx), int(yy), slices.Index([]string{"ok", "okc", "err"}, cls)}
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		p := svgPoint{X: px(xx), Y: px(yy), Class: cls}
-		if cls == "err" {
-			errs = append(errs, p)
-		} else {
-			c.Points = append(c.Points, p)
-		}
+// point draws one sample: successes as dots, errors red (drawn last, on top), deduplicated per pixel so that a
+// long run stays a small file.
+func (tl *timeline) point(s probe.Sample) {
+	xx, yy := tl.x(s.TS), tl.ys.y(s.LatencyMS)
+	tl.count++
+	cls := "ok"
+	if s.Source == probe.SourceCluster {
+		cls = "okc"
 	}
-	c.Points = append(c.Points, errs...)
-	note := fmt.Sprintf("%d samples, %d errors (red)", len(samples), errCount)
-	return c, note
+	if s.Error != "" {
+		cls = "err"
+		tl.errs++
+	}
+	key := [3]int{int(xx), int(yy), slices.Index([]string{"ok", "okc", "err"}, cls)}
+	if tl.seen[key] {
+		return
+	}
+	tl.seen[key] = true
+	p := svgPoint{X: px(xx), Y: px(yy), Class: cls}
+	if cls == "err" {
+		tl.errPoints = append(tl.errPoints, p)
+	} else {
+		tl.chart.Points = append(tl.chart.Points, p)
+	}
+}
+
+func (tl *timeline) note() string {
+	return fmt.Sprintf("%d samples, %d errors (red)", tl.count, tl.errs)
 }
 
 // niceStep rounds a step in seconds up to 1, 2 or 5 times a power of ten.

@@ -105,47 +105,120 @@ func ReadJSONL[T any](path string) ([]T, error) {
 	return readJSONL(f, path, func(T) error { return nil })
 }
 
-// ReadSamples reads probe.jsonl. Every line must be a JSON object with a ts and a kind; the error for the
-// first one that is not names path:line.
+// ReadSamples reads probe.jsonl whole. Every line must be a JSON object with a ts and a kind; the error for
+// the first one that is not names path:line. For large files use SampleFile, which streams.
 func ReadSamples(path string) ([]probe.Sample, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("failed to open %s: %w", path, err)
-	}
-	defer func() { _ = f.Close() }()
-	return readJSONL(f, path, func(s probe.Sample) error {
-		switch {
-		case s.TS.IsZero():
-			return errors.New("sample has no ts")
-		case s.Kind == "":
-			return errors.New("sample has no kind")
-		}
+	var out []probe.Sample
+	err := SampleFile{Path: path}.Each(func(s probe.Sample) error {
+		out = append(out, s)
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SampleSource is a re-readable stream of samples: each call of Each calls fn for every sample from the first,
+// in order, and stops at the first error (of the source or of fn), which it returns.
+type SampleSource interface {
+	Each(fn func(probe.Sample) error) error
+}
+
+// SampleSlice is a SampleSource over samples in memory.
+type SampleSlice []probe.Sample
+
+// Each calls fn for every sample.
+func (s SampleSlice) Each(fn func(probe.Sample) error) error {
+	for _, smp := range s {
+		if err := fn(smp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SampleFile streams probe.jsonl, one line in memory at a time, checking each line as ReadSamples does. With
+// Limit > 0 only the bytes [Offset, Limit) are read (one run's part of a file another writer may still append
+// to): a last line without its newline there is incomplete and skipped.
+type SampleFile struct {
+	Path          string
+	Offset, Limit int64
+}
+
+// Each calls fn for every sample of the file.
+func (f SampleFile) Each(fn func(probe.Sample) error) error {
+	fh, err := os.Open(f.Path)
+	if err != nil {
+		return fmt.Errorf("failed to open %s: %w", f.Path, err)
+	}
+	defer func() { _ = fh.Close() }()
+	var r io.Reader = fh
+	if f.Limit > 0 {
+		r = io.NewSectionReader(fh, f.Offset, max(f.Limit-f.Offset, 0))
+	} else if f.Offset > 0 {
+		if _, err := fh.Seek(f.Offset, io.SeekStart); err != nil {
+			return fmt.Errorf("failed to read %s: %w", f.Path, err)
+		}
+	}
+	return scanJSONL(r, f.Path, f.Limit > 0, checkSample, fn)
+}
+
+func checkSample(s probe.Sample) error {
+	switch {
+	case s.TS.IsZero():
+		return errors.New("sample has no ts")
+	case s.Kind == "":
+		return errors.New("sample has no kind")
+	}
+	return nil
 }
 
 func readJSONL[T any](r io.Reader, name string, check func(T) error) ([]T, error) {
+	var out []T
+	err := scanJSONL(r, name, false, check, func(v T) error {
+		out = append(out, v)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// scanJSONL decodes r line by line into T, skipping blank lines, and calls fn for each value. A malformed line
+// is an error naming name:line. With skipPartial a last line without its newline is ignored.
+func scanJSONL[T any](r io.Reader, name string, skipPartial bool, check func(T) error, fn func(T) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxJSONLLine)
-	var out []T
+	partial := false
+	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+		adv, tok, err := bufio.ScanLines(data, atEOF)
+		if atEOF && tok != nil && adv == len(data) && data[len(data)-1] != '\n' {
+			partial = true
+		}
+		return adv, tok, err
+	})
 	n := 0
 	for sc.Scan() {
 		n++
 		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
+		if len(line) == 0 || partial && skipPartial {
 			continue
 		}
 		var v T
 		if err := json.Unmarshal(line, &v); err != nil {
-			return nil, fmt.Errorf("%s:%d: malformed line: %w", name, n, err)
+			return fmt.Errorf("%s:%d: malformed line: %w", name, n, err)
 		}
 		if err := check(v); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, n, err)
+			return fmt.Errorf("%s:%d: %w", name, n, err)
 		}
-		out = append(out, v)
+		if err := fn(v); err != nil {
+			return err
+		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s:%d: failed to read: %w", name, n+1, err)
+		return fmt.Errorf("%s:%d: failed to read: %w", name, n+1, err)
 	}
-	return out, nil
+	return nil
 }

@@ -24,23 +24,32 @@ const SparkErrorMark = '×'
 // on a log scale from the kind's fastest to its slowest column; × marks a column in which a request failed,
 // a blank one had no sample. When phases are given, a ruler line marks where each one starts.
 func WriteSparklines(w io.Writer, samples []probe.Sample, phases []Phase, width int) error {
-	if len(samples) == 0 || width < 2 {
+	return WriteSparklinesFrom(w, SampleSlice(samples), phases, width)
+}
+
+// WriteSparklinesFrom is WriteSparklines streaming its samples (two passes over src, memory per line and
+// column, not per sample). Nothing is written when src fails.
+func WriteSparklinesFrom(w io.Writer, src SampleSource, phases []Phase, width int) error {
+	if src == nil || width < 2 {
 		return nil
 	}
-	t0, t1 := samples[0].TS, samples[0].TS
-	byKey := map[string][]probe.Sample{}
-	for _, s := range samples {
-		if s.TS.Before(t0) {
+	// Pass 1: the time span and the samples per line.
+	var t0, t1 time.Time
+	total := 0
+	counts := map[string]int{}
+	err := src.Each(func(s probe.Sample) error {
+		if total == 0 || s.TS.Before(t0) {
 			t0 = s.TS
 		}
-		if s.TS.After(t1) {
+		if total == 0 || s.TS.After(t1) {
 			t1 = s.TS
 		}
-		k := string(s.Kind)
-		if s.Source == probe.SourceCluster {
-			k += "@cluster"
-		}
-		byKey[k] = append(byKey[k], s)
+		total++
+		counts[sparkKey(s)]++
+		return nil
+	})
+	if err != nil || total == 0 {
+		return err
 	}
 	span := t1.Sub(t0)
 	if span <= 0 {
@@ -48,17 +57,42 @@ func WriteSparklines(w io.Writer, samples []probe.Sample, phases []Phase, width 
 	}
 	// No more columns than the busiest line has samples, so that a short run has no gaps between its samples.
 	most := 0
-	for _, ss := range byKey {
-		most = max(most, len(ss))
+	for _, n := range counts {
+		most = max(most, n)
 	}
 	width = max(min(width, most), 2)
 	col := func(t time.Time) int {
 		c := int(float64(t.Sub(t0)) / float64(span) * float64(width))
 		return min(max(c, 0), width-1)
 	}
-	keys := make([]string, 0, len(byKey))
+	// Pass 2: per line and column the slowest sample and whether one failed.
+	type line struct {
+		worst        []float64
+		failed, seen []bool
+	}
+	lines := map[string]*line{}
+	for k := range counts {
+		lines[k] = &line{worst: make([]float64, width), failed: make([]bool, width), seen: make([]bool, width)}
+	}
+	err = src.Each(func(s probe.Sample) error {
+		l := lines[sparkKey(s)]
+		if l == nil { // the source changed between the passes
+			return nil
+		}
+		c := col(s.TS)
+		l.seen[c] = true
+		if s.Error != "" {
+			l.failed[c] = true
+		}
+		l.worst[c] = math.Max(l.worst[c], s.LatencyMS)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(lines))
 	nameW := len("phases")
-	for k := range byKey {
+	for k := range lines {
 		keys = append(keys, k)
 		nameW = max(nameW, len(k))
 	}
@@ -68,17 +102,7 @@ func WriteSparklines(w io.Writer, samples []probe.Sample, phases []Phase, width 
 	fmt.Fprintf(w, "LATENCY OVER TIME (%v: each column the slowest sample of %v, log scale; %c = a request failed)\n",
 		span.Round(time.Second), roundDur(colDur), SparkErrorMark)
 	for _, k := range keys {
-		worst := make([]float64, width)
-		failed := make([]bool, width)
-		seen := make([]bool, width)
-		for _, s := range byKey[k] {
-			c := col(s.TS)
-			seen[c] = true
-			if s.Error != "" {
-				failed[c] = true
-			}
-			worst[c] = math.Max(worst[c], s.LatencyMS)
-		}
+		worst, failed, seen := lines[k].worst, lines[k].failed, lines[k].seen
 		lo, hi := math.Inf(1), 0.0
 		for c := range width {
 			if seen[c] && !failed[c] {
@@ -117,6 +141,15 @@ func WriteSparklines(w io.Writer, samples []probe.Sample, phases []Phase, width 
 		}
 	}
 	return nil
+}
+
+// sparkKey is a sample's sparkline: its kind, "<kind>@cluster" for the in-cluster probe.
+func sparkKey(s probe.Sample) string {
+	k := string(s.Kind)
+	if s.Source == probe.SourceCluster {
+		k += "@cluster"
+	}
+	return k
 }
 
 // sparkLevel maps v into 0..len(sparkLevels)-1 on a log scale between lo and hi.

@@ -137,18 +137,10 @@ func (b *breaker) checkSamples() string {
 	if b.cfg.MaxErrorRate <= 0 && b.cfg.AbortP99MS <= 0 {
 		return ""
 	}
-	b.r.samplesMu.Lock()
-	var step []probe.Sample
-	for _, s := range b.r.samples {
-		if s.Phase == b.phase && s.Source != probe.SourceCluster {
-			step = append(step, s)
-		}
-	}
-	b.r.samplesMu.Unlock()
-	if len(step) < b.cfg.MinSamples {
+	st := b.r.agg.Pooled(probe.SourceLocal, b.phase)
+	if st.Count < b.cfg.MinSamples {
 		return ""
 	}
-	st := probe.Compute(step)
 	if b.cfg.MaxErrorRate > 0 && st.ErrorPct/100 > b.cfg.MaxErrorRate {
 		return fmt.Sprintf("probe error rate %.1f%% (%d of %d samples) above --max-error-rate %.0f%%", st.ErrorPct, st.Errors, st.Count, b.cfg.MaxErrorRate*100)
 	}

@@ -35,13 +35,13 @@ func TestPodTrouble(t *testing.T) {
 }
 
 func TestBreakerSampleCeilings(t *testing.T) {
-	r := &Runner{}
+	r := &Runner{agg: probe.NewAggregate()}
 	for i := range 20 {
 		s := probe.Sample{Phase: "ramp-step-1", Kind: probe.KindGet, LatencyMS: float64(10 + i), Status: 200}
 		if i < 6 {
 			s.Error, s.Status = "timeout", 0
 		}
-		r.samples = append(r.samples, s)
+		r.agg.Add(s)
 	}
 	b := &breaker{r: r, phase: "ramp-step-1", cfg: BreakerConfig{MaxErrorRate: 0.25, MinSamples: 10}}
 	if got := b.checkSamples(); !strings.Contains(got, "probe error rate 30.0% (6 of 20 samples) above --max-error-rate 25%") {

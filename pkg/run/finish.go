@@ -72,26 +72,12 @@ func (r *Runner) startClusterProbe(ctx context.Context, pcfg probe.Config) {
 
 // finish computes statistics, verdicts, recovery and the outcome.
 func (r *Runner) finish(interrupted bool) {
-	r.samplesMu.Lock()
-	samples := append([]probe.Sample(nil), r.samples...)
-	r.samplesMu.Unlock()
-	byPhase := map[string][]probe.Sample{}
-	for _, s := range samples {
-		if s.Source == probe.SourceCluster {
-			s.Phase += "@cluster"
-		}
-		byPhase[s.Phase] = append(byPhase[s.Phase], s)
-	}
-	r.res.Samples = samples
+	r.res.Samples = r.sampleFile()
 	var stats []probe.Stats
 	for _, ph := range r.res.Phases {
-		for _, suffix := range []string{"", "@cluster"} {
-			ss, ok := byPhase[ph.Name+suffix]
-			if !ok {
-				continue
-			}
-			for _, st := range probe.ByKind(ss) {
-				st.Phase = ph.Name + suffix
+		for _, src := range []struct{ source, suffix string }{{probe.SourceLocal, ""}, {probe.SourceCluster, "@cluster"}} {
+			for _, st := range r.agg.ByKind(src.source, ph.Name) {
+				st.Phase = ph.Name + src.suffix
 				stats = append(stats, st)
 			}
 		}
@@ -99,7 +85,7 @@ func (r *Runner) finish(interrupted bool) {
 	r.res.Stats = stats
 	// Verdicts on the local probe (the in-cluster rows are reported beside them); no local samples -> in-cluster.
 	base := "baseline"
-	if _, ok := byPhase["baseline"]; !ok {
+	if !r.agg.Has(probe.SourceLocal, "baseline") {
 		base = "baseline@cluster"
 	}
 	judged := stats
@@ -112,8 +98,15 @@ func (r *Runner) finish(interrupted bool) {
 		}
 	}
 	r.res.Verdicts = report.Verdicts(judged, base)
-	if rec, ok := byPhase["recovery"]; ok && !interrupted {
-		v := report.RecoveryTime(rec, report.BaselineP50(byPhase["baseline"]), report.DefaultRecoveryWindow)
+	if r.agg.Has(probe.SourceLocal, "recovery") && !interrupted {
+		var rec []probe.Sample
+		for _, s := range r.agg.Samples("recovery") {
+			if probe.SourceOf(s) == probe.SourceLocal {
+				rec = append(rec, s)
+			}
+		}
+		// BaselineP50 of the baseline's samples: the p50 of its successful local samples, every kind pooled.
+		v := report.RecoveryTime(rec, r.agg.SuccessPercentile(probe.SourceLocal, "baseline", 0.5), report.DefaultRecoveryWindow)
 		r.res.Recovery = &v
 	}
 	r.res.Outcome = report.Decide(r.res.Phases, r.res.Verdicts, interrupted)
@@ -148,10 +141,7 @@ func (r *Runner) writeArtifacts() error {
 	if err := write("probe-stats.csv", func(f *os.File) error { return report.WriteProbeStatsCSV(f, r.res.Stats) }); err != nil {
 		return err
 	}
-	r.samplesMu.Lock()
-	samples := append([]probe.Sample(nil), r.samples...)
-	r.samplesMu.Unlock()
-	if err := write("report.html", func(f *os.File) error { return report.WriteHTML(f, r.res, samples) }); err != nil {
+	if err := write("report.html", func(f *os.File) error { return report.WriteHTMLFrom(f, r.res, r.res.Samples) }); err != nil {
 		return err
 	}
 	for _, name := range []string{"failures.jsonl", "events.jsonl", "phases.jsonl"} {
@@ -163,4 +153,18 @@ func (r *Runner) writeArtifacts() error {
 		}
 	}
 	return nil
+}
+
+// sampleFile is this run's part of probe.jsonl as it is now (the in-cluster probe may still append a line
+// while the artifacts are written); nil without samples.
+func (r *Runner) sampleFile() report.SampleSource {
+	if r.agg.Count() == 0 {
+		return nil
+	}
+	path := filepath.Join(r.dir, "probe.jsonl")
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	return report.SampleFile{Path: path, Offset: r.jsonlStart, Limit: st.Size()}
 }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -95,8 +94,9 @@ type Result struct {
 	Teardown    []cluster.Object              `json:"teardown,omitempty"`
 	Notes       []string                      `json:"notes,omitempty"`
 	OutputDir   string                        `json:"outputDir"`
-	// Samples are every probe sample of the run (also in probe.jsonl), for the terminal's sparklines.
-	Samples []probe.Sample `json:"-"`
+	// Samples are every probe sample of the run, streamed from this run's part of probe.jsonl (for the
+	// terminal's sparklines); nil when there is none.
+	Samples report.SampleSource `json:"-"`
 }
 
 // Plan is the cost of the run as configured.
@@ -120,8 +120,7 @@ type Runner struct {
 	dir       string
 	probeNS   string
 	phase     atomic.Value // current phase name, for samples streamed from the in-cluster probe
-	samples   []probe.Sample
-	samplesMu sync.Mutex
+	agg       *probe.Aggregate
 	jsonl     *report.JSONLWriter
 	res       *Result
 	burner    *stress.Runner
@@ -131,6 +130,10 @@ type Runner struct {
 	// (another process uses the same run id), so the final cleanup deletes only what this process created.
 	createdNS []string
 	conflict  bool
+
+	// agg keeps every sample's statistics, exact and compact (4 bytes a sample); the samples go to jsonl, whose
+	// lines of this run start at byte jsonlStart (the file may hold an earlier run's before).
+	jsonlStart int64
 }
 
 // New validates cfg and prepares a runner. Nothing is created in the cluster.
@@ -150,7 +153,7 @@ func New(cfg Config, env Env) (*Runner, error) {
 	if env.Log == nil {
 		env.Log = io.Discard
 	}
-	r := &Runner{cfg: cfg, env: env, dir: cfg.OutputDir, probeNS: "pyrometer-" + env.RunID}
+	r := &Runner{cfg: cfg, env: env, dir: cfg.OutputDir, probeNS: "pyrometer-" + env.RunID, agg: probe.NewAggregate("recovery")}
 	r.phase.Store("")
 	return r, nil
 }
@@ -191,6 +194,9 @@ func (r *Runner) Run(ctx context.Context, version any) (*Result, error) {
 	}
 	if r.jsonl, err = report.CreateJSONL(filepath.Join(r.dir, "probe.jsonl")); err != nil {
 		return nil, fmt.Errorf("invalid --output-dir: %w", err)
+	}
+	if st, err := os.Stat(filepath.Join(r.dir, "probe.jsonl")); err == nil {
+		r.jsonlStart = st.Size()
 	}
 	defer r.jsonl.Close()
 	r.res.Fingerprint = takeFingerprint(ctx, r.env.Client)
@@ -554,9 +560,7 @@ func (r *Runner) sink(s probe.Sample) {
 	if s.Phase == "" || s.Source == probe.SourceCluster {
 		s.Phase = r.phase.Load().(string)
 	}
-	r.samplesMu.Lock()
-	r.samples = append(r.samples, s)
-	r.samplesMu.Unlock()
+	r.agg.Add(s)
 	_ = r.jsonl.Write(s)
 }
 
