@@ -57,6 +57,9 @@ func TestPlanRefusesPodLargerThanEveryNode(t *testing.T) {
 	if !strings.Contains(b.String(), "\nBLOCKED  "+want+"\n") {
 		t.Errorf("the plan text must name the pod that fits nowhere on one line:\n%s", b.String())
 	}
+	if !strings.Contains(b.String(), "\ncpu       6000m (most on one node: 1500m on node-a)\n") {
+		t.Errorf("the free capacity must say what one node has at most:\n%s", b.String())
+	}
 }
 
 // TestPlanPacksPodsOntoNodes: 3 steps of one 1000m pod on 2 nodes with 1500m free each: 3000m requested, 3000m free in

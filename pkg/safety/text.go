@@ -43,9 +43,9 @@ func (p Plan) WriteText(w io.Writer) error {
 
 	ew.printf("\nFREE CAPACITY on %s, after the requests of the pods already there\n", p.Capacity.where())
 	if err := report.KeyValues(ew, [][2]string{
-		{"cpu", fmt.Sprintf("%dm", p.Capacity.CPUMillis)},
-		{"memory", fmt.Sprintf("%dMi", p.Capacity.MemoryMi)},
-		{"pod slots", fmt.Sprint(p.Capacity.Pods)},
+		{"cpu", fmt.Sprintf("%dm", p.Capacity.CPUMillis) + p.Capacity.most(func(n NodeFree) int64 { return n.CPUMillis }, "m")},
+		{"memory", fmt.Sprintf("%dMi", p.Capacity.MemoryMi) + p.Capacity.most(func(n NodeFree) int64 { return n.MemoryMi }, "Mi")},
+		{"pod slots", fmt.Sprint(p.Capacity.Pods) + p.Capacity.most(func(n NodeFree) int64 { return n.Pods }, "")},
 	}); err != nil {
 		return err
 	}
@@ -70,6 +70,21 @@ func (p Plan) WriteText(w io.Writer) error {
 	}
 	ew.printf("\n%s\n", p.Verdict())
 	return ew.err
+}
+
+// most is " (most on one node: 1500m on node-a)" when the capacity is spread over several nodes (the fit check
+// packs onto each node), "" otherwise.
+func (c Capacity) most(get func(NodeFree) int64, unit string) string {
+	if len(c.PerNode) < 2 {
+		return ""
+	}
+	best := c.PerNode[0]
+	for _, n := range c.PerNode[1:] {
+		if get(n) > get(best) {
+			best = n
+		}
+	}
+	return fmt.Sprintf(" (most on one node: %d%s on %s)", get(best), unit, best.Name)
 }
 
 // Verdict is the plan's final line, e.g. "VERDICT: BLOCKED by cpu, pod-slots".

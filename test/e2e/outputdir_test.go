@@ -84,6 +84,24 @@ func TestOutputDirReuseRefused(t *testing.T) {
 		}
 	}
 
+	// the credential filter takes none of a real run's artifacts for a credential (the bundle's own file is new)
+	r = pluginIn(t, dir, time.Minute, "bundle", "out", "--out", "b.tar.gz", "-o", "json")
+	var bundle struct {
+		Entries []struct {
+			Name     string
+			Included bool
+			Reason   string
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &bundle); err != nil || r.code != 0 {
+		t.Fatalf("bundle: exit %d, %v\n%s\n%s", r.code, err, r.stdout, r.stderr)
+	}
+	for _, e := range bundle.Entries {
+		if _, artifact := before[e.Name]; artifact && !e.Included {
+			t.Errorf("bundle left out %s of an ordinary run: %s", e.Name, e.Reason)
+		}
+	}
+
 	// a probe's directory: refused for a run too, naming the probe's run id
 	r = pluginIn(t, dir, 2*time.Minute, "--kubeconfig", kubeconfig, "probe", "--duration", "2s", "--probes", "readyz,get", "--output-dir", "probed", "-o", "json")
 	if r.code != 0 {
