@@ -39,7 +39,7 @@ func writeRunDir(t *testing.T) string {
 		samples = append(samples, ps...)
 		phases = append(phases, report.Phase{Name: name, Type: report.PhaseTypeProbe, Start: at, End: at.Add(20 * time.Second), Status: report.StatusPass})
 	}
-	verdicts := report.Verdicts(stats, "baseline")
+	verdicts := report.Verdicts(stats, "baseline", report.DefaultSLOErrorRate)
 	doc := map[string]any{"runID": "r1", "start": start, "phases": phases, "stats": stats, "verdicts": verdicts,
 		"outcome": report.Decide(phases, verdicts, false), "fingerprint": map[string]any{"serverVersion": "v1.31.0"},
 		"safety": map[string]any{"maxObjects": 10}}

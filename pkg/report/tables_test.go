@@ -124,13 +124,13 @@ func TestWriteVerdictTable(t *testing.T) {
 	stats := append(fullStats(), probe.Stats{Phase: "ramp-step-2", Kind: "get", Count: 12, Errors: 12, ErrorPct: 100, P50: 5000, P99: 5000,
 		LowCount: []string{"p95", "p99"}})
 	var b bytes.Buffer
-	if err := WriteVerdictTable(&b, Verdicts(stats, "baseline")); err != nil {
+	if err := WriteVerdictTable(&b, Verdicts(stats, "baseline", DefaultSLOErrorRate)); err != nil {
 		t.Fatal(err)
 	}
 	assertGolden(t, "verdicts.golden", b.Bytes())
 
 	b.Reset()
-	if err := WriteVerdictMarkdown(&b, Verdicts(stats, "baseline")); err != nil {
+	if err := WriteVerdictMarkdown(&b, Verdicts(stats, "baseline", DefaultSLOErrorRate)); err != nil {
 		t.Fatal(err)
 	}
 	assertGolden(t, "verdicts.md.golden", b.Bytes())

@@ -110,9 +110,9 @@ func (r *Runner) finish(interrupted bool) {
 			}
 		}
 	}
-	r.res.Verdicts = report.Verdicts(judged, base)
+	r.res.Verdicts = report.Verdicts(judged, base, r.cfg.SLOErrorRate)
 	if rec, ok := byPhase["recovery"]; ok && !interrupted {
-		v := report.RecoveryTime(rec, report.BaselineP50(byPhase["baseline"]), report.DefaultRecoveryWindow)
+		v := report.RecoveryTime(rec, report.NewRecoveryBaseline(byPhase["baseline"]), report.DefaultRecoveryWindow)
 		r.res.Recovery = &v
 	}
 	r.res.Outcome = report.Decide(r.res.Phases, r.res.Verdicts, interrupted)

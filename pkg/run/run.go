@@ -49,6 +49,7 @@ type Config struct {
 	OutputDir           string
 	Flags               map[string]string // as given, for run.json
 	Breaker             BreakerConfig
+	SLOErrorRate        float64       // availability SLO of every phase: the fraction of probe requests that may fail
 	Monitor             time.Duration // > 0: write monitor.jsonl every Monitor
 	Safety              any           // the safety plan the run was admitted with (for run.json)
 	Interactive         any           // the answers given at the prompts of run -i/-c/-r (for run.json; nil: none)
