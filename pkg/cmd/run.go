@@ -51,7 +51,8 @@ type RunOptions struct {
 	RunID           string
 	Limits          safety.Limits // --max-pods, --max-namespaces, --max-objects-per-step
 	Yes             bool          // proceed when the safety plan is blocked
-	MaxErrorRate    float64
+	MaxErrorRate    float64       // breaker, a fraction
+	SLOErrorRate    float64       // availability SLO of every phase, a fraction
 	AbortP99        time.Duration
 	Monitor         bool
 	MonitorInterval time.Duration
@@ -220,7 +221,8 @@ func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
 	f.IntVar(&o.Limits.MaxNamespaces, "max-namespaces", o.Limits.MaxNamespaces, "Safety limit: most namespaces the run may create.")
 	f.IntVar(&o.Limits.MaxObjectsPerStep, "max-objects-per-step", o.Limits.MaxObjectsPerStep, "Safety limit: most objects one ramp step may create.")
 	f.BoolVar(&o.Yes, "yes", false, "Proceed even when the safety plan is blocked (prints a warning).")
-	f.Float64Var(&o.MaxErrorRate, "max-error-rate", 0.25, "Breaker: stop the ramp when more than this fraction of a step's probe samples fail (0 = off).")
+	f.Var(newRatioFlag(&o.MaxErrorRate, 0.25), "max-error-rate", "Breaker: stop the ramp when more than this share of a step's probe requests fail: a fraction (0.25) or a percentage (25%); 0 = off.")
+	f.Var(newRatioFlag(&o.SLOErrorRate, report.DefaultSLOErrorRate), "slo-error-rate", "Availability SLO: a phase (baseline, step or recovery) fails when more than this share of its probe requests fail: a fraction (0.01) or a percentage (1%).")
 	f.DurationVar(&o.AbortP99, "abort-p99", 0, "Breaker: stop the ramp when a step's probe p99 exceeds this latency (0 = off).")
 	f.BoolVar(&o.Monitor, "monitor", false, "Record node and pod usage (metrics API), node conditions and events into monitor.jsonl.")
 	f.DurationVar(&o.MonitorInterval, "monitor-interval", 10*time.Second, "Time between two monitor snapshots.")
@@ -411,7 +413,8 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		StepTimeout: o.StepTimeout, TeardownTimeout: o.TeardownTimeout, QPS: o.QPS, Burst: o.Burst, Probe: pcfg,
 		ProbeFrom: o.From, ProbeImage: o.Image, NodeSelector: o.NodeSelector, PullSecrets: o.PullSecrets, PullSecretNamespace: ns,
 		OutputDir: o.OutputDir, Flags: o.flagsSeen, Safety: check.plan,
-		Breaker: run.BreakerConfig{MaxErrorRate: o.MaxErrorRate, AbortP99MS: float64(o.AbortP99) / float64(time.Millisecond)}}
+		Breaker:      run.BreakerConfig{MaxErrorRate: o.MaxErrorRate, AbortP99MS: float64(o.AbortP99) / float64(time.Millisecond)},
+		SLOErrorRate: o.SLOErrorRate}
 	if o.Monitor {
 		cfg.Monitor = o.MonitorInterval
 	}
