@@ -150,8 +150,10 @@ type ProbeResult struct {
 	Local      []probe.Stats      `json:"local,omitempty"`
 	Cluster    []probe.Stats      `json:"cluster,omitempty"`
 	ServerSide []probe.ServerStat `json:"serverSide,omitempty"`
-	Notes      []string           `json:"notes,omitempty"`
-	OutputDir  string             `json:"outputDir,omitempty"`
+	// Lag is the scheduling lag of the local probe's samples (how late the client fired them).
+	Lag       *probe.Lag `json:"lag,omitempty"`
+	Notes     []string   `json:"notes,omitempty"`
+	OutputDir string     `json:"outputDir,omitempty"`
 	// Samples are every sample taken, for the terminal's sparklines (and report.html).
 	Samples []probe.Sample `json:"-"`
 }
@@ -512,6 +514,11 @@ func (o *ProbeOptions) probe(ctx context.Context, env *probeEnv, pcfg probe.Conf
 	res.Samples = samples
 	if len(loc) > 0 {
 		res.Local = probe.ByKind(loc)
+		lag := probe.LagOf("", loc, o.Interval)
+		res.Lag = &lag
+		if w := lag.Warning(); w != "" {
+			res.Notes = append(res.Notes, w)
+		}
 	}
 	if len(clu) > 0 {
 		res.Cluster = probe.ByKind(clu)
@@ -619,6 +626,9 @@ func (o *ProbeOptions) print(res *ProbeResult) error {
 			if err := report.WriteStatsMarkdown(o.Out, res.Local); err != nil {
 				return err
 			}
+			if res.Lag != nil {
+				fmt.Fprintf(o.Out, "\nProbe client scheduling lag: %s\n", res.Lag)
+			}
 		}
 		if len(res.Cluster) > 0 {
 			fmt.Fprintf(o.Out, "\n### Client-side latency (in-cluster pod, ms)\n\n")
@@ -635,6 +645,9 @@ func (o *ProbeOptions) print(res *ProbeResult) error {
 		fmt.Fprintf(o.Out, "CLIENT-SIDE LATENCY (local, in-process; ms)\n")
 		if err := report.WriteStatsTable(o.Out, res.Local, false); err != nil {
 			return err
+		}
+		if res.Lag != nil {
+			fmt.Fprintf(o.Out, "probe client scheduling lag: %s\n", res.Lag)
 		}
 	}
 	if len(res.Cluster) > 0 {

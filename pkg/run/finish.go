@@ -96,6 +96,17 @@ func (r *Runner) finish(interrupted bool) {
 		}
 	}
 	r.res.Stats = stats
+	// The probe's own scheduling lag per phase (local probe): a client that lags measures partly itself.
+	r.res.ProbeLag = nil
+	for _, ph := range r.res.Phases {
+		if ss, ok := byPhase[ph.Name]; ok {
+			lag := probe.LagOf(ph.Name, ss, r.cfg.Probe.Interval)
+			r.res.ProbeLag = append(r.res.ProbeLag, lag)
+			if w := lag.Warning(); w != "" {
+				r.res.Notes = append(r.res.Notes, w)
+			}
+		}
+	}
 	// Verdicts on the local probe (the in-cluster rows are reported beside them); no local samples -> in-cluster.
 	base := "baseline"
 	if _, ok := byPhase["baseline"]; !ok {

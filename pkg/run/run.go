@@ -84,6 +84,7 @@ type Result struct {
 	ServerSide  map[string][]probe.ServerStat `json:"serverSide,omitempty"`
 	Verdicts    []report.Verdict              `json:"verdicts"`
 	Recovery    *report.Recovery              `json:"recovery,omitempty"`
+	ProbeLag    []probe.Lag                   `json:"probeLag,omitempty"` // per phase, local probe
 	Outcome     report.Outcome                `json:"outcome"`
 	Failures    []Failure                     `json:"failures,omitempty"`
 	Teardown    []cluster.Object              `json:"teardown,omitempty"`
