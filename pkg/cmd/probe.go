@@ -39,6 +39,15 @@ const (
 
 const defaultRequestTimeout = 10 * time.Second
 
+// DefaultInterval is the default time between two samples of each probe kind (5 per second per kind), and
+// DefaultWindow the default probe window of each phase of a run: together 100 samples per kind and phase, the
+// fewest that support a p99 (probe.MinSamplesP99); `probe`'s default 30 s gives 150. The probe's own cost at
+// this rate is in the README (Probe, "Cost of the probe").
+const (
+	DefaultInterval = 200 * time.Millisecond
+	DefaultWindow   = 20 * time.Second
+)
+
 // ProbeFlags are the probe settings shared by `probe` and `run`.
 type ProbeFlags struct {
 	Probes        string
@@ -57,7 +66,7 @@ type ProbeFlags struct {
 func (f *ProbeFlags) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Probes, "probes", "all", "Probe kinds, comma separated: "+strings.Join(probe.KindNames(), ", ")+
 		", or all (all that the identity may use).")
-	cmd.Flags().DurationVar(&f.Interval, "interval", time.Second, "Time between two samples of each kind (open loop: a slow answer never delays the next sample).")
+	cmd.Flags().DurationVar(&f.Interval, "interval", DefaultInterval, "Time between two samples of each kind (open loop: a slow answer never delays the next sample; kinds are staggered across it).")
 	cmd.Flags().Float64Var(&f.Rate, "rate", 0, "Samples per second per kind; an alternative to --interval.")
 	cmd.Flags().StringVar(&f.From, "probe-from", FromLocal, "Where probes run: local (in this process), cluster (a Job running the plugin's image), or both.")
 	cmd.Flags().StringVar(&f.Image, "probe-image", version.Get().ProbeImage, "Image of the in-cluster probe (the plugin's own image).")

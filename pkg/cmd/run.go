@@ -95,8 +95,10 @@ func (f *modeFlag) Type() string { return "number" }
 
 // newRunOptions returns the defaults shared by run and plan.
 func newRunOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *RunOptions {
-	return &RunOptions{configFlags: cf, Modes: "cpu,mem", Steps: 2, Baseline: 10 * time.Second, StepDuration: 10 * time.Second,
-		Recovery: 10 * time.Second, StepTimeout: 3 * time.Minute, TeardownTimeout: 3 * time.Minute, QPS: 50, Burst: 100,
+	// 20 s windows at the default probe interval of 200ms: 100 samples per kind and phase, the fewest with which
+	// a p99 is not just the maximum (probe.MinSamplesP99).
+	return &RunOptions{configFlags: cf, Modes: "cpu,mem", Steps: 2, Baseline: DefaultWindow, StepDuration: DefaultWindow,
+		Recovery: DefaultWindow, StepTimeout: 3 * time.Minute, TeardownTimeout: 3 * time.Minute, QPS: 50, Burst: 100,
 		Output: "table", Limits: safety.DefaultLimits(), modeFlags: map[string]*plan.Override{}, IOStreams: streams}
 }
 
