@@ -1,11 +1,15 @@
 package cmd
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/config"
 )
 
 // issue 12 item 17: "--max-error-rate 25" (meant as 25%) was accepted as 2500% and never tripped.
@@ -63,5 +67,35 @@ func TestRunErrorRateFlags(t *testing.T) {
 	}
 	if f := c.Flags().Lookup("max-error-rate"); f == nil || f.DefValue != "25%" {
 		t.Errorf("--max-error-rate default %v, want 25%%", f)
+	}
+}
+
+func TestErrorRateFromConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		body, err string
+	}{
+		{"max-error-rate: 25\n", `key "max-error-rate": invalid value "25": must be a fraction from 0 to 1`},
+		{"max-error-rate: 10%\n", ""},
+		{"max-error-rate: 0.1\n", ""},
+	} {
+		p := filepath.Join(dir, "c.yaml")
+		if err := os.WriteFile(p, []byte(tc.body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := NewCmdRun(nil, genericiooptions.NewTestIOStreamsDiscard())
+		_, err := config.Apply(cmd.LocalNonPersistentFlags(), p, "")
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: error %v, want %q", tc.body, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", tc.body, err)
+		}
+		if v := cmd.Flags().Lookup("max-error-rate").Value.String(); v != "10%" {
+			t.Errorf("%q: --max-error-rate %s, want 10%%", tc.body, v)
+		}
 	}
 }
