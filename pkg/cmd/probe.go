@@ -175,7 +175,8 @@ func NewCmdProbe(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOS
 		Short: "Measure API latency without generating load",
 		Long: `Measure Kubernetes API latency without generating load.
 
-Each probe kind fires on a fixed schedule (open loop): a slow answer never delays the next sample, and a
+Each probe kind fires on a fixed schedule (open loop), every --interval (200ms), the kinds staggered across
+the interval so that they never queue behind each other: a slow answer never delays the next sample, and a
 request that fails or exceeds --request-timeout (default 10s) is kept as a sample with its error. Requests are
 timed in this process around the client-go call, on a dedicated connection with no client-side rate limit.
 
@@ -185,7 +186,9 @@ kube-system), list-cluster (LIST nodes), mutate (create, patch, delete a ConfigM
 pyrometer-<run-id> for its objects and deletes it at the end, also on Ctrl-C.
 
 Percentiles use the nearest-rank method (every figure is an observed latency) over all samples, errors
-included; a percentile the sample count cannot support (p99 needs 100 samples) is marked with *.
+included; a percentile the sample count cannot support (p99 needs 100 samples) is marked with *. The probe
+client's own scheduling lag is shown too; a lag p99 above 10% of the interval means the client could not keep
+its schedule and the measurement is not fair.
 When GET /metrics is allowed, the apiserver's own request-duration histogram is read at start and end and
 its per-verb/resource quantiles are shown too.`,
 		Example: `  # 30 seconds of every probe kind the current identity may use

@@ -115,10 +115,17 @@ Phases: a baseline probe; N ramp steps, each adding the chosen stress modes' loa
 recovery probe. The stress objects are created by kube-burner; the API flood (mode api) is spread over the step's
 probe window, so latency is measured while it runs.
 
-Results: a percentile table per phase and probe kind, a verdict per phase (SLO: p99 <= 1s for readyz, get,
-mutate and watch, <= 30s for lists; ratio of p50/p99 to the baseline: nominal <= 1.2x, elevated <= 2x,
-degraded <= 5x, critical > 5x), the recovery time (until a 5s window's p50 is back within 1.2x of the baseline
-p50), and the artifacts in --output-dir. Exit code: 0 pass, 2 an SLO failed, 1 the run failed or was interrupted.
+Defaults: 20s windows probed every 200ms, i.e. 100 samples per probe kind and phase, the fewest that support a
+p99 (the kinds are staggered across the interval).
+
+Results: a percentile table per phase and probe kind, the probe client's scheduling lag per phase (above 10% of
+the interval the measurement is flagged as not fair), a verdict per phase and kind for every phase (SLO: at most
+--slo-error-rate of the requests failed, and p99 <= 1s for readyz, get, mutate and watch, <= 30s for lists; with
+fewer than 100 samples the highest percentile the count supports is judged instead of the p99; ratio of p50/p99
+to the baseline: nominal <= 1.2x, elevated <= 2x, degraded <= 5x, critical > 5x, from the p50 alone when either
+side has fewer than 100 samples), the recovery time (until a 5s window's p50 is back within 1.2x of the baseline
+p50 with an error ratio not significantly above the baseline's), and the artifacts in --output-dir. Exit code:
+0 pass, 2 an SLO failed (latency or errors), 1 the run failed or was interrupted.
 
 Safety: before anything is created, the run checks with SelfSubjectAccessReviews that it may do everything it
 needs (all missing permissions are listed at once), and computes the safety plan (kubectl pyrometer plan shows it
