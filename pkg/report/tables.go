@@ -122,9 +122,12 @@ func verdictHeader() []string {
 func verdictRows(verdicts []Verdict) [][]string {
 	rows := make([][]string, 0, len(verdicts))
 	for _, v := range verdicts {
-		slo := "err<=" + trimFloat(v.SLOErrorPct) + "%"
+		var slo []string
 		if v.SLOThresholdMS > 0 {
-			slo = "p99<=" + msDuration(v.SLOThresholdMS) + " " + slo
+			slo = append(slo, "p99<="+msDuration(v.SLOThresholdMS))
+		}
+		if v.Count > 0 || v.SLOErrorPct > 0 { // a run.json from before the availability SLO has neither
+			slo = append(slo, "err<="+trimFloat(v.SLOErrorPct)+"%")
 		}
 		result := StatusPass
 		if !v.Pass {
@@ -139,7 +142,7 @@ func verdictRows(verdicts []Verdict) [][]string {
 			reason = strings.TrimPrefix(reason+"; "+v.Note, "; ")
 		}
 		rows = append(rows, []string{
-			orDash(v.Phase), v.Kind, FormatMS(v.P50MS), p99, strconv.FormatFloat(v.ErrorPct, 'f', 1, 64), slo,
+			orDash(v.Phase), v.Kind, FormatMS(v.P50MS), p99, strconv.FormatFloat(v.ErrorPct, 'f', 1, 64), orDash(strings.Join(slo, " ")),
 			formatRatio(v.P50Ratio), formatRatio(v.P99Ratio), orDash(v.Level), result, reason,
 		})
 	}

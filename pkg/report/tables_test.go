@@ -186,3 +186,12 @@ func Example_formatMS() {
 	fmt.Println(FormatMS(3.274), FormatMS(1432.14))
 	// Output: 3.27 1432.1
 }
+
+// A run.json written before the availability SLO has no count nor slo_error_pct: no "err<=0%" is made up.
+func TestVerdictRowsOfAnOldRun(t *testing.T) {
+	rows := verdictRows([]Verdict{{Phase: "baseline", Kind: "get", SLOThresholdMS: 1000, Pass: true},
+		{Phase: "baseline", Kind: "all", Pass: true}})
+	if rows[0][5] != "p99<=1s" || rows[1][5] != "-" {
+		t.Errorf("SLO cells %q %q, want p99<=1s and -", rows[0][5], rows[1][5])
+	}
+}
