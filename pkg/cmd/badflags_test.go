@@ -19,7 +19,7 @@ func TestRateAndMonitorIntervalBadInput(t *testing.T) {
 		{[]string{"run", "--rate", "-2"}, "error: invalid --rate -2: " + rate},
 		{[]string{"probe", "--rate", "0"}, "error: invalid --rate 0: " + rate},
 		{[]string{"run", "--rate", "1e-300"}, "error: invalid --rate 1e-300: one sample every 2562047h47m16.854775807s is longer than " +
-			"the shortest probe window (--baseline/--step-duration/--recovery) 10s (no sample would be taken)"},
+			"the shortest probe window (--baseline/--step-duration/--recovery) 20s (no sample would be taken)"},
 		{[]string{"probe", "--rate", "0.01"}, "error: invalid --rate 0.01: one sample every 1m40s is longer than --duration 30s (no sample would be taken)"},
 		{[]string{"run", "--monitor", "--monitor-interval", "0"}, "error: invalid --monitor-interval 0s: must be between 1s and 1h"},
 		{[]string{"run", "--monitor-interval", "-5s"}, "error: invalid --monitor-interval -5s: must be between 1s and 1h"},

@@ -39,15 +39,18 @@ func NewCmdCompare(_ *genericclioptions.ConfigFlags, streams genericiooptions.IO
 		Use:   "compare DIR_A DIR_B [flags]",
 		Short: "Compare the latency of two finished runs, and whether they are comparable",
 		Long: `Compare two run directories (written by run or probe --output-dir): per phase and probe kind, the number
-of successful local samples and errors, p50 and p99 of A and B (nearest rank, ms), their change in percent, and
-whether the difference is statistically significant on the raw samples. The test is the two-sided Mann-Whitney U
-test with the normal approximation, tie and continuity correction, significant when p < --alpha; with fewer than 8
-successful samples on either side the row says "too few samples". Below the table, every difference in the
-cluster fingerprint (Kubernetes version, nodes, allocatable) and configuration (modes, settings, flags such as
---steps, --step-duration, --interval, plugin version) is listed, so you see when the runs are not comparable.
+of successful local samples and errors (with their share of all requests, timeouts included), p50 and p99 of A
+and B (nearest rank, ms), their change in percent, and whether the differences are statistically significant on
+the raw samples. Latency: the two-sided Mann-Whitney U test with the normal approximation, tie and continuity
+correction, on the successful samples, significant when p < --alpha; with fewer than 8 successful samples on
+either side the row says "too few samples". Errors: the two-sided Fisher's exact test of the error ratios (the
+two-proportion z-test for very large counts), significant when p < --alpha. Below the table, every difference in
+the cluster fingerprint (Kubernetes version, nodes, allocatable) and configuration (modes, settings, flags such
+as --steps, --step-duration, --interval, plugin version) is listed, so you see when the runs are not comparable.
 
-With --fail-on-regression N%, the exit code is 3 when any phase and kind has a significant p50 or p99 increase
-of more than N%.`,
+With --fail-on-regression N%, the exit code is 3 when any phase and kind regressed: every request failed in B
+where A had successes; or the error ratio rose significantly by more than N% of A's ratio (any significant rise
+from no errors); or p50 or p99 rose significantly by more than N%.`,
 		Example: `  # Is this run worse than the last one?
   kubectl pyrometer compare runs/monday runs/tuesday
 
@@ -64,8 +67,8 @@ of more than N%.`,
 		},
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: table, json, yaml, markdown.")
-	cmd.Flags().StringVar(&o.FailOnRegression, "fail-on-regression", "", "Exit 3 when a p50 or p99 rose significantly by more than this percentage (e.g. 20%).")
-	cmd.Flags().Float64Var(&o.Alpha, "alpha", o.Alpha, "Significance level of the Mann-Whitney U test.")
+	cmd.Flags().StringVar(&o.FailOnRegression, "fail-on-regression", "", "Exit 3 when the error ratio, p50 or p99 rose significantly by more than this percentage (e.g. 20%), or every request of a kind failed in B.")
+	cmd.Flags().Float64Var(&o.Alpha, "alpha", o.Alpha, "Significance level of the Mann-Whitney U test (latency) and of Fisher's exact test (errors).")
 	return cmd
 }
 

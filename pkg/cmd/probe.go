@@ -41,6 +41,15 @@ const (
 
 const defaultRequestTimeout = 10 * time.Second
 
+// DefaultInterval is the default time between two samples of each probe kind (5 per second per kind), and
+// DefaultWindow the default probe window of each phase of a run: together 100 samples per kind and phase, the
+// fewest that support a p99 (probe.MinSamplesP99); `probe`'s default 30 s gives 150. The probe's own cost at
+// this rate is in the README (Probe, "Cost of the probe").
+const (
+	DefaultInterval = 200 * time.Millisecond
+	DefaultWindow   = 20 * time.Second
+)
+
 // ProbeFlags are the probe settings shared by `probe` and `run`.
 type ProbeFlags struct {
 	Probes        string
@@ -60,7 +69,7 @@ type ProbeFlags struct {
 func (f *ProbeFlags) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Probes, "probes", "all", "Probe kinds, comma separated: "+strings.Join(probe.KindNames(), ", ")+
 		", or all (all that the identity may use).")
-	cmd.Flags().DurationVar(&f.Interval, "interval", time.Second, "Time between two samples of each kind (open loop: a slow answer never delays the next sample).")
+	cmd.Flags().DurationVar(&f.Interval, "interval", DefaultInterval, "Time between two samples of each kind (open loop: a slow answer never delays the next sample; kinds are staggered across it).")
 	cmd.Flags().Float64Var(&f.Rate, "rate", 0, "Samples per second per kind, > 0 and <= 1000; an alternative to --interval (given at a higher level, flag > --config > --profile, it wins over it).")
 	cmd.Flags().StringVar(&f.From, "probe-from", FromLocal, "Where probes run: local (in this process), cluster (a Job running the plugin's image), or both.")
 	cmd.Flags().StringVar(&f.Image, "probe-image", version.Get().ProbeImage, "Image of the in-cluster probe (the plugin's own image).")
@@ -160,8 +169,10 @@ type ProbeResult struct {
 	Local      []probe.Stats      `json:"local,omitempty"`
 	Cluster    []probe.Stats      `json:"cluster,omitempty"`
 	ServerSide []probe.ServerStat `json:"serverSide,omitempty"`
-	Notes      []string           `json:"notes,omitempty"`
-	OutputDir  string             `json:"outputDir,omitempty"`
+	// Lag is the scheduling lag of the local probe's samples (how late the client fired them).
+	Lag       *probe.Lag `json:"lag,omitempty"`
+	Notes     []string   `json:"notes,omitempty"`
+	OutputDir string     `json:"outputDir,omitempty"`
 	// Samples are every sample taken, for the terminal's sparklines (and report.html): streamed from probe.jsonl
 	// with --output-dir, else a compact log when stdout is a terminal; nil when nothing draws them.
 	Samples report.SampleSource `json:"-"`
@@ -177,7 +188,8 @@ func NewCmdProbe(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOS
 		Short: "Measure API latency without generating load",
 		Long: `Measure Kubernetes API latency without generating load.
 
-Each probe kind fires on a fixed schedule (open loop): a slow answer never delays the next sample, and a
+Each probe kind fires on a fixed schedule (open loop), every --interval (200ms), the kinds staggered across
+the interval so that they never queue behind each other: a slow answer never delays the next sample, and a
 request that fails or exceeds --request-timeout (default 10s) is kept as a sample with its error. Requests are
 timed in this process around the client-go call, on a dedicated connection with no client-side rate limit.
 
@@ -187,7 +199,9 @@ kube-system), list-cluster (LIST nodes), mutate (create, patch, delete a ConfigM
 pyrometer-<run-id> for its objects and deletes it at the end, also on Ctrl-C.
 
 Percentiles use the nearest-rank method (every figure is an observed latency) over all samples, errors
-included; a percentile the sample count cannot support (p99 needs 100 samples) is marked with *.
+included; a percentile the sample count cannot support (p99 needs 100 samples) is marked with *. The probe
+client's own scheduling lag is shown too; a lag p99 above 10% of the interval means the client could not keep
+its schedule and the measurement is not fair.
 Samples are not kept in memory (they go to --output-dir's probe.jsonl; the statistics take 4 bytes a sample),
 so a long probe (--duration 24h) is fine.
 When GET /metrics is allowed, the apiserver's own request-duration histogram is read at start and end and
@@ -576,6 +590,14 @@ func (o *ProbeOptions) probe(ctx context.Context, env *probeEnv, pcfg probe.Conf
 	case log != nil && log.Len() > 0:
 		res.Samples = log
 	}
+	if hasLoc {
+		lag := agg.Lag(probe.SourceLocal, "probe", o.Interval)
+		lag.Phase = ""
+		res.Lag = &lag
+		if w := lag.Warning(); w != "" {
+			res.Notes = append(res.Notes, w)
+		}
+	}
 	if !hasLoc && !hasClu || o.From != FromCluster && !hasLoc {
 		return errors.New("no samples were taken")
 	}
@@ -686,6 +708,9 @@ func (o *ProbeOptions) print(res *ProbeResult) error {
 			if err := report.WriteStatsMarkdown(o.Out, res.Local); err != nil {
 				return err
 			}
+			if res.Lag != nil {
+				fmt.Fprintf(o.Out, "\nProbe client scheduling lag: %s\n", res.Lag)
+			}
 		}
 		if len(res.Cluster) > 0 {
 			fmt.Fprintf(o.Out, "\n### Client-side latency (in-cluster pod, ms)\n\n")
@@ -702,6 +727,9 @@ func (o *ProbeOptions) print(res *ProbeResult) error {
 		fmt.Fprintf(o.Out, "CLIENT-SIDE LATENCY (local, in-process; ms)\n")
 		if err := report.WriteStatsTable(o.Out, res.Local, false); err != nil {
 			return err
+		}
+		if res.Lag != nil {
+			fmt.Fprintf(o.Out, "probe client scheduling lag: %s\n", res.Lag)
 		}
 	}
 	if len(res.Cluster) > 0 {

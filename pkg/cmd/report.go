@@ -127,6 +127,12 @@ func writeRunTables(w io.Writer, doc report.RunDoc, samples report.SampleSource)
 			}
 		}
 	}
+	if len(doc.ProbeLag) > 0 {
+		fmt.Fprintf(w, "\nPROBE CLIENT SCHEDULING LAG (local probe; above 10%% of the interval the measurement is not fair)\n")
+		for _, l := range doc.ProbeLag {
+			fmt.Fprintf(w, "  %s: %s\n", l.Phase, l)
+		}
+	}
 	fmt.Fprintf(w, "\nVERDICTS (vs baseline)\n")
 	if err := report.WriteVerdictTable(w, doc.Verdicts); err != nil {
 		return err

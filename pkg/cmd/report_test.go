@@ -21,6 +21,7 @@ func writeRunDir(t *testing.T) string {
 	var samples []probe.Sample
 	var stats []probe.Stats
 	var phases []report.Phase
+	var lags []probe.Lag
 	for i, name := range []string{"baseline", "ramp-step-1", "recovery"} {
 		at := start.Add(time.Duration(i) * time.Minute)
 		var ps []probe.Sample
@@ -30,6 +31,9 @@ func writeRunDir(t *testing.T) string {
 			if i == 1 && n == 3 {
 				s.Status, s.Error = 0, "timeout"
 			}
+			if i == 1 && n >= 10 {
+				s.LagMS = 150 // the client fell behind: lag p99 above 10% of the 1s interval
+			}
 			ps = append(ps, s)
 		}
 		for _, st := range probe.ByKind(ps) {
@@ -37,11 +41,12 @@ func writeRunDir(t *testing.T) string {
 			stats = append(stats, st)
 		}
 		samples = append(samples, ps...)
+		lags = append(lags, probe.LagOf(name, ps, time.Second))
 		phases = append(phases, report.Phase{Name: name, Type: report.PhaseTypeProbe, Start: at, End: at.Add(20 * time.Second), Status: report.StatusPass})
 	}
-	verdicts := report.Verdicts(stats, "baseline")
+	verdicts := report.Verdicts(stats, "baseline", report.DefaultSLOErrorRate)
 	doc := map[string]any{"runID": "r1", "start": start, "phases": phases, "stats": stats, "verdicts": verdicts,
-		"outcome": report.Decide(phases, verdicts, false), "fingerprint": map[string]any{"serverVersion": "v1.31.0"},
+		"probeLag": lags, "outcome": report.Decide(phases, verdicts, false), "fingerprint": map[string]any{"serverVersion": "v1.31.0"},
 		"safety": map[string]any{"maxObjects": 10}}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
@@ -83,7 +88,9 @@ func TestReportTable(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"CLIENT-SIDE LATENCY PER PHASE", "VERDICTS", "baseline", "ramp-step-1", "recovery", "Result: "} {
+	for _, want := range []string{"CLIENT-SIDE LATENCY PER PHASE", "VERDICTS", "baseline", "ramp-step-1", "recovery", "Result: ",
+		"PROBE CLIENT SCHEDULING LAG", "  ramp-step-1: p50 0.00 ms, p99 150.00 ms, max 150.00 ms (limit 100.0 ms: 10% of the 1s interval): NOT FAIR",
+		"  baseline: p50 0.00 ms, p99 0.00 ms, max 0.00 ms (limit 100.0 ms: 10% of the 1s interval)\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table output lacks %q:\n%s", want, out)
 		}

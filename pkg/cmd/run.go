@@ -53,7 +53,8 @@ type RunOptions struct {
 	RunID           string
 	Limits          safety.Limits // --max-pods, --max-namespaces, --max-objects-per-step
 	Yes             bool          // proceed when the safety plan is blocked
-	MaxErrorRate    float64
+	MaxErrorRate    float64       // breaker, a fraction
+	SLOErrorRate    float64       // availability SLO of every phase, a fraction
 	AbortP99        time.Duration
 	Monitor         bool
 	MonitorInterval time.Duration
@@ -96,8 +97,10 @@ func (f *modeFlag) Type() string { return "number" }
 
 // newRunOptions returns the defaults shared by run and plan.
 func newRunOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *RunOptions {
-	return &RunOptions{configFlags: cf, Modes: "cpu,mem", Steps: 2, Baseline: 10 * time.Second, StepDuration: 10 * time.Second,
-		Recovery: 10 * time.Second, StepTimeout: 3 * time.Minute, TeardownTimeout: 3 * time.Minute, QPS: 50, Burst: 100,
+	// 20 s windows at the default probe interval of 200ms: 100 samples per kind and phase, the fewest with which
+	// a p99 is not just the maximum (probe.MinSamplesP99).
+	return &RunOptions{configFlags: cf, Modes: "cpu,mem", Steps: 2, Baseline: DefaultWindow, StepDuration: DefaultWindow,
+		Recovery: DefaultWindow, StepTimeout: 3 * time.Minute, TeardownTimeout: 3 * time.Minute, QPS: 50, Burst: 100,
 		Output: "table", Limits: safety.DefaultLimits(), modeFlags: map[string]*plan.Override{}, IOStreams: streams}
 }
 
@@ -114,10 +117,17 @@ Phases: a baseline probe; N ramp steps, each adding the chosen stress modes' loa
 recovery probe. The stress objects are created by kube-burner; the API flood (mode api) is spread over the step's
 probe window, so latency is measured while it runs.
 
-Results: a percentile table per phase and probe kind, a verdict per phase (SLO: p99 <= 1s for readyz, get,
-mutate and watch, <= 30s for lists; ratio of p50/p99 to the baseline: nominal <= 1.2x, elevated <= 2x,
-degraded <= 5x, critical > 5x), the recovery time (until a 5s window's p50 is back within 1.2x of the baseline
-p50), and the artifacts in --output-dir. Exit code: 0 pass, 2 an SLO failed, 1 the run failed or was interrupted.
+Defaults: 20s windows probed every 200ms, i.e. 100 samples per probe kind and phase, the fewest that support a
+p99 (the kinds are staggered across the interval).
+
+Results: a percentile table per phase and probe kind, the probe client's scheduling lag per phase (above 10% of
+the interval the measurement is flagged as not fair), a verdict per phase and kind for every phase (SLO: at most
+--slo-error-rate of the requests failed, and p99 <= 1s for readyz, get, mutate and watch, <= 30s for lists; with
+fewer than 100 samples the highest percentile the count supports is judged instead of the p99; ratio of p50/p99
+to the baseline: nominal <= 1.2x, elevated <= 2x, degraded <= 5x, critical > 5x, from the p50 alone when either
+side has fewer than 100 samples), the recovery time (until a 5s window's p50 is back within 1.2x of the baseline
+p50 with an error ratio not significantly above the baseline's), and the artifacts in --output-dir. Exit code:
+0 pass, 2 an SLO failed (latency or errors), 1 the run failed or was interrupted.
 
 Safety: before anything is created, the run checks with SelfSubjectAccessReviews that it may do everything it
 needs (all missing permissions are listed at once), and computes the safety plan (kubectl pyrometer plan shows it
@@ -231,7 +241,8 @@ func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
 	f.IntVar(&o.Limits.MaxNamespaces, "max-namespaces", o.Limits.MaxNamespaces, "Safety limit: most namespaces the run may create.")
 	f.IntVar(&o.Limits.MaxObjectsPerStep, "max-objects-per-step", o.Limits.MaxObjectsPerStep, "Safety limit: most objects one ramp step may create.")
 	f.BoolVar(&o.Yes, "yes", false, "Proceed even when the safety plan is blocked (prints a warning).")
-	f.Float64Var(&o.MaxErrorRate, "max-error-rate", 0.25, "Breaker: stop the ramp when more than this fraction of a step's probe samples fail (0 = off).")
+	f.Var(newRatioFlag(&o.MaxErrorRate, 0.25), "max-error-rate", "Breaker: stop the ramp when more than this share of a step's probe requests fail: a fraction (0.25) or a percentage (25%); 0 = off.")
+	f.Var(newRatioFlag(&o.SLOErrorRate, report.DefaultSLOErrorRate), "slo-error-rate", "Availability SLO: a phase (baseline, step or recovery) fails when more than this share of its probe requests fail: a fraction (0.01) or a percentage (1%).")
 	f.DurationVar(&o.AbortP99, "abort-p99", 0, "Breaker: stop the ramp when a step's probe p99 exceeds this latency (0 = off).")
 	f.BoolVar(&o.Monitor, "monitor", false, "Record node and pod usage (metrics API), node conditions and events into monitor.jsonl.")
 	f.DurationVar(&o.MonitorInterval, "monitor-interval", 10*time.Second, "Time between two monitor snapshots (1s..1h).")
@@ -434,7 +445,8 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		StepTimeout: o.StepTimeout, TeardownTimeout: o.TeardownTimeout, QPS: o.QPS, Burst: o.Burst, Probe: pcfg,
 		ProbeFrom: o.From, ProbeImage: o.Image, NodeSelector: o.NodeSelector, PullSecrets: o.PullSecrets, PullSecretNamespace: ns,
 		OutputDir: o.OutputDir, Flags: o.flagsSeen, Safety: check.plan,
-		Breaker: run.BreakerConfig{MaxErrorRate: o.MaxErrorRate, AbortP99MS: float64(o.AbortP99) / float64(time.Millisecond)}}
+		Breaker:      run.BreakerConfig{MaxErrorRate: o.MaxErrorRate, AbortP99MS: float64(o.AbortP99) / float64(time.Millisecond)},
+		SLOErrorRate: o.SLOErrorRate}
 	if o.Monitor {
 		cfg.Monitor = o.MonitorInterval
 	}

@@ -1,6 +1,6 @@
 // Package compare compares two finished runs (two run directories with run.json and probe.jsonl): latency
 // percentiles per phase and probe kind, whether the difference is statistically significant on the raw samples
-// (MannWhitney), and what differs between the two runs' cluster and configuration.
+// (MannWhitney), whether the error ratio rose significantly (stat.ErrorRatioTest), and what differs between the two runs' cluster and configuration.
 package compare
 
 import (
@@ -18,6 +18,7 @@ import (
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/stat"
 )
 
 // Run is one loaded run directory.
@@ -79,10 +80,12 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // Report is the comparison of run A with run B.
 type Report struct {
-	A     RunInfo `json:"a"`
-	B     RunInfo `json:"b"`
-	Test  string  `json:"test"`
-	Alpha float64 `json:"alpha"`
+	A    RunInfo `json:"a"`
+	B    RunInfo `json:"b"`
+	Test string  `json:"test"`
+	// ErrorTest names the test of the error ratios (ErrorTestName).
+	ErrorTest string  `json:"errorTest"`
+	Alpha     float64 `json:"alpha"`
 	// Rows holds one row per phase and probe kind with local samples in both runs, in A's phase order.
 	Rows []Row `json:"rows"`
 	// Differences lists what differs between the runs' cluster fingerprint and configuration; empty when
@@ -98,7 +101,8 @@ type RunInfo struct {
 }
 
 // Row compares one phase and probe kind. Counts and percentiles are of successful local samples (latency in
-// ms, nearest rank); errors are counted apart. Changes are (B-A)/A in percent, nil when A's value is 0.
+// ms, nearest rank); errors are counted apart and compared as an error ratio (errors / all requests, timeouts
+// included). Changes are (B-A)/A in percent, nil when A's value is 0.
 type Row struct {
 	Phase        string             `json:"phase"`
 	Kind         probe.Kind         `json:"kind"`
@@ -115,6 +119,12 @@ type Row struct {
 	Test         *MannWhitneyResult `json:"test,omitempty"` // nil with fewer than MinSamples on either side
 	Significant  bool               `json:"significant"`    // Test.P < Alpha
 	Note         string             `json:"note,omitempty"` // "too few samples"
+	// ErrorPctA and ErrorPctB are the error ratios in percent; ErrorTest compares them (always present: an error
+	// ratio is defined from one request on), ErrorSignificant is ErrorTest.P < Alpha.
+	ErrorPctA        float64                `json:"errorPctA"`
+	ErrorPctB        float64                `json:"errorPctB"`
+	ErrorTest        *stat.ProportionResult `json:"errorTest,omitempty"`
+	ErrorSignificant bool                   `json:"errorSignificant"`
 }
 
 // Difference is one fingerprint or configuration field that differs between the runs.
@@ -124,26 +134,51 @@ type Difference struct {
 	B     string `json:"b"`
 }
 
-// Regression is a significant increase of p50 or p99.
+// Regression is a significant increase of p50, p99 or the error ratio.
 type Regression struct {
 	Phase     string     `json:"phase"`
 	Kind      probe.Kind `json:"kind"`
-	Quantile  string     `json:"quantile"` // "p50" or "p99"
+	Quantile  string     `json:"quantile"` // "p50", "p99" or "errors" (A and B are then error ratios in percent)
 	A         float64    `json:"a"`
 	B         float64    `json:"b"`
-	ChangePct float64    `json:"changePct"`
+	ChangePct float64    `json:"changePct"` // +Inf (JSON: omitted) when A's error ratio is 0
 	P         float64    `json:"p"`
+	// Method is the test of P: "Mann-Whitney", or stat.MethodFisher / stat.MethodZ for the error ratio.
+	Method string `json:"method"`
+	// AllFailed: B has samples of this phase and kind, all failed, where A had successes.
+	AllFailed bool `json:"allFailed,omitempty"`
 }
 
 func (g Regression) String() string {
-	return fmt.Sprintf("%s %s %s rose %.1f%% (%.3f -> %.3f ms, Mann-Whitney p=%.3g)",
-		g.Phase, g.Kind, g.Quantile, g.ChangePct, g.A, g.B, g.P)
+	switch {
+	case g.AllFailed:
+		return fmt.Sprintf("%s %s: every request failed in B (error ratio %.1f%% -> %.1f%%)", g.Phase, g.Kind, g.A, g.B)
+	case g.Quantile == "errors" && math.IsInf(g.ChangePct, 1):
+		return fmt.Sprintf("%s %s error ratio rose from 0%% to %.2f%% (%s p=%.3g)", g.Phase, g.Kind, g.B, g.Method, g.P)
+	case g.Quantile == "errors":
+		return fmt.Sprintf("%s %s error ratio rose %.1f%% (%.2f%% -> %.2f%%, %s p=%.3g)", g.Phase, g.Kind, g.ChangePct, g.A, g.B, g.Method, g.P)
+	}
+	return fmt.Sprintf("%s %s %s rose %.1f%% (%.3f -> %.3f ms, %s p=%.3g)",
+		g.Phase, g.Kind, g.Quantile, g.ChangePct, g.A, g.B, g.Method, g.P)
+}
+
+// MarshalJSON keeps an infinite ChangePct (a rise from 0 errors) out of the JSON, which has no infinity.
+func (g Regression) MarshalJSON() ([]byte, error) {
+	type plain Regression
+	out := struct {
+		plain
+		ChangePct *float64 `json:"changePct,omitempty"`
+	}{plain: plain(g)}
+	if !math.IsInf(g.ChangePct, 0) {
+		out.ChangePct = &g.ChangePct
+	}
+	return json.Marshal(out)
 }
 
 // Compare compares a with b. alpha is the significance level of the Mann-Whitney test.
 func Compare(a, b *Run, alpha float64) Report {
 	rep := Report{A: RunInfo{Dir: a.Dir, RunID: a.Result.RunID}, B: RunInfo{Dir: b.Dir, RunID: b.Result.RunID},
-		Test: TestName, Alpha: alpha, Rows: []Row{}}
+		Test: TestName, ErrorTest: ErrorTestName, Alpha: alpha, Rows: []Row{}}
 	ga, gb := groupSamples(a.Samples), groupSamples(b.Samples)
 	for _, k := range orderKeys(a, ga, gb) {
 		sa, inA := ga[k]
@@ -165,10 +200,23 @@ func Compare(a, b *Run, alpha float64) Report {
 	return rep
 }
 
-// WorstRegression returns the largest significant p50 or p99 increase above thresholdPct, or nil.
+// WorstRegression returns the worst regression, or nil: a kind with successes in A whose every request failed in
+// B; else the largest significant (p < Alpha) rise of the error ratio by more than thresholdPct percent of A's
+// ratio (any significant rise from 0); else the largest significant p50 or p99 increase above thresholdPct.
+// Failures rank first: requests that fail are worse than requests that are slow.
 func (r Report) WorstRegression(thresholdPct float64) *Regression {
-	var worst *Regression
+	var worstErr, worstLat *Regression
 	for _, row := range r.Rows {
+		if row.CountA > 0 && row.CountB == 0 && row.ErrorsB > 0 {
+			return &Regression{Phase: row.Phase, Kind: row.Kind, Quantile: "errors", A: row.ErrorPctA, B: row.ErrorPctB,
+				ChangePct: errChange(row.ErrorPctA, row.ErrorPctB), P: row.ErrorTest.P, Method: row.ErrorTest.Method, AllFailed: true}
+		}
+		if row.ErrorSignificant && row.ErrorPctB > row.ErrorPctA {
+			if c := errChange(row.ErrorPctA, row.ErrorPctB); c > thresholdPct && (worstErr == nil || c > worstErr.ChangePct) {
+				worstErr = &Regression{Phase: row.Phase, Kind: row.Kind, Quantile: "errors", A: row.ErrorPctA, B: row.ErrorPctB,
+					ChangePct: c, P: row.ErrorTest.P, Method: row.ErrorTest.Method}
+			}
+		}
 		if !row.Significant || row.Test == nil {
 			continue
 		}
@@ -180,13 +228,27 @@ func (r Report) WorstRegression(thresholdPct float64) *Regression {
 			if q.change == nil || *q.change <= thresholdPct {
 				continue
 			}
-			if worst == nil || *q.change > worst.ChangePct {
-				worst = &Regression{Phase: row.Phase, Kind: row.Kind, Quantile: q.name, A: q.a, B: q.b,
-					ChangePct: *q.change, P: row.Test.P}
+			if worstLat == nil || *q.change > worstLat.ChangePct {
+				worstLat = &Regression{Phase: row.Phase, Kind: row.Kind, Quantile: q.name, A: q.a, B: q.b,
+					ChangePct: *q.change, P: row.Test.P, Method: "Mann-Whitney"}
 			}
 		}
 	}
-	return worst
+	if worstErr != nil {
+		return worstErr
+	}
+	return worstLat
+}
+
+// errChange is the relative change of an error ratio in percent, +Inf from 0.
+func errChange(a, b float64) float64 {
+	if a == 0 {
+		if b > 0 {
+			return math.Inf(1)
+		}
+		return 0
+	}
+	return math.Round((b-a)/a*100*10) / 10
 }
 
 type key struct {
@@ -249,19 +311,25 @@ func orderKeys(a *Run, ga, gb map[key]*group) []key {
 	return out
 }
 
+// side is one run's successful latencies (ascending) and error count of a row.
+type side struct {
+	ok     []float64
+	errors int
+}
+
 func compareRow(k key, ga, gb *group, alpha float64) Row {
-	type side struct {
-		ok     []float64 // ascending
-		errors int
-	}
 	var a, b side
 	a.ok, a.errors = ga.agg.Successes(ga.key)
 	b.ok, b.errors = gb.agg.Successes(gb.key)
 	row := Row{Phase: k.phase, Kind: k.kind, CountA: len(a.ok), CountB: len(b.ok), ErrorsA: a.errors, ErrorsB: b.errors,
 		P50A: probe.Percentile(a.ok, 0.50), P50B: probe.Percentile(b.ok, 0.50),
-		P99A: probe.Percentile(a.ok, 0.99), P99B: probe.Percentile(b.ok, 0.99)}
+		P99A: probe.Percentile(a.ok, 0.99), P99B: probe.Percentile(b.ok, 0.99),
+		ErrorPctA: errorPct(a), ErrorPctB: errorPct(b)}
 	row.P50ChangePct = changePct(row.P50A, row.P50B)
 	row.P99ChangePct = changePct(row.P99A, row.P99B)
+	et := stat.ErrorRatioTest(a.errors, len(a.ok)+a.errors, b.errors, len(b.ok)+b.errors)
+	row.ErrorTest = &et
+	row.ErrorSignificant = et.P < alpha
 	if len(a.ok) < MinSamples || len(b.ok) < MinSamples {
 		row.Note = "too few samples"
 		return row
@@ -274,6 +342,14 @@ func compareRow(k key, ga, gb *group, alpha float64) Row {
 	row.Test = &res
 	row.Significant = res.P < alpha
 	return row
+}
+
+func errorPct(g side) float64 {
+	n := len(g.ok) + g.errors
+	if n == 0 {
+		return 0
+	}
+	return math.Round(100*float64(g.errors)/float64(n)*1000) / 1000
 }
 
 func changePct(a, b float64) *float64 {

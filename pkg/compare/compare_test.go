@@ -132,6 +132,94 @@ func TestCompareTooFewSamples(t *testing.T) {
 	}
 }
 
+// writeRunWith writes run.json and probe.jsonl with, per phase and kind, ok successful samples of latency lat and
+// failed ones of latency 10 s (timeouts).
+func writeRunWith(t *testing.T, res run.Result, ok, failed int, lat float64) string {
+	t.Helper()
+	dir := t.TempDir()
+	b, _ := json.Marshal(res)
+	if err := os.WriteFile(filepath.Join(dir, "run.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	ts := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, p := range phases {
+		for _, k := range kinds {
+			for i := range ok {
+				_ = enc.Encode(probe.Sample{TS: ts, Phase: p, Kind: k, LatencyMS: lat + float64(i%7)/10, Status: 200, Source: "local"})
+			}
+			for range failed {
+				_ = enc.Encode(probe.Sample{TS: ts, Phase: p, Kind: k, LatencyMS: 10000, Error: "timeout after 10s", Source: "local"})
+			}
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "probe.jsonl"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// issue 12 item 6: run B with 95% timeouts and a few fast successes showed no regression; with 100% timeouts the
+// row said "too few samples" and --fail-on-regression passed.
+func TestCompareErrorRatioRegression(t *testing.T) {
+	a := mustLoad(t, writeRunWith(t, testResult("a"), 200, 0, 10))
+	tests := []struct {
+		name      string
+		b         *Run
+		want      string // Regression.String() prefix, "" for none
+		allFailed bool
+	}{
+		{"95% timeouts, a few fast successes", mustLoad(t, writeRunWith(t, testResult("b"), 10, 190, 5)),
+			"baseline get error ratio rose from 0% to 95.00% (Fisher's exact test p=", false},
+		{"100% timeouts", mustLoad(t, writeRunWith(t, testResult("b"), 0, 200, 0)),
+			"baseline get: every request failed in B (error ratio 0.0% -> 100.0%)", true},
+		{"a single timeout is no significant rise", mustLoad(t, writeRunWith(t, testResult("b"), 199, 1, 10)), "", false},
+		{"same", mustLoad(t, writeRunWith(t, testResult("b"), 200, 0, 10)), "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := Compare(a, tc.b, 0.05)
+			g := rep.WorstRegression(20)
+			if tc.want == "" {
+				if g != nil {
+					t.Errorf("regression %v, want none", g)
+				}
+				return
+			}
+			if g == nil || !strings.HasPrefix(g.String(), tc.want) || g.AllFailed != tc.allFailed || g.Quantile != "errors" {
+				t.Fatalf("regression %v, want %q", g, tc.want)
+			}
+			for _, r := range rep.Rows {
+				if !r.ErrorSignificant || r.ErrorTest == nil || r.ErrorPctB <= r.ErrorPctA {
+					t.Errorf("%s/%s: error test %+v significant %v, %v%% -> %v%%", r.Phase, r.Kind, r.ErrorTest, r.ErrorSignificant, r.ErrorPctA, r.ErrorPctB)
+				}
+			}
+			if _, err := json.Marshal(rep); err != nil {
+				t.Error(err)
+			}
+			if _, err := json.Marshal(g); err != nil {
+				t.Errorf("regression does not encode: %v", err)
+			}
+		})
+	}
+	// Fewer errors in B is no regression, however significant.
+	rep := Compare(mustLoad(t, writeRunWith(t, testResult("a"), 10, 190, 10)), a, 0.05)
+	if g := rep.WorstRegression(20); g != nil {
+		t.Errorf("B better: regression %v", g)
+	}
+	// A relative threshold applies to a rise from a non-zero ratio: 10% -> 11% is +10%.
+	a10 := mustLoad(t, writeRunWith(t, testResult("a"), 9000, 1000, 10))
+	b11 := mustLoad(t, writeRunWith(t, testResult("b"), 8900, 1100, 10))
+	rep = Compare(a10, b11, 0.05)
+	if g := rep.WorstRegression(20); g != nil {
+		t.Errorf("+10%% of the error ratio with a 20%% threshold: regression %v", g)
+	}
+	if g := rep.WorstRegression(5); g == nil || g.Quantile != "errors" {
+		t.Errorf("+10%% of the error ratio with a 5%% threshold: regression %v, want one", g)
+	}
+}
+
 func TestConfigDiff(t *testing.T) {
 	ra, rb := testResult("a"), testResult("b")
 	rb.Version = map[string]any{"version": "v0.2.0"}

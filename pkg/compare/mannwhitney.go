@@ -9,6 +9,9 @@ import (
 // TestName names the significance test in every output.
 const TestName = "two-sided Mann-Whitney U (normal approximation, tie and continuity correction)"
 
+// ErrorTestName names the test of the error ratios (stat.ErrorRatioTest) in every output.
+const ErrorTestName = "two-sided Fisher's exact test (two-proportion z-test beyond 100000 tables)"
+
 // MinSamples is the smallest number of successful samples on each side for which a p-value is reported; below
 // it the normal approximation is poor and the row says "too few samples" instead.
 const MinSamples = 8

@@ -10,7 +10,7 @@ import (
 )
 
 var header = []string{"PHASE", "KIND", "N A", "N B", "ERR A", "ERR B", "P50 A ms", "P50 B ms", "P50 CHANGE",
-	"P99 A ms", "P99 B ms", "P99 CHANGE", "P-VALUE", "SIGNIFICANT"}
+	"P99 A ms", "P99 B ms", "P99 CHANGE", "P-VALUE", "SIGNIFICANT", "ERR P-VALUE", "ERR SIGNIFICANT"}
 
 func (r Row) cells() []string {
 	sig := "no"
@@ -24,9 +24,24 @@ func (r Row) cells() []string {
 	if r.Test != nil {
 		pv = strconv.FormatFloat(r.Test.P, 'g', 3, 64)
 	}
+	errPV, errSig := "-", "no"
+	if r.ErrorTest != nil {
+		errPV = strconv.FormatFloat(r.ErrorTest.P, 'g', 3, 64)
+	}
+	if r.ErrorSignificant {
+		errSig = "yes"
+		if r.ErrorPctB > r.ErrorPctA {
+			errSig = "yes, B worse"
+		}
+	}
 	return []string{r.Phase, string(r.Kind), strconv.Itoa(r.CountA), strconv.Itoa(r.CountB),
-		strconv.Itoa(r.ErrorsA), strconv.Itoa(r.ErrorsB), ms(r.P50A), ms(r.P50B), pct(r.P50ChangePct),
-		ms(r.P99A), ms(r.P99B), pct(r.P99ChangePct), pv, sig}
+		errCell(r.ErrorsA, r.ErrorPctA), errCell(r.ErrorsB, r.ErrorPctB), ms(r.P50A), ms(r.P50B), pct(r.P50ChangePct),
+		ms(r.P99A), ms(r.P99B), pct(r.P99ChangePct), pv, sig, errPV, errSig}
+}
+
+// errCell is "3 (1.5%)": the errors and their share of all requests.
+func errCell(n int, pct float64) string {
+	return fmt.Sprintf("%d (%s%%)", n, strconv.FormatFloat(pct, 'g', 3, 64))
 }
 
 func ms(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
@@ -41,7 +56,8 @@ func pct(v *float64) string {
 // WriteTable writes the comparison as the terminal table.
 func WriteTable(w io.Writer, r Report) error {
 	fmt.Fprintf(w, "A: %s (run %s)\nB: %s (run %s)\n", r.A.Dir, orDash(r.A.RunID), r.B.Dir, orDash(r.B.RunID))
-	fmt.Fprintf(w, "Test: %s, significant when p < %g; successful local samples only.\n\n", r.Test, r.Alpha)
+	fmt.Fprintf(w, "Test: %s, significant when p < %g; latency of the successful local samples.\n", r.Test, r.Alpha)
+	fmt.Fprintf(w, "Errors: share of all local requests (timeouts included), %s.\n\n", ErrorTestName)
 	if len(r.Rows) == 0 {
 		fmt.Fprintln(w, "No phase and probe kind has samples in both runs.")
 	} else {
@@ -73,8 +89,8 @@ func WriteTable(w io.Writer, r Report) error {
 // WriteMarkdown writes the comparison as Markdown (for a ticket or a pull request).
 func WriteMarkdown(w io.Writer, r Report) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "## Comparison\n\n- A: `%s` (run %s)\n- B: `%s` (run %s)\n- Test: %s, significant when p < %g; successful local samples only.\n\n",
-		r.A.Dir, orDash(r.A.RunID), r.B.Dir, orDash(r.B.RunID), r.Test, r.Alpha)
+	fmt.Fprintf(&b, "## Comparison\n\n- A: `%s` (run %s)\n- B: `%s` (run %s)\n- Test: %s, significant when p < %g; latency of the successful local samples.\n- Errors: share of all local requests (timeouts included), %s.\n\n",
+		r.A.Dir, orDash(r.A.RunID), r.B.Dir, orDash(r.B.RunID), r.Test, r.Alpha, ErrorTestName)
 	if len(r.Rows) == 0 {
 		b.WriteString("No phase and probe kind has samples in both runs.\n")
 	} else {

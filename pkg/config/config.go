@@ -18,18 +18,20 @@ import (
 // Profiles are the built-in profiles. "large" follows the seed's profile-large: smaller increments, longer probe
 // windows, tighter safety limits, for large or production clusters.
 var Profiles = map[string]string{
-	"small": `# the built-in defaults, spelled out
+	"small": `# the built-in defaults, spelled out: 100 samples per probe kind and phase
 steps: 2
-baseline: 10s
-step-duration: 10s
-recovery: 10s
+baseline: 20s
+step-duration: 20s
+recovery: 20s
+interval: 200ms
 `,
-	"large": `# safer defaults for large or production clusters: smaller increments, longer windows, tighter limits
+	"large": `# safer defaults for large or production clusters: smaller increments, a lighter probe over longer windows
+# (120 samples per probe kind and phase), tighter limits
 steps: 3
-baseline: 30s
-step-duration: 30s
+baseline: 60s
+step-duration: 60s
 recovery: 60s
-interval: 2s
+interval: 500ms
 cpu-millicores: 25
 mem-mb: 16
 disk-mb: 32

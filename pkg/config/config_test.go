@@ -134,7 +134,7 @@ func TestExclusivePairPrecedence(t *testing.T) {
 		{"config rate beats the large profile's interval", nil, "rate: 5\n", "large", "", "5", "default", "config"},
 		{"config interval beats the profile's rate", nil, "interval: 500ms\n", profile, "500ms", "", "config", "default"},
 		{"flag rate beats the config's interval", []string{"--rate", "5"}, "interval: 2s\nsteps: 3\n", "", "", "5", "default", "flag"},
-		{"the profile alone", nil, "", "large", "2s", "", "profile large", "default"},
+		{"the profile alone", nil, "", "large", "500ms", "", "profile large", "default"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -182,6 +182,7 @@ type Aggregate struct {
 	groups map[GroupKey]*group
 	order  []GroupKey
 	pools  map[poolKey]*tally
+	lags   map[poolKey]*Latencies // scheduling lag (Sample.LagMS) per (source, phase), for LagOf
 	total  tally
 	run    *runningQuantile // nil unless TrackProgress
 	last   time.Time
@@ -192,7 +193,7 @@ type Aggregate struct {
 // NewAggregate returns an empty aggregate. The samples of keepPhases (e.g. "recovery", whose time course
 // matters) are also kept whole; see Samples.
 func NewAggregate(keepPhases ...string) *Aggregate {
-	a := &Aggregate{groups: map[GroupKey]*group{}, pools: map[poolKey]*tally{}, keep: map[string]bool{}, kept: map[string][]Sample{}}
+	a := &Aggregate{groups: map[GroupKey]*group{}, pools: map[poolKey]*tally{}, lags: map[poolKey]*Latencies{}, keep: map[string]bool{}, kept: map[string][]Sample{}}
 	for _, p := range keepPhases {
 		a.keep[p] = true
 	}
@@ -224,6 +225,12 @@ func (a *Aggregate) Add(s Sample) {
 		a.pools[pk] = p
 	}
 	p.add(s)
+	l := a.lags[pk]
+	if l == nil {
+		l = &Latencies{}
+		a.lags[pk] = l
+	}
+	l.Add(s.LagMS)
 	a.total.add(s)
 	if a.run != nil {
 		a.run.add(s.LatencyMS)
@@ -255,6 +262,17 @@ func (a *Aggregate) Progress() (count, errors int, p99 float64) {
 		p99 = a.run.value()
 	}
 	return a.total.count, a.total.errors, p99
+}
+
+// Lag summarises the scheduling lag of the samples of source in phase (as LagOf on those samples).
+func (a *Aggregate) Lag(source, phase string, interval time.Duration) Lag {
+	a.mu.Lock()
+	var lag []float64
+	if l := a.lags[poolKey{source, phase}]; l != nil {
+		lag = l.Sorted()
+	}
+	a.mu.Unlock()
+	return lagOfSorted(phase, lag, interval)
 }
 
 // Count is the number of samples added.
@@ -363,6 +381,9 @@ func (a *Aggregate) Bytes() int {
 	}
 	for _, g := range a.groups {
 		n += g.ok.Bytes() + g.failed.Bytes()
+	}
+	for _, l := range a.lags {
+		n += l.Bytes()
 	}
 	return n
 }

@@ -103,22 +103,36 @@ func startRun(p *Prober, phase string, d time.Duration, c *collector) <-chan err
 	return done
 }
 
-// runFast runs n slots of p's interval on clk when every request answers at once: the clock moves one
-// interval only after every sample of the slot is in and the schedulers wait again (one Run end timer
-// while slots remain, one timer per kind before the last slot), so samples are exact.
-func runFast(t *testing.T, p *Prober, clk *testclock.FakeClock, n, perSlot int) *collector {
+// runFast runs n slots of p's interval on clk when every request answers at once. Kinds are staggered: the
+// i-th of K kinds fires at i*Interval/K into each slot. The clock moves to the next firing only after that
+// firing's samples are in (perFiring[kind], 1 when absent) and every scheduler waits again (one Run end timer,
+// one timer per kind with a slot left), so samples are exact.
+func runFast(t *testing.T, p *Prober, clk *testclock.FakeClock, n int, perFiring map[Kind]int) *collector {
 	t.Helper()
 	c := &collector{}
 	done := startRun(p, "baseline", time.Duration(n)*p.cfg.Interval, c)
+	kinds := len(p.cfg.Kinds)
+	want := 0
 	for slot := range n {
-		eventually(t, fmt.Sprintf("samples of slot %d", slot), func() bool { return c.len() == perSlot*(slot+1) })
-		want := 1
-		if slot < n-1 {
-			want += len(p.cfg.Kinds)
+		for i, k := range p.cfg.Kinds {
+			at := t0.Add(time.Duration(slot)*p.cfg.Interval + StaggerOffset(p.cfg.Interval, i, kinds))
+			if at.After(clk.Now()) {
+				clk.SetTime(at)
+			}
+			if m, ok := perFiring[k]; ok {
+				want += m
+			} else {
+				want++
+			}
+			eventually(t, fmt.Sprintf("samples of %s in slot %d", k, slot), func() bool { return c.len() == want })
+			waiters := 1 + (kinds - 1 - i) // the end timer, the kinds after this one in this slot
+			if slot < n-1 {
+				waiters += i + 1 // this kind and the ones before it, for the next slot
+			}
+			eventually(t, fmt.Sprintf("%d clock waiters after %s in slot %d", waiters, k, slot), func() bool { return clk.Waiters() == waiters })
 		}
-		eventually(t, fmt.Sprintf("%d clock waiters after slot %d", want, slot), func() bool { return clk.Waiters() == want })
-		clk.Step(p.cfg.Interval)
 	}
+	clk.SetTime(t0.Add(time.Duration(n) * p.cfg.Interval))
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -221,7 +235,7 @@ func TestRunAllKinds(t *testing.T) {
 		t.Fatalf("Setup: %v", err)
 	}
 	// readyz, get, list-namespace, list-cluster, mutate x3, watch.
-	c := runFast(t, p, clk, 3, 8)
+	c := runFast(t, p, clk, 3, map[Kind]int{KindMutate: 3})
 	if c.overlap.Load() {
 		t.Error("sink was called concurrently")
 	}
@@ -230,13 +244,14 @@ func TestRunAllKinds(t *testing.T) {
 		KindReadyz: {"get"}, KindGet: {"get"}, KindListNamespace: {"list"}, KindListCluster: {"list"},
 		KindMutate: {"create", "patch", "delete"}, KindWatch: {"watch"},
 	}
-	for _, k := range AllKinds {
+	for i, k := range AllKinds {
 		samples := c.of(k)
 		if len(samples) != 3*len(wantVerbs[k]) {
 			t.Fatalf("%s: %d samples, want %d", k, len(samples), 3*len(wantVerbs[k]))
 		}
 		for _, s := range samples {
-			intended := t0.Add(time.Duration(s.Seq-1) * time.Second)
+			// staggered: the i-th of the 6 kinds starts i/6 s into each second
+			intended := t0.Add(time.Duration(s.Seq-1)*time.Second + time.Duration(i)*time.Second/6)
 			if s.Error != "" || !s.TS.Equal(intended) || s.LagMS != 0 || s.Phase != "baseline" || s.Source != SourceCluster {
 				t.Errorf("%s sample %+v: want no error, TS %s, lag 0, phase baseline, source cluster", k, s, intended)
 			}
@@ -498,7 +513,7 @@ func TestRunErrorStatuses(t *testing.T) {
 	if err := p.Setup(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	c := runFast(t, p, clk, 1, 5) // mutate: only its failed create
+	c := runFast(t, p, clk, 1, nil) // mutate: only its failed create
 	want := map[Kind]struct {
 		verb   string
 		status int
@@ -713,7 +728,7 @@ func TestReadyzNotReady(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := runFast(t, p, clk, 1, 1)
+	c := runFast(t, p, clk, 1, nil)
 	s := c.all()[0]
 	if s.Status != http.StatusInternalServerError || !strings.Contains(s.Error, "etcd failed") || s.Verb != "get" {
 		t.Errorf("readyz sample = %+v, want status 500 with the failed check in the error", s)

@@ -36,6 +36,7 @@ type RunDoc struct {
 	ServerSide  map[string][]probe.ServerStat `json:"serverSide,omitempty"`
 	Verdicts    []Verdict                     `json:"verdicts"`
 	Recovery    *Recovery                     `json:"recovery,omitempty"`
+	ProbeLag    []probe.Lag                   `json:"probeLag,omitempty"`
 	Outcome     Outcome                       `json:"outcome"`
 	Failures    []RunFailure                  `json:"failures,omitempty"`
 	Notes       []string                      `json:"notes,omitempty"`

@@ -43,8 +43,8 @@ func syntheticRun() (map[string]any, []probe.Sample) {
 		all = append(all, ps...)
 		at = at.Add(31 * time.Second)
 	}
-	verdicts := Verdicts(stats, "baseline")
-	rec := RecoveryTime(all[len(all)-240:], 5, DefaultRecoveryWindow)
+	verdicts := Verdicts(stats, "baseline", DefaultSLOErrorRate)
+	rec := RecoveryTime(all[len(all)-240:], RecoveryBaseline{P50MS: 5, Count: 240}, DefaultRecoveryWindow)
 	doc := map[string]any{
 		"version": map[string]string{"gitVersion": "v0.1.0"}, "runID": "r-<script>alert(1)</script>", "server": "https://10.0.0.1:6443",
 		"start": start, "end": at, "flags": map[string]string{"steps": "1", "modes": "api"}, "modes": []string{"api"},

@@ -116,37 +116,50 @@ func WriteStatsMarkdown(w io.Writer, stats []probe.Stats) error {
 }
 
 func verdictHeader() []string {
-	return []string{"PHASE", "KIND", "P50", "P99", "SLO", "P50-RATIO", "P99-RATIO", "LEVEL", "RESULT", "REASON"}
+	return []string{"PHASE", "KIND", "P50", "P99", "ERR%", "SLO", "P50-RATIO", "P99-RATIO", "LEVEL", "RESULT", "REASON"}
 }
 
 func verdictRows(verdicts []Verdict) [][]string {
 	rows := make([][]string, 0, len(verdicts))
 	for _, v := range verdicts {
-		slo := "-"
+		var slo []string
 		if v.SLOThresholdMS > 0 {
-			slo = "p99<=" + msDuration(v.SLOThresholdMS)
+			slo = append(slo, "p99<="+msDuration(v.SLOThresholdMS))
+		}
+		if v.Count > 0 || v.SLOErrorPct > 0 { // a run.json from before the availability SLO has neither
+			slo = append(slo, "err<="+trimFloat(v.SLOErrorPct)+"%")
 		}
 		result := StatusPass
 		if !v.Pass {
 			result = StatusFail
 		}
+		p99 := FormatMS(v.P99MS)
+		if v.P99LowCount && v.Count > 0 {
+			p99 += "*"
+		}
+		reason := v.Reason
+		if v.Note != "" {
+			reason = strings.TrimPrefix(reason+"; "+v.Note, "; ")
+		}
 		rows = append(rows, []string{
-			orDash(v.Phase), v.Kind, FormatMS(v.P50MS), FormatMS(v.P99MS), slo,
-			formatRatio(v.P50Ratio), formatRatio(v.P99Ratio), orDash(v.Level), result, v.Reason,
+			orDash(v.Phase), v.Kind, FormatMS(v.P50MS), p99, strconv.FormatFloat(v.ErrorPct, 'f', 1, 64), orDash(strings.Join(slo, " ")),
+			formatRatio(v.P50Ratio), formatRatio(v.P99Ratio), orDash(v.Level), result, reason,
 		})
 	}
 	return rows
 }
 
-// WriteVerdictTable writes one row per verdict: PHASE KIND P50 P99 SLO P50-RATIO P99-RATIO LEVEL RESULT
-// REASON, with the SLO as "p99<=1s" ("-" for none) and ratios as "1.21x" ("-" when not compared).
+// WriteVerdictTable writes one row per verdict: PHASE KIND P50 P99 ERR% SLO P50-RATIO P99-RATIO LEVEL RESULT
+// REASON, with the SLO as "p99<=1s err<=1%" ("err<=1%" for the pooled row), ratios as "1.21x" ("-" when not
+// compared), a p99 of fewer than probe.MinSamplesP99 samples marked "*", and REASON holding the reason of a
+// failure and the note on what too few samples left unjudged.
 func WriteVerdictTable(w io.Writer, verdicts []Verdict) error {
 	return renderTable(w, verdictHeader(), verdictRows(verdicts))
 }
 
 // WriteVerdictMarkdown writes the verdicts as a GitHub table with the columns of WriteVerdictTable.
 func WriteVerdictMarkdown(w io.Writer, verdicts []Verdict) error {
-	right := []bool{false, false, true, true, false, true, true, false, false, false}
+	right := []bool{false, false, true, true, true, false, true, true, false, false, false}
 	return writeMarkdown(w, verdictHeader(), verdictRows(verdicts), right)
 }
 

@@ -124,13 +124,13 @@ func TestWriteVerdictTable(t *testing.T) {
 	stats := append(fullStats(), probe.Stats{Phase: "ramp-step-2", Kind: "get", Count: 12, Errors: 12, ErrorPct: 100, P50: 5000, P99: 5000,
 		LowCount: []string{"p95", "p99"}})
 	var b bytes.Buffer
-	if err := WriteVerdictTable(&b, Verdicts(stats, "baseline")); err != nil {
+	if err := WriteVerdictTable(&b, Verdicts(stats, "baseline", DefaultSLOErrorRate)); err != nil {
 		t.Fatal(err)
 	}
 	assertGolden(t, "verdicts.golden", b.Bytes())
 
 	b.Reset()
-	if err := WriteVerdictMarkdown(&b, Verdicts(stats, "baseline")); err != nil {
+	if err := WriteVerdictMarkdown(&b, Verdicts(stats, "baseline", DefaultSLOErrorRate)); err != nil {
 		t.Fatal(err)
 	}
 	assertGolden(t, "verdicts.md.golden", b.Bytes())
@@ -185,4 +185,13 @@ func TestEscapeMarkdown(t *testing.T) {
 func Example_formatMS() {
 	fmt.Println(FormatMS(3.274), FormatMS(1432.14))
 	// Output: 3.27 1432.1
+}
+
+// A run.json written before the availability SLO has no count nor slo_error_pct: no "err<=0%" is made up.
+func TestVerdictRowsOfAnOldRun(t *testing.T) {
+	rows := verdictRows([]Verdict{{Phase: "baseline", Kind: "get", SLOThresholdMS: 1000, Pass: true},
+		{Phase: "baseline", Kind: "all", Pass: true}})
+	if rows[0][5] != "p99<=1s" || rows[1][5] != "-" {
+		t.Errorf("SLO cells %q %q, want p99<=1s and -", rows[0][5], rows[1][5])
+	}
 }

@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -142,7 +143,7 @@ func (b *breaker) checkSamples() string {
 		return ""
 	}
 	if b.cfg.MaxErrorRate > 0 && st.ErrorPct/100 > b.cfg.MaxErrorRate {
-		return fmt.Sprintf("probe error rate %.1f%% (%d of %d samples) above --max-error-rate %.0f%%", st.ErrorPct, st.Errors, st.Count, b.cfg.MaxErrorRate*100)
+		return fmt.Sprintf("probe error rate %.1f%% (%d of %d samples) above --max-error-rate %g%%", st.ErrorPct, st.Errors, st.Count, math.Round(b.cfg.MaxErrorRate*100*1e6)/1e6)
 	}
 	if b.cfg.AbortP99MS > 0 && st.P99 > b.cfg.AbortP99MS {
 		return fmt.Sprintf("probe p99 %.1f ms above --abort-p99 %.0f ms", st.P99, b.cfg.AbortP99MS)

@@ -83,6 +83,17 @@ func (r *Runner) finish(interrupted bool) {
 		}
 	}
 	r.res.Stats = stats
+	// The probe's own scheduling lag per phase (local probe): a client that lags measures partly itself.
+	r.res.ProbeLag = nil
+	for _, ph := range r.res.Phases {
+		if r.agg.Has(probe.SourceLocal, ph.Name) {
+			lag := r.agg.Lag(probe.SourceLocal, ph.Name, r.cfg.Probe.Interval)
+			r.res.ProbeLag = append(r.res.ProbeLag, lag)
+			if w := lag.Warning(); w != "" {
+				r.res.Notes = append(r.res.Notes, w)
+			}
+		}
+	}
 	// Verdicts on the local probe (the in-cluster rows are reported beside them); no local samples -> in-cluster.
 	base := "baseline"
 	if !r.agg.Has(probe.SourceLocal, "baseline") {
@@ -97,7 +108,7 @@ func (r *Runner) finish(interrupted bool) {
 			}
 		}
 	}
-	r.res.Verdicts = report.Verdicts(judged, base)
+	r.res.Verdicts = report.Verdicts(judged, base, r.cfg.SLOErrorRate)
 	if r.agg.Has(probe.SourceLocal, "recovery") && !interrupted {
 		var rec []probe.Sample
 		for _, s := range r.agg.Samples("recovery") {
@@ -105,8 +116,11 @@ func (r *Runner) finish(interrupted bool) {
 				rec = append(rec, s)
 			}
 		}
-		// BaselineP50 of the baseline's samples: the p50 of its successful local samples, every kind pooled.
-		v := report.RecoveryTime(rec, r.agg.SuccessPercentile(probe.SourceLocal, "baseline", 0.5), report.DefaultRecoveryWindow)
+		// The baseline's local samples: the p50 of its successful ones (every kind pooled) and its error count.
+		pooled := r.agg.Pooled(probe.SourceLocal, "baseline")
+		baseline := report.RecoveryBaseline{P50MS: r.agg.SuccessPercentile(probe.SourceLocal, "baseline", 0.5),
+			Count: pooled.Count, Errors: pooled.Errors}
+		v := report.RecoveryTime(rec, baseline, report.DefaultRecoveryWindow)
 		r.res.Recovery = &v
 	}
 	r.res.Outcome = report.Decide(r.res.Phases, r.res.Verdicts, interrupted)

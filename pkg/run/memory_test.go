@@ -101,7 +101,7 @@ func TestFinishMatchesSortAll(t *testing.T) {
 	if !reflect.DeepEqual(r.res.Stats, want) {
 		t.Fatalf("stats differ:\n got %+v\nwant %+v", r.res.Stats, want)
 	}
-	rec := report.RecoveryTime(byPhase["recovery"], report.BaselineP50(byPhase["baseline"]), report.DefaultRecoveryWindow)
+	rec := report.RecoveryTime(byPhase["recovery"], report.NewRecoveryBaseline(byPhase["baseline"]), report.DefaultRecoveryWindow)
 	if r.res.Recovery == nil || !reflect.DeepEqual(*r.res.Recovery, rec) {
 		t.Fatalf("recovery = %+v, want %+v", r.res.Recovery, rec)
 	}

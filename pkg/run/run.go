@@ -50,6 +50,7 @@ type Config struct {
 	OutputDir           string
 	Flags               map[string]string // as given, for run.json
 	Breaker             BreakerConfig
+	SLOErrorRate        float64       // availability SLO of every phase: the fraction of probe requests that may fail
 	Monitor             time.Duration // > 0: write monitor.jsonl every Monitor
 	Safety              any           // the safety plan the run was admitted with (for run.json)
 	Interactive         any           // the answers given at the prompts of run -i/-c/-r (for run.json; nil: none)
@@ -89,6 +90,7 @@ type Result struct {
 	ServerSide  map[string][]probe.ServerStat `json:"serverSide,omitempty"`
 	Verdicts    []report.Verdict              `json:"verdicts"`
 	Recovery    *report.Recovery              `json:"recovery,omitempty"`
+	ProbeLag    []probe.Lag                   `json:"probeLag,omitempty"` // per phase, local probe
 	Outcome     report.Outcome                `json:"outcome"`
 	Failures    []Failure                     `json:"failures,omitempty"`
 	Teardown    []cluster.Object              `json:"teardown,omitempty"`

@@ -63,12 +63,19 @@ func TestBadInputMatrix(t *testing.T) {
 		{[]string{"run", "-o", "pdf"}, `invalid --output "pdf"`},
 		{[]string{"run", "--qps", "0"}, "invalid --qps"},
 		{[]string{"plan", "--max-pods", "0"}, "max-pods"},
+		// error-rate thresholds: a fraction (0.25) or a percentage (25%); a bare 25 is refused, not read as 2500%
+		{[]string{"run", "--max-error-rate", "25"}, `invalid argument "25" for "--max-error-rate" flag: must be a fraction from 0 to 1 (0.25) or a percentage from 0% to 100% (25%)`},
+		{[]string{"run", "--max-error-rate", "150%"}, `invalid argument "150%" for "--max-error-rate" flag`},
+		{[]string{"run", "--max-error-rate", "-0.1"}, `invalid argument "-0.1" for "--max-error-rate" flag`},
+		{[]string{"run", "--slo-error-rate", "NaN"}, `invalid argument "NaN" for "--slo-error-rate" flag`},
+		{[]string{"plan", "--slo-error-rate", "5"}, `invalid argument "5" for "--slo-error-rate" flag`},
 		// config file and profile
 		{[]string{"run", "--config", file("c1.yaml", "steps: 2\ncolour: red\n")}, `c1.yaml:2: unknown key "colour"`},
 		{[]string{"run", "--config", file("c2.yaml", "steps: lots\n")}, `c2.yaml:1: key "steps": invalid value "lots"`},
 		{[]string{"run", "--config", file("c3.yaml", "cpu-replicas: 0\n")}, `invalid --cpu-replicas "0"`},
 		{[]string{"run", "--config", filepath.Join(dir, "missing.yaml")}, "invalid --config"},
 		{[]string{"run", "--config", file("c4.yaml", "token: abc\n")}, `c4.yaml:1: unknown key "token"`},
+		{[]string{"run", "--config", file("c5.yaml", "max-error-rate: 25\n")}, `c5.yaml:1: key "max-error-rate": invalid value "25"`},
 		{[]string{"run", "--profile", "gigantic"}, `invalid --profile "gigantic"`},
 		{[]string{"run", "--profile", file("p1.yaml", "steps: [1, 2\n")}, "p1.yaml"},
 		// image map

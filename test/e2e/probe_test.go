@@ -267,3 +267,62 @@ func countOurNamespaces(t *testing.T) int {
 	}
 	return n
 }
+
+// issue 12 item 18: the kinds are staggered across the interval (the i-th of n kinds i*interval/n later), and the
+// probe reports its own scheduling lag, with a note when its p99 is above 10% of the interval.
+func TestProbeStaggerAndLag(t *testing.T) {
+	dir := t.TempDir()
+	r := plugin(t, 2*time.Minute, "probe", "--duration", "3s", "--interval", "600ms", "-o", "json", "--output-dir", dir)
+	pr := decodeProbe(t, r)
+	var doc struct {
+		Lag *struct {
+			Count      int     `json:"count"`
+			P99        float64 `json:"p99_ms"`
+			IntervalMS float64 `json:"interval_ms"`
+			Unfair     bool    `json:"unfair"`
+		} `json:"lag"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "probe.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if doc.Lag == nil || doc.Lag.Count != len(lines) || doc.Lag.IntervalMS != 600 {
+		t.Fatalf("lag %+v, want one over the %d local samples at a 600 ms interval", doc.Lag, len(lines))
+	}
+	lagged := false
+	for _, n := range pr.Notes {
+		lagged = lagged || strings.Contains(n, "the probe's client lagged")
+	}
+	if doc.Lag.Unfair != (doc.Lag.P99 > 60) || lagged != doc.Lag.Unfair {
+		t.Errorf("lag p99 %v ms unfair %v, note %v: want unfair and a note exactly when p99 > 60 ms", doc.Lag.P99, doc.Lag.Unfair, lagged)
+	}
+	first := map[string]time.Time{}
+	for _, l := range lines {
+		var s struct {
+			TS   time.Time `json:"ts"`
+			Kind string    `json:"kind"`
+			Seq  int       `json:"seq"`
+		}
+		if err := json.Unmarshal([]byte(l), &s); err != nil {
+			t.Fatal(err)
+		}
+		if s.Seq == 1 && (first[s.Kind].IsZero() || s.TS.Before(first[s.Kind])) {
+			first[s.Kind] = s.TS
+		}
+	}
+	if len(pr.Kinds) < 2 || len(first) != len(pr.Kinds) {
+		t.Fatalf("kinds %v, first samples %v", pr.Kinds, first)
+	}
+	t0 := first[pr.Kinds[0]]
+	for i, k := range pr.Kinds {
+		want := time.Duration(i) * 600 * time.Millisecond / time.Duration(len(pr.Kinds))
+		if got := first[k].Sub(t0); got != want {
+			t.Errorf("%s (kind %d of %d) starts %v after %s, want %v", k, i, len(pr.Kinds), got, pr.Kinds[0], want)
+		}
+	}
+	assertNothingLeft(t, pr.RunID)
+}
