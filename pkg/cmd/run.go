@@ -127,7 +127,10 @@ for the same flags): pods, namespaces, objects per step, CPU and memory requests
 nodes matching --node-selector. A blocked plan stops the run (on a terminal it asks first); --yes proceeds anyway.
 The plan is written to safety-plan.txt in --output-dir.
 
-Everything created carries app.kubernetes.io/managed-by=kubectl-pyrometer and kubepyrometer.io/run-id. Ctrl-C
+Everything created carries app.kubernetes.io/managed-by=kubectl-pyrometer and kubepyrometer.io/run-id (namespaces
+and cluster objects also kubepyrometer.io/owner: who started the run). A --run-id the cluster already holds objects
+of is refused before anything is created. At the end the run also deletes what its templates created outside its
+namespaces (every kind they create, looked for by label in every namespace). Ctrl-C
 stops the ramp, tears everything down and writes the artifacts; a second Ctrl-C exits at once and prints the
 kubectl pyrometer cleanup command for what is left.
 
