@@ -117,6 +117,7 @@ func (o *CleanupOptions) Run(ctx context.Context) error {
 	// One list per kind the server serves (some 50): client-go's default 5 QPS would stretch that over 10 s.
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = 50, 100
+	cfg.WarningHandler = rest.NoWarnings{} // listing every kind includes deprecated ones (v1 Endpoints): not the user's concern
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("failed to create a client for %s: %w", cfg.Host, err)

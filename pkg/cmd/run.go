@@ -140,7 +140,10 @@ onto each node's free CPU, memory and pod slots; it names a pod that fits nowher
 --output-dir must be new, empty, or hold no run artifacts: a directory holding another run's (or probe's) files
 is refused before anything is asked or created, naming that run, since the run's JSONL files would mix two runs.
 
-Everything created carries app.kubernetes.io/managed-by=kubectl-pyrometer and kubepyrometer.io/run-id. Ctrl-C
+Everything created carries app.kubernetes.io/managed-by=kubectl-pyrometer and kubepyrometer.io/run-id (namespaces
+and cluster objects also kubepyrometer.io/owner: who started the run). A --run-id the cluster already holds objects
+of is refused before anything is created. At the end the run also deletes what its templates created outside its
+namespaces (every kind they create, looked for by label in every namespace). Ctrl-C
 stops the ramp, tears everything down and writes the artifacts; a second Ctrl-C exits at once and prints the
 kubectl pyrometer cleanup command for what is left.
 

@@ -307,3 +307,49 @@ func TestPluginObjectsOutsideTheRunNamespaces(t *testing.T) {
 	}
 	assertNothingLeft(t, id)
 }
+
+// TestOwnershipBadInput: one clear line, non-zero exit, nothing created, for the inputs items 12-14 refuse.
+func TestOwnershipBadInput(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	file("commented.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x-{{.Iteration}}\n"+
+		"  # labels: {app.kubernetes.io/managed-by: kubectl-pyrometer, kubepyrometer.io/run-id: \"{{.RunID}}\"}\n"+
+		"  annotations:\n    app.kubernetes.io/managed-by: kubectl-pyrometer\n    kubepyrometer.io/run-id: \"{{.RunID}}\"\n")
+	mode := "modes:\n- name: mine\n  plane: control\n  description: d\n  parameters:\n  - {name: count, type: int, default: 1, min: 1, max: 5, help: h}\n" +
+		"  job: {iterations: count, qps: 5, burst: 5}\n  objects:\n  - {template: commented.yaml, replicas: count, pods: 0}\n"
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--config", file("c.yaml", "steps: 1\nrun-id: 1a2b3c4d\n")}, `c.yaml:2: key "run-id" is not allowed in a file`},
+		{[]string{"run", "--profile", file("p.yaml", "run-id: 1a2b3c4d\n")}, `p.yaml:1: key "run-id" is not allowed in a file`},
+		{[]string{"run", "--plugins", file("m.yaml", mode)}, "objects[0].template commented.yaml: document 1 (ConfigMap): every object must carry the label " +
+			"`app.kubernetes.io/managed-by: kubectl-pyrometer` in metadata.labels"},
+		{[]string{"plan", "--plugins", file("m.yaml", mode)}, "every object must carry the label"},
+		{[]string{"cleanup", "--run-id", "1a2b3c4d", "--all"}, "invalid flags: --run-id and --all are mutually exclusive"},
+		{[]string{"cleanup", "--older-than", "-1h"}, "invalid --older-than -1h0m0s: must be positive"},
+		{[]string{"cleanup", "--older-than", "soon"}, `invalid argument "soon" for "--older-than"`},
+	}
+	before := countOurNamespaces(t)
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args[:2], " "), func(t *testing.T) {
+			r := plugin(t, time.Minute, tc.args...)
+			if r.code == 0 || !strings.Contains(r.stderr, tc.want) {
+				t.Fatalf("exit %d, stderr:\n%s\nwant it to contain %q", r.code, r.stderr, tc.want)
+			}
+			assertOneErrorLine(t, r.stderr)
+			if r.stdout != "" {
+				t.Errorf("nothing on stdout for bad input, got %q", r.stdout)
+			}
+		})
+	}
+	if after := countOurNamespaces(t); after > before {
+		t.Errorf("bad input created namespaces: %d before, %d after", before, after)
+	}
+}
