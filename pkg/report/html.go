@@ -34,15 +34,16 @@ type RunDoc struct {
 	Phases      []Phase                       `json:"phases"`
 	Stats       []probe.Stats                 `json:"stats"`
 	ServerSide  map[string][]probe.ServerStat `json:"serverSide,omitempty"`
-	// ServerSideNotes says, per phase, why it has no server-side rows (the apiserver process changed, a snapshot
+	Verdicts    []Verdict                     `json:"verdicts"`
+	Recovery    *Recovery                     `json:"recovery,omitempty"`
+	Outcome     Outcome                       `json:"outcome"`
+	Failures    []RunFailure                  `json:"failures,omitempty"`
+	Notes       []string                      `json:"notes,omitempty"`
+	OutputDir   string                        `json:"outputDir"`
+
+	// ServerSideNotes says per phase why it has no server-side rows (the apiserver process changed, a snapshot
 	// failed).
 	ServerSideNotes map[string]string `json:"serverSideNotes,omitempty"`
-	Verdicts        []Verdict         `json:"verdicts"`
-	Recovery        *Recovery         `json:"recovery,omitempty"`
-	Outcome         Outcome           `json:"outcome"`
-	Failures        []RunFailure      `json:"failures,omitempty"`
-	Notes           []string          `json:"notes,omitempty"`
-	OutputDir       string            `json:"outputDir"`
 }
 
 // RunFingerprint mirrors run.Fingerprint.

@@ -90,6 +90,10 @@ type Result struct {
 	OutputDir   string                        `json:"outputDir"`
 	// Samples are every probe sample of the run (also in probe.jsonl), for the terminal's sparklines.
 	Samples []probe.Sample `json:"-"`
+
+	// ServerSideNotes says per phase why it has no server-side rows (the apiserver process changed, a snapshot
+	// failed).
+	ServerSideNotes map[string]string `json:"serverSideNotes,omitempty"`
 }
 
 // Plan is the cost of the run as configured.
@@ -270,8 +274,11 @@ func (r *Runner) execute(ctx context.Context) (interrupted bool) {
 		}
 		aborted = !ok
 	}
-	// Teardown: the stress goes away; recovery measures how the control plane comes back.
-	r.addPhase(r.teardown())
+	// Teardown: the stress goes away; recovery measures how the control plane comes back. Teardown has its own
+	// server-side rows: recovery starts from the snapshot after it.
+	td := r.teardown()
+	snap = r.snapshot(ctx, snap, "teardown")
+	r.addPhase(td)
 	if ctx.Err() != nil {
 		return true
 	}
@@ -541,19 +548,38 @@ func (r *Runner) fail(phase, reason string) {
 
 func (r *Runner) note(n string) { r.res.Notes = append(r.res.Notes, n) }
 
-// snapshot reads the server's histogram; with a previous snapshot it records the phase's server-side figures.
+// snapshot reads the server's histogram; with a phase name it records that phase's server-side figures: the
+// difference from prev, the snapshot at the phase's start. When the two snapshots are not one apiserver process's
+// traffic (a restart, another replica), or a snapshot is missing, the phase gets no rows and a note saying why.
 func (r *Runner) snapshot(ctx context.Context, prev *probe.ServerSnapshot, phase ...string) *probe.ServerSnapshot {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.Probe.RequestTimeout)
 	defer cancel()
 	s, err := probe.SnapshotServer(sctx, r.env.ProbeRC)
-	if err != nil {
-		if prev == nil && len(phase) == 0 {
+	if len(phase) == 0 {
+		if err != nil {
 			r.note("server-side latency not collected: " + err.Error())
 		}
-		return nil
+		return s
 	}
-	if prev != nil && len(phase) > 0 {
+	drop := func(why string) {
+		if r.res.ServerSideNotes == nil {
+			r.res.ServerSideNotes = map[string]string{}
+		}
+		r.res.ServerSideNotes[phase[0]] = why
+		r.note(fmt.Sprintf("server-side rows of %s dropped: %s", phase[0], why))
+	}
+	switch {
+	case err != nil && prev != nil:
+		drop("the snapshot at its end failed: " + err.Error())
+	case err != nil || prev == nil:
+		// no snapshot at the start either: the first note said why
+	case probe.ServerChanged(prev, s) != "":
+		drop(probe.ServerChanged(prev, s))
+	default:
 		r.res.ServerSide[phase[0]] = probe.DiffServer(prev, s)
+	}
+	if err != nil {
+		return nil
 	}
 	return s
 }
