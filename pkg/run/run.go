@@ -94,6 +94,8 @@ type Result struct {
 	// ServerSideNotes says per phase why it has no server-side rows (the apiserver process changed, a snapshot
 	// failed).
 	ServerSideNotes map[string]string `json:"serverSideNotes,omitempty"`
+	// ClusterProbe is the in-cluster probe's clock offset, attribution and health (--probe-from cluster|both).
+	ClusterProbe *ClusterProbeReport `json:"clusterProbe,omitempty"`
 }
 
 // Plan is the cost of the run as configured.
@@ -124,6 +126,9 @@ type Runner struct {
 	burner    *stress.Runner
 	tmplDir   string
 	abandoned bool // kube-burner was left running: clean up until nothing is left
+
+	clock   *clusterClock       // attributes in-cluster samples to the measured windows by their timestamps
+	cluster *probe.ClusterProbe // the in-cluster probe, when it started
 }
 
 // New validates cfg and prepares a runner. Nothing is created in the cluster.
@@ -143,7 +148,7 @@ func New(cfg Config, env Env) (*Runner, error) {
 	if env.Log == nil {
 		env.Log = io.Discard
 	}
-	r := &Runner{cfg: cfg, env: env, dir: cfg.OutputDir, probeNS: "pyrometer-" + env.RunID}
+	r := &Runner{cfg: cfg, env: env, dir: cfg.OutputDir, probeNS: "pyrometer-" + env.RunID, clock: newClusterClock()}
 	r.phase.Store("")
 	return r, nil
 }
@@ -226,7 +231,8 @@ func (r *Runner) execute(ctx context.Context) (interrupted bool) {
 	}
 	local := r.cfg.ProbeFrom != "cluster"
 	if r.cfg.ProbeFrom != "local" {
-		r.startClusterProbe(ctx, pcfg)
+		stop := r.startClusterProbe(ctx, pcfg)
+		defer stop()
 	}
 	snap := r.snapshot(ctx, nil)
 	if r.cfg.Monitor > 0 {
@@ -238,6 +244,7 @@ func (r *Runner) execute(ctx context.Context) (interrupted bool) {
 	probePhase := func(name, typ string, d time.Duration) report.Phase {
 		ph := report.Phase{Name: name, Type: typ, Start: time.Now()}
 		r.phase.Store(name)
+		r.clock.open(name, ph.Start, d)
 		r.logf("%s: probing for %v", name, d)
 		var err error
 		if local {
@@ -250,6 +257,7 @@ func (r *Runner) execute(ctx context.Context) (interrupted bool) {
 			}
 		}
 		ph.End = time.Now()
+		r.clock.close(name, ph.End)
 		ph.Status = report.StatusPass
 		if err != nil {
 			ph.Status, ph.RC, ph.Error = report.StatusAborted, 1, err.Error()
@@ -370,6 +378,8 @@ func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe
 	r.logf("%s: probing for %v while the load runs", name, window)
 	ph.Details["window_start"] = time.Now().UTC().Format(time.RFC3339Nano)
 	ph.Details["window_seconds"] = fmt.Sprintf("%.1f", window.Seconds())
+	r.clock.open(name, time.Now(), window)
+	defer func() { r.clock.close(name, time.Now()) }()
 	var perr error
 	if local {
 		perr = prober.Run(ctx, name, window, r.sink)
@@ -518,7 +528,10 @@ func (r *Runner) copyPullSecrets(ctx context.Context, ns string) error {
 }
 
 func (r *Runner) sink(s probe.Sample) {
-	if s.Phase == "" || s.Source == probe.SourceCluster {
+	if s.Source == probe.SourceCluster {
+		// by its own timestamp: the log stream lags under load, so the phase current on arrival may be a later one
+		s.Phase = r.clock.attribute(s, time.Now())
+	} else if s.Phase == "" {
 		s.Phase = r.phase.Load().(string)
 	}
 	r.samplesMu.Lock()

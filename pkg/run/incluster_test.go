@@ -1,0 +1,99 @@
+package run
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+)
+
+func sinkRunner(t *testing.T) *Runner {
+	t.Helper()
+	w, err := report.CreateJSONL(filepath.Join(t.TempDir(), "probe.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	r := &Runner{jsonl: w, clock: newClusterClock()}
+	r.phase.Store("")
+	return r
+}
+
+// In-cluster samples arrive late when the log stream lags under load: each belongs to the measured window holding
+// its own timestamp (on this machine's clock, with the pod's clock offset removed), not to the phase current when it
+// arrives; a sample between windows (a step's setup) belongs to none. Before, every one of them was tagged with the
+// phase current on arrival (ramp-step-1 here).
+func TestClusterSamplesAttributedByTimestamp(t *testing.T) {
+	r := sinkRunner(t)
+	const skew = 2 * time.Hour // the pod's clock is 2 h ahead of ours
+	now := time.Now()
+	// baseline [now-4s, now-2s), then kube-burner's setup of step 1, then its window from now-500ms
+	r.phase.Store("baseline")
+	r.clock.open("baseline", now.Add(-4*time.Second), 2*time.Second)
+	r.clock.close("baseline", now.Add(-2*time.Second))
+	r.phase.Store("ramp-step-1")
+	r.clock.open("ramp-step-1", now.Add(-500*time.Millisecond), 10*time.Second)
+
+	pod := func(at time.Time, latency float64) probe.Sample {
+		return probe.Sample{TS: at.Add(skew), Kind: probe.KindGet, Verb: "get", LatencyMS: latency, Source: probe.SourceCluster}
+	}
+	// the first line comes at once (it calibrates the offset), the others after a lagging stream
+	r.sink(pod(time.Now().Add(-3*time.Millisecond), 2))
+	for _, s := range []probe.Sample{
+		pod(now.Add(-3500*time.Millisecond), 4), // baseline
+		pod(now.Add(-2100*time.Millisecond), 4), // baseline, its last slot
+		pod(now.Add(-1500*time.Millisecond), 4), // step 1's setup: not measured
+		pod(now.Add(-300*time.Millisecond), 4),  // step 1's window
+	} {
+		r.sink(s)
+	}
+	want := []string{"ramp-step-1", "baseline", "baseline", UnmeasuredPhase, "ramp-step-1"}
+	if len(r.samples) != len(want) {
+		t.Fatalf("%d samples stored, want %d", len(r.samples), len(want))
+	}
+	for i, s := range r.samples {
+		if s.Phase != want[i] {
+			t.Errorf("sample %d (ts %v before now, pod clock): phase %q, want %q", i, now.Add(skew).Sub(s.TS), s.Phase, want[i])
+		}
+	}
+	rep := r.clock.report()
+	if off := time.Duration(rep.ClockOffsetMS * float64(time.Millisecond)); off < skew-50*time.Millisecond || off > skew {
+		t.Errorf("clock offset %v, want about %v (at most: a one-way estimate is low by the fastest delivery)", off, skew)
+	}
+	if rep.Samples != 5 || rep.Unmeasured != 1 || rep.MaxDeliveryMS < 1000 {
+		t.Errorf("report %+v: want 5 samples, 1 unmeasured, the slowest delivery > 1 s", rep)
+	}
+	// Local samples keep the phase the prober gave them.
+	r.sink(probe.Sample{TS: now.Add(-3 * time.Second), Phase: "baseline", Kind: probe.KindGet, Source: probe.SourceLocal})
+	if got := r.samples[len(r.samples)-1].Phase; got != "baseline" {
+		t.Errorf("local sample phase %q, want baseline", got)
+	}
+}
+
+// A window closed early (the step was aborted) ends there.
+func TestClusterClockWindowClosedEarly(t *testing.T) {
+	c := newClusterClock()
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	c.open("ramp-step-1", t0, time.Minute)
+	c.close("ramp-step-1", t0.Add(10*time.Second))
+	at := func(d time.Duration) string {
+		return c.attribute(probe.Sample{TS: t0.Add(d)}, t0.Add(d)) // no skew, delivered at once
+	}
+	if got := at(5 * time.Second); got != "ramp-step-1" {
+		t.Errorf("inside: %q", got)
+	}
+	if c.caughtUp() {
+		t.Error("caughtUp before any sample after the window arrived")
+	}
+	if got := at(15 * time.Second); got != UnmeasuredPhase {
+		t.Errorf("after the early close: %q, want %q", got, UnmeasuredPhase)
+	}
+	if !c.caughtUp() {
+		t.Error("a sample after the last window arrived: the stream caught up")
+	}
+	if got := at(-time.Second); got != UnmeasuredPhase {
+		t.Errorf("before the window: %q, want %q", got, UnmeasuredPhase)
+	}
+}
