@@ -74,8 +74,8 @@ func (r *Runner) startClusterProbe(ctx context.Context, pcfg probe.Config) (stop
 		r.logf("warning: %v", err)
 		return func() {}
 	}
-	r.cluster = cp
 	watched := make(chan struct{})
+	warned := false
 	go func() {
 		defer close(watched)
 		select {
@@ -84,6 +84,7 @@ func (r *Runner) startClusterProbe(ctx context.Context, pcfg probe.Config) (stop
 				hctx, hcancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer hcancel()
 				r.logf("warning: the in-cluster probe %s: @cluster rows stop there", cp.Health(hctx))
+				warned = true
 			}
 		case <-cctx.Done():
 		}
@@ -106,7 +107,11 @@ func (r *Runner) startClusterProbe(ctx context.Context, pcfg probe.Config) (stop
 		rep.Health = &h
 		r.res.ClusterProbe = rep
 		if !h.Alive {
-			r.note(fmt.Sprintf("in-cluster probe %s %s before the run ended: @cluster rows after that are missing", h.Pod, h))
+			n := fmt.Sprintf("in-cluster probe %s %s before the run ended: @cluster rows after that are missing", h.Pod, h)
+			r.note(n)
+			if !warned {
+				r.logf("warning: %s", n)
+			}
 		}
 		for _, n := range cp.Notes() {
 			r.note("in-cluster probe said: " + n)

@@ -127,8 +127,7 @@ type Runner struct {
 	tmplDir   string
 	abandoned bool // kube-burner was left running: clean up until nothing is left
 
-	clock   *clusterClock       // attributes in-cluster samples to the measured windows by their timestamps
-	cluster *probe.ClusterProbe // the in-cluster probe, when it started
+	clock *clusterClock // attributes in-cluster samples to the measured windows by their timestamps
 }
 
 // New validates cfg and prepares a runner. Nothing is created in the cluster.
@@ -580,6 +579,7 @@ func (r *Runner) snapshot(ctx context.Context, prev *probe.ServerSnapshot, phase
 		}
 		r.res.ServerSideNotes[phase[0]] = why
 		r.note(fmt.Sprintf("server-side rows of %s dropped: %s", phase[0], why))
+		r.logf("warning: server-side rows of %s dropped: %s", phase[0], why)
 	}
 	switch {
 	case err != nil && prev != nil:
