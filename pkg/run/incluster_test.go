@@ -29,12 +29,12 @@ func TestClusterSamplesAttributedByTimestamp(t *testing.T) {
 	r := sinkRunner(t)
 	const skew = 2 * time.Hour // the pod's clock is 2 h ahead of ours
 	now := time.Now()
-	// baseline [now-4s, now-2s), then kube-burner's setup of step 1, then its window from now-500ms
+	// baseline [now-10s, now-6s), then kube-burner's setup of step 1, then its window from now-2s
 	r.phase.Store("baseline")
-	r.clock.open("baseline", now.Add(-4*time.Second), 2*time.Second)
-	r.clock.close("baseline", now.Add(-2*time.Second))
+	r.clock.open("baseline", now.Add(-10*time.Second), 4*time.Second)
+	r.clock.close("baseline", now.Add(-6*time.Second))
 	r.phase.Store("ramp-step-1")
-	r.clock.open("ramp-step-1", now.Add(-500*time.Millisecond), 10*time.Second)
+	r.clock.open("ramp-step-1", now.Add(-2*time.Second), 10*time.Second)
 
 	pod := func(at time.Time, latency float64) probe.Sample {
 		return probe.Sample{TS: at.Add(skew), Kind: probe.KindGet, Verb: "get", LatencyMS: latency, Source: probe.SourceCluster}
@@ -42,10 +42,10 @@ func TestClusterSamplesAttributedByTimestamp(t *testing.T) {
 	// the first line comes at once (it calibrates the offset), the others after a lagging stream
 	r.sink(pod(time.Now().Add(-3*time.Millisecond), 2))
 	for _, s := range []probe.Sample{
-		pod(now.Add(-3500*time.Millisecond), 4), // baseline
-		pod(now.Add(-2100*time.Millisecond), 4), // baseline, its last slot
-		pod(now.Add(-1500*time.Millisecond), 4), // step 1's setup: not measured
-		pod(now.Add(-300*time.Millisecond), 4),  // step 1's window
+		pod(now.Add(-9*time.Second), 4),         // baseline
+		pod(now.Add(-6500*time.Millisecond), 4), // baseline, its last slots
+		pod(now.Add(-4*time.Second), 4),         // step 1's setup: not measured
+		pod(now.Add(-1500*time.Millisecond), 4), // step 1's window
 	} {
 		r.sink(s)
 	}
@@ -59,14 +59,14 @@ func TestClusterSamplesAttributedByTimestamp(t *testing.T) {
 		}
 	}
 	rep := r.clock.report()
-	if off := time.Duration(rep.ClockOffsetMS * float64(time.Millisecond)); off < skew-50*time.Millisecond || off > skew {
+	if off := time.Duration(rep.ClockOffsetMS * float64(time.Millisecond)); off < skew-400*time.Millisecond || off > skew {
 		t.Errorf("clock offset %v, want about %v (at most: a one-way estimate is low by the fastest delivery)", off, skew)
 	}
 	if rep.Samples != 5 || rep.Unmeasured != 1 || rep.MaxDeliveryMS < 1000 {
 		t.Errorf("report %+v: want 5 samples, 1 unmeasured, the slowest delivery > 1 s", rep)
 	}
 	// Local samples keep the phase the prober gave them.
-	r.sink(probe.Sample{TS: now.Add(-3 * time.Second), Phase: "baseline", Kind: probe.KindGet, Source: probe.SourceLocal})
+	r.sink(probe.Sample{TS: now.Add(-8 * time.Second), Phase: "baseline", Kind: probe.KindGet, Source: probe.SourceLocal})
 	if got := r.samples[len(r.samples)-1].Phase; got != "baseline" {
 		t.Errorf("local sample phase %q, want baseline", got)
 	}
