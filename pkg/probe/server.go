@@ -246,6 +246,9 @@ func ServerChanged(before, after *ServerSnapshot) string {
 		for k, b := range bf {
 			a, ok := af[k]
 			if !ok {
+				if after.ProcessStartTime != 0 {
+					continue // the same process (same start time) dropped a series: no reset of the others
+				}
 				return fmt.Sprintf("%s of %s %s disappeared: the apiserver's counters were reset", name, k.verb, k.resource)
 			}
 			if _, reset := subtract(a, b); reset {

@@ -157,7 +157,8 @@ func TestDiffServerProcessChanged(t *testing.T) {
 		"bucket went backwards":   {histText(900, 1000, 1000, 90, 0), histText(800, 1000, 1100, 95, 0), "went backwards"},
 		// more requests than before, all counters up: only the start time shows it is another process
 		"another replica": {histText(10, 20, 20, 1, 1712345678.5), histText(100, 200, 200, 9, 1712349999.25), "process_start_time_seconds 2024-04-05T19:34:38Z, then 2024-04-05T20:46:39Z"},
-		"series vanished": {histText(1, 2, 2, 0.1, 7) + strings.ReplaceAll(strings.SplitN(histText(1, 2, 2, 0.1, 0), "\n", 2)[1], `"pods"`, `"nodes"`), histText(1, 2, 3, 0.2, 7), "disappeared"},
+		// without a start time to tell, a series gone is a reset
+		"series vanished": {histText(1, 2, 2, 0.1, 0) + strings.ReplaceAll(strings.SplitN(histText(1, 2, 2, 0.1, 0), "\n", 2)[1], `"pods"`, `"nodes"`), histText(1, 2, 3, 0.2, 0), "disappeared"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			before, after := mustParse(t, tc.before), mustParse(t, tc.after)
@@ -168,6 +169,11 @@ func TestDiffServerProcessChanged(t *testing.T) {
 				t.Errorf("ServerChanged = %q, want it to contain %q", why, tc.why)
 			}
 		})
+	}
+	// the same process (same start time) may drop a series; the others' differences stand
+	vanished := mustParse(t, histText(1, 2, 2, 0.1, 7)+strings.ReplaceAll(strings.SplitN(histText(1, 2, 2, 0.1, 0), "\n", 2)[1], `"pods"`, `"nodes"`))
+	if why := ServerChanged(vanished, mustParse(t, histText(1, 2, 3, 0.2, 7))); why != "" {
+		t.Errorf("ServerChanged with one series gone but the same start time = %q, want \"\"", why)
 	}
 	same := mustParse(t, histText(0, 10, 10, 5, 7))
 	if why := ServerChanged(same, mustParse(t, histText(5, 20, 21, 9.5, 7))); why != "" {
