@@ -287,3 +287,31 @@ func TestBucketOf(t *testing.T) {
 		t.Errorf("past the last bound: %q", got)
 	}
 }
+
+// metrics-v1.34.txt is the GET/LIST configmaps part of a real v1.34.4 apiserver's /metrics (the local cluster):
+// apiserver_request_duration_seconds starts at 5 ms, apiserver_request_sli_duration_seconds at 50 ms, and there is no
+// _slo_ histogram any more. Rows come from the finer one, with its exact mean.
+func TestDiffServerRealV134(t *testing.T) {
+	page := readFixture(t, "metrics-v1.34.txt")
+	after := mustParse(t, page)
+	if after.Metric != "apiserver_request_duration_seconds" || after.ProcessStartTime <= 0 {
+		t.Fatalf("Metric %q, start %v: want apiserver_request_duration_seconds and a process start time", after.Metric, after.ProcessStartTime)
+	}
+	// the same process at its start: every counter 0
+	var zero strings.Builder
+	for _, line := range strings.SplitAfter(page, "\n") {
+		if i := strings.LastIndexByte(line, ' '); i > 0 && !strings.HasPrefix(line, "#") && !strings.HasPrefix(line, processStartMetric) {
+			line = line[:i] + " 0\n"
+		}
+		zero.WriteString(line)
+	}
+	rows := DiffServer(mustParse(t, zero.String()), after)
+	if len(rows) != 3 {
+		t.Fatalf("rows %+v, want GET and LIST (namespace, cluster) configmaps", rows)
+	}
+	get := rows[1]
+	if get.Verb != "GET" || get.Count != 5 || get.Metric != "apiserver_request_duration_seconds" || get.P50Bucket != "<=5" ||
+		get.Mean != 2.247 {
+		t.Errorf("GET configmaps %+v: want 5 requests from apiserver_request_duration_seconds, p50 <=5 ms (the SLI histogram says <=50), mean 2.247 ms", get)
+	}
+}
