@@ -53,6 +53,7 @@ func TestRunWindows(t *testing.T) {
 		ServerSideNotes map[string]string
 		ClusterProbe    *struct {
 			ClockOffsetMS float64
+			MaxDeliveryMS float64
 			Samples       int
 			Unmeasured    int
 			Health        struct {
@@ -109,6 +110,14 @@ func TestRunWindows(t *testing.T) {
 	if cp == nil || cp.Samples == 0 || !cp.Health.Alive {
 		t.Fatalf("run.json clusterProbe = %+v: want samples and a pod alive to the end", cp)
 	}
+	t.Logf("in-cluster probe: %d samples, %d unmeasured, clock offset %.3f ms, slowest delivery +%.1f ms, health %+v",
+		cp.Samples, cp.Unmeasured, cp.ClockOffsetMS, cp.MaxDeliveryMS, cp.Health)
+	for _, ph := range []string{"baseline", "ramp-step-1", "teardown", "recovery"} {
+		rows := doc.ServerSide[ph]
+		for i := 0; i < len(rows) && i < 3; i++ {
+			t.Logf("server %s: %+v", ph, rows[i])
+		}
+	}
 	offset := time.Duration(cp.ClockOffsetMS * float64(time.Millisecond))
 	type window struct{ start, end time.Time }
 	windows := map[string]window{}
@@ -159,6 +168,7 @@ func TestRunWindows(t *testing.T) {
 			t.Errorf("in-cluster sample at %v inside ramp-step-1's window has phase %q", at.Format(time.StampMicro), s.Phase)
 		}
 	}
+	t.Logf("in-cluster samples per phase: %v", perPhase)
 	for _, ph := range []string{"baseline", "ramp-step-1", "recovery"} {
 		if perPhase[ph] == 0 {
 			t.Errorf("no in-cluster sample in %s: %v", ph, perPhase)
