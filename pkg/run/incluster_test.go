@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 )
@@ -95,5 +96,25 @@ func TestClusterClockWindowClosedEarly(t *testing.T) {
 	}
 	if got := at(-time.Second); got != UnmeasuredPhase {
 		t.Errorf("before the window: %q, want %q", got, UnmeasuredPhase)
+	}
+}
+
+// The in-cluster probe outlasts the run at its longest, also when the API flood stretches a step's window beyond
+// --step-duration (before, its duration counted --step-duration only: the pod ended during the last steps).
+func TestClusterProbeDurationCoversStretchedWindows(t *testing.T) {
+	flood := &plan.Mode{Name: "api", Job: plan.JobSpec{Iterations: "iterations", QPS: "qps", Spread: true},
+		Objects: []plan.ObjectSpec{{Template: "cm.yaml", Replicas: "2", Pods: "0"}}}
+	sel := &plan.Selection{Modes: []*plan.Mode{flood}, Settings: map[string]map[string]float64{"api": {"iterations": 600, "qps": 10}}}
+	cfg := Config{Selection: sel, Steps: 3, Baseline: 30 * time.Second, StepDuration: 30 * time.Second, Recovery: 30 * time.Second,
+		StepTimeout: time.Minute, TeardownTimeout: 2 * time.Minute}
+	r := &Runner{cfg: cfg}
+	if w := r.window(); w != 2*time.Minute {
+		t.Fatalf("window %v, want the flood's 2m (1200 objects at 10/s)", w)
+	}
+	// longest run: baseline, 3 x (setup at its timeout + the 2 min window + the flood's own bound past it), teardown
+	// at its timeout (+30 s events and margin), recovery
+	longest := cfg.Baseline + 3*(cfg.StepTimeout+2*time.Minute+cfg.StepTimeout) + cfg.TeardownTimeout + 30*time.Second + cfg.Recovery
+	if got := r.clusterProbeDuration(); got < longest {
+		t.Errorf("in-cluster probe duration %v, shorter than the longest run %v", got, longest)
 	}
 }
