@@ -563,9 +563,10 @@ func (o *ProbeOptions) probe(ctx context.Context, env *probeEnv, pcfg probe.Conf
 		after, err := probe.SnapshotServer(sctx, env.probeRC)
 		cancel()
 		if err == nil {
-			res.ServerSide = probe.DiffServer(before, after)
-			if before.ProcessStartTime != after.ProcessStartTime {
-				res.Notes = append(res.Notes, "server-side figures span two apiserver processes (restart or several replicas behind a load balancer): treat them with care")
+			if why := probe.ServerChanged(before, after); why != "" {
+				res.Notes = append(res.Notes, "server-side rows dropped: "+why)
+			} else {
+				res.ServerSide = probe.DiffServer(before, after)
 			}
 		} else {
 			res.Notes = append(res.Notes, serverNote(err))

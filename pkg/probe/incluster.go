@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -45,6 +46,54 @@ type ClusterProbe struct {
 	mu     sync.Mutex
 	err    error
 	notes  []string
+	health *ClusterProbeHealth // set when the stream ended for good
+	// reconnects counts how often the log stream broke while the pod still ran and was read again
+	reconnects int
+}
+
+// ClusterProbeHealth is the state of the in-cluster probe's pod.
+type ClusterProbeHealth struct {
+	Pod string `json:"pod"`
+	// Alive: the pod was still probing when asked.
+	Alive bool `json:"alive"`
+	// Phase is the pod's phase (Running, Succeeded, Failed), or "Gone" when the pod no longer exists.
+	Phase string `json:"phase"`
+	// Reason says why it ended: the pod's (Evicted, DeadlineExceeded) or the container's (OOMKilled, Error,
+	// Completed).
+	Reason   string `json:"reason,omitempty"`
+	ExitCode int32  `json:"exitCode,omitempty"`
+	Message  string `json:"message,omitempty"`
+	// EndedAt is when it stopped probing: the container's finishedAt, else when its log ended.
+	EndedAt *time.Time `json:"endedAt,omitempty"`
+	// Reconnects counts the times its log stream broke while it still ran (read again; no sample is counted twice).
+	Reconnects  int    `json:"reconnects,omitempty"`
+	StreamError string `json:"streamError,omitempty"`
+}
+
+// String is one line for a person: "running", or how and when it ended.
+func (h ClusterProbeHealth) String() string {
+	if h.Alive {
+		return "running"
+	}
+	s := "ended"
+	if h.EndedAt != nil {
+		s += " at " + h.EndedAt.Local().Format("15:04:05")
+	}
+	s += " (" + h.Phase
+	if h.Reason != "" {
+		s += ", " + h.Reason
+	}
+	if h.ExitCode != 0 {
+		s += fmt.Sprintf(", exit code %d", h.ExitCode)
+	}
+	s += ")"
+	if h.Message != "" {
+		s += ": " + h.Message
+	}
+	if h.StreamError != "" {
+		s += "; " + h.StreamError
+	}
+	return s
 }
 
 // StartClusterProbe creates the RBAC and the Job, waits until the probe pod runs (or says exactly why it cannot
@@ -310,54 +359,162 @@ func podMessage(p corev1.Pod) string {
 	return p.Status.Reason + " " + p.Status.Message
 }
 
-// stream follows the pod's log and hands every sample line to sink.
-func (cp *ClusterProbe) stream(ctx context.Context, sink func(Sample)) {
-	defer close(cp.done)
-	setErr := func(err error) {
+// Done is closed when the probe's log ended for good (the pod ended, or ctx is done).
+func (cp *ClusterProbe) Done() <-chan struct{} { return cp.done }
+
+// Health says whether the pod still probes, or how and when it ended (OOMKilled, evicted, failed, deleted).
+func (cp *ClusterProbe) Health(ctx context.Context) ClusterProbeHealth {
+	select {
+	case <-cp.done:
 		cp.mu.Lock()
 		defer cp.mu.Unlock()
-		if cp.err == nil {
-			cp.err = err
+		if cp.health != nil {
+			return *cp.health
 		}
+	default:
 	}
-	ns := cp.cfg.Probe.Namespace
-	rc, err := cp.client.CoreV1().Pods(ns).GetLogs(cp.pod, &corev1.PodLogOptions{Follow: true}).Stream(ctx)
+	p, err := cp.client.CoreV1().Pods(cp.cfg.Probe.Namespace).Get(ctx, cp.pod, metav1.GetOptions{})
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	if err != nil && !apierrors.IsNotFound(err) {
+		return ClusterProbeHealth{Pod: cp.pod, Alive: true, Phase: "Unknown", Message: err.Error(), Reconnects: cp.reconnects}
+	}
 	if err != nil {
-		setErr(fmt.Errorf("in-cluster probe: failed to stream the log of %s/%s: %w", ns, cp.pod, err))
-		return
+		p = nil // not found
 	}
-	defer rc.Close()
-	sc := bufio.NewScanner(rc)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		line := sc.Bytes()
-		var s Sample
-		if len(line) > 0 && line[0] == '{' && json.Unmarshal(line, &s) == nil && s.Kind != "" {
-			s.Source = SourceCluster
-			sink(s)
-			continue
-		}
-		cp.mu.Lock()
-		if len(cp.notes) < 20 && len(strings.TrimSpace(string(line))) > 0 {
-			cp.notes = append(cp.notes, string(line))
-		}
-		cp.mu.Unlock()
-	}
-	if err := sc.Err(); err != nil && ctx.Err() == nil {
-		setErr(fmt.Errorf("in-cluster probe: reading the log of %s/%s: %w", ns, cp.pod, err))
-		return
-	}
-	if ctx.Err() != nil {
-		return
-	}
-	// the log ended: the pod finished; report a failure of the process
-	p, err := cp.waitTerminated(ctx)
-	if err == nil && p != nil {
+	h := healthOf(cp.pod, p, time.Time{})
+	h.Reconnects = cp.reconnects
+	return h
+}
+
+// healthOf describes pod p (nil: gone); logEnded is when its log ended, if it did.
+func healthOf(name string, p *corev1.Pod, logEnded time.Time) ClusterProbeHealth {
+	h := ClusterProbeHealth{Pod: name, Phase: "Gone", Reason: "the pod was deleted"}
+	if p != nil {
+		h = ClusterProbeHealth{Pod: name, Phase: string(p.Status.Phase), Reason: p.Status.Reason, Message: p.Status.Message}
+		running := p.Status.Phase == corev1.PodRunning
 		for _, cs := range p.Status.ContainerStatuses {
-			if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
-				setErr(fmt.Errorf("in-cluster probe pod %s/%s exited %d: %s", ns, cp.pod, t.ExitCode, strings.Join(cp.Notes(), "; ")))
+			t := cs.State.Terminated
+			if t == nil {
+				t = cs.LastTerminationState.Terminated
+			}
+			if cs.State.Running == nil {
+				running = false
+			}
+			if t == nil {
+				continue
+			}
+			if h.Reason == "" {
+				h.Reason = t.Reason
+			}
+			if h.Message == "" {
+				h.Message = strings.TrimSpace(t.Message)
+			}
+			h.ExitCode = t.ExitCode
+			if !t.FinishedAt.IsZero() {
+				at := t.FinishedAt.Time
+				h.EndedAt = &at
 			}
 		}
+		h.Alive = running && logEnded.IsZero()
+	}
+	if h.EndedAt == nil && !logEnded.IsZero() {
+		h.EndedAt = &logEnded
+	}
+	return h
+}
+
+// stream follows the pod's log and hands every sample line to sink. When the stream breaks while the pod still
+// runs (the apiserver or kubelet dropped it under load), it reads the log again from the start and skips what was
+// delivered (per kind and verb, samples up to the highest seq already delivered).
+func (cp *ClusterProbe) stream(ctx context.Context, sink func(Sample)) {
+	defer close(cp.done)
+	ns := cp.cfg.Probe.Namespace
+	delivered := map[string]int64{}
+	var streamErr error
+	for attempt := 0; ; attempt++ {
+		skip := maps.Clone(delivered)
+		rc, err := cp.client.CoreV1().Pods(ns).GetLogs(cp.pod, &corev1.PodLogOptions{Follow: true}).Stream(ctx)
+		if err != nil {
+			streamErr = fmt.Errorf("in-cluster probe: failed to stream the log of %s/%s: %w", ns, cp.pod, err)
+		} else {
+			sc := bufio.NewScanner(rc)
+			sc.Buffer(make([]byte, 64*1024), 1024*1024)
+			for sc.Scan() {
+				line := sc.Bytes()
+				var s Sample
+				if len(line) > 0 && line[0] == '{' && json.Unmarshal(line, &s) == nil && s.Kind != "" {
+					key := string(s.Kind) + "/" + s.Verb
+					if s.Seq <= skip[key] && attempt > 0 {
+						continue
+					}
+					delivered[key] = max(delivered[key], s.Seq)
+					s.Source = SourceCluster
+					sink(s)
+					continue
+				}
+				if attempt > 0 {
+					continue
+				}
+				cp.mu.Lock()
+				if len(cp.notes) < 20 && len(strings.TrimSpace(string(line))) > 0 {
+					cp.notes = append(cp.notes, string(line))
+				}
+				cp.mu.Unlock()
+			}
+			streamErr = nil
+			if err := sc.Err(); err != nil {
+				streamErr = fmt.Errorf("in-cluster probe: reading the log of %s/%s: %w", ns, cp.pod, err)
+			}
+			_ = rc.Close()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		ended := time.Now()
+		// The log ended: the pod ended, or only the stream did.
+		if attempt < 10 {
+			p, err := cp.client.CoreV1().Pods(ns).Get(ctx, cp.pod, metav1.GetOptions{})
+			if err == nil && healthOf(cp.pod, p, time.Time{}).Alive {
+				cp.mu.Lock()
+				cp.reconnects++
+				cp.mu.Unlock()
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Second):
+				}
+				continue
+			}
+		}
+		cp.ended(ctx, ended, streamErr)
+		return
+	}
+}
+
+// ended records how the pod ended (waiting a little for its final status) and a failure of the process.
+func (cp *ClusterProbe) ended(ctx context.Context, logEnded time.Time, streamErr error) {
+	ns := cp.cfg.Probe.Namespace
+	p, err := cp.waitTerminated(ctx)
+	if err != nil && p == nil {
+		p = &corev1.Pod{Status: corev1.PodStatus{Phase: "Unknown", Message: "its status could not be read: " + err.Error()}}
+	}
+	h := healthOf(cp.pod, p, logEnded)
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	h.Reconnects = cp.reconnects
+	if streamErr != nil {
+		h.StreamError = streamErr.Error()
+		if cp.err == nil {
+			cp.err = streamErr
+		}
+	}
+	cp.health = &h
+	if cp.err == nil && h.ExitCode != 0 {
+		cp.err = fmt.Errorf("in-cluster probe pod %s/%s exited %d (%s): %s", ns, cp.pod, h.ExitCode, h.Reason, strings.Join(cp.notes, "; "))
+	}
+	if cp.err == nil && h.Phase != string(corev1.PodSucceeded) {
+		cp.err = fmt.Errorf("in-cluster probe pod %s/%s %s", ns, cp.pod, h)
 	}
 }
 

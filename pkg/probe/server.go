@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -17,9 +19,11 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// Request-duration histograms in order of preference. The SLI histogram (1.26+) excludes time spent in
-// webhooks and priority-and-fairness queues, which is what the API call SLOs measure; the SLO name is
-// its deprecated predecessor; apiserver_request_duration_seconds exists everywhere.
+// The apiserver's request-duration histograms. apiserver_request_duration_seconds (STABLE, everywhere) covers the
+// whole request including priority-and-fairness queue wait and webhooks, with buckets from 5 ms (5, 25, 50, 100,
+// 200 ms, ...). The SLI histogram (1.26+) excludes webhooks and APF queue wait, which is what the API call SLOs
+// measure, but its buckets start at 50 ms, so every healthy request reads "<=50"; the SLO name is its deprecated
+// predecessor. Rows use the finest histogram the server exposes for that series (ties: this order).
 var serverMetrics = []string{
 	"apiserver_request_sli_duration_seconds",
 	"apiserver_request_slo_duration_seconds",
@@ -28,19 +32,20 @@ var serverMetrics = []string{
 
 const processStartMetric = "process_start_time_seconds"
 
-// ServerSnapshot is the apiserver's request-duration histogram at one moment, per
+// ServerSnapshot is the apiserver's request-duration histograms at one moment, per
 // verb/resource/subresource/scope (other labels such as group, version, component and dry_run are
 // summed), taken from one apiserver's /metrics.
 type ServerSnapshot struct {
-	// Metric is the histogram used, the first of apiserver_request_sli_duration_seconds,
-	// apiserver_request_slo_duration_seconds and apiserver_request_duration_seconds that the server exposes.
+	// Metric is the histogram rows use by preference: the one with the finest buckets among those the server
+	// exposes (apiserver_request_duration_seconds on every current server).
 	Metric string
 	// ProcessStartTime is the answering apiserver's process_start_time_seconds (0 when absent). With
 	// several apiservers behind a load balancer, two snapshots may come from different replicas; a
 	// different start time between snapshots means the difference is not one server's traffic.
 	ProcessStartTime float64
 
-	series map[seriesKey]histogram
+	families map[string]map[seriesKey]histogram
+	order    []string // the families present, finest first
 }
 
 type seriesKey struct {
@@ -50,6 +55,7 @@ type seriesKey struct {
 // histogram holds cumulative bucket counts by upper bound; the last bucket is +Inf (the sample count).
 type histogram struct {
 	count   float64
+	sum     float64 // seconds
 	buckets []bucket
 }
 
@@ -60,21 +66,24 @@ type bucket struct {
 
 // ServerStat is the server-side latency of one verb/resource/subresource/scope between two snapshots.
 type ServerStat struct {
-	Verb        string  `json:"verb"`
-	Resource    string  `json:"resource"`
-	Subresource string  `json:"subresource,omitempty"`
-	Scope       string  `json:"scope"`
-	Count       int64   `json:"count"`
-	P50         float64 `json:"p50_ms"`
-	P90         float64 `json:"p90_ms"`
-	P99         float64 `json:"p99_ms"`
+	Verb        string `json:"verb"`
+	Resource    string `json:"resource"`
+	Subresource string `json:"subresource,omitempty"`
+	Scope       string `json:"scope"`
+	Count       int64  `json:"count"`
+	// Mean is exact: the delta of the histogram's _sum over the delta of its _count, in ms.
+	Mean float64 `json:"mean_ms"`
+	P50  float64 `json:"p50_ms"`
+	P90  float64 `json:"p90_ms"`
+	P99  float64 `json:"p99_ms"`
 	// P50Bucket.. say what the histogram can actually tell: the bucket holding the quantile, "<=50" (ms) or,
 	// past the highest bound, ">60000". The interpolated P50.. are estimates inside that bucket: when every
-	// request falls in the first bucket (0-50ms) the interpolation says 25 ms whatever the real latency was.
+	// request falls in the first bucket the interpolation says half its bound whatever the real latency was.
 	P50Bucket string `json:"p50_bucket"`
 	P90Bucket string `json:"p90_bucket"`
 	P99Bucket string `json:"p99_bucket"`
-	Metric    string `json:"metric"`
+	// Metric is the histogram this row came from.
+	Metric string `json:"metric"`
 }
 
 // SnapshotServer reads GET /metrics through rc (a client of the dedicated config, typically
@@ -121,21 +130,32 @@ func parseServerMetrics(r io.Reader) (*ServerSnapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	snap := &ServerSnapshot{}
+	snap := &ServerSnapshot{families: map[string]map[seriesKey]histogram{}}
 	if mf := families[processStartMetric]; mf != nil && len(mf.GetMetric()) > 0 {
 		m := mf.GetMetric()[0]
 		snap.ProcessStartTime = m.GetGauge().GetValue() + m.GetUntyped().GetValue()
 	}
+	finest := map[string]float64{}
 	for _, name := range serverMetrics {
 		mf := families[name]
 		if mf == nil || mf.GetType() != dto.MetricType_HISTOGRAM {
 			continue
 		}
-		snap.Metric = name
-		snap.series = aggregate(mf)
-		return snap, nil
+		snap.families[name] = aggregate(mf)
+		snap.order = append(snap.order, name)
+		finest[name] = math.Inf(1)
+		for _, h := range snap.families[name] {
+			if len(h.buckets) > 1 {
+				finest[name] = min(finest[name], h.buckets[0].upper)
+			}
+		}
 	}
-	return nil, errors.New("no apiserver request duration histogram (" + strings.Join(serverMetrics, ", ") + ")")
+	if len(snap.order) == 0 {
+		return nil, errors.New("no apiserver request duration histogram (" + strings.Join(serverMetrics, ", ") + ")")
+	}
+	sort.SliceStable(snap.order, func(i, j int) bool { return finest[snap.order[i]] < finest[snap.order[j]] })
+	snap.Metric = snap.order[0]
+	return snap, nil
 }
 
 // metricNameOf returns the metric name a text-format line is about: the sample's name, or the name
@@ -157,8 +177,8 @@ func metricNameOf(line string) string {
 // aggregate sums the family's histograms per seriesKey, bucket by bucket.
 func aggregate(mf *dto.MetricFamily) map[seriesKey]histogram {
 	type acc struct {
-		count   float64
-		buckets map[float64]float64
+		count, sum float64
+		buckets    map[float64]float64
 	}
 	accs := map[seriesKey]*acc{}
 	for _, m := range mf.GetMetric() {
@@ -182,6 +202,7 @@ func aggregate(mf *dto.MetricFamily) map[seriesKey]histogram {
 		}
 		h := m.GetHistogram()
 		a.count += float64(h.GetSampleCount()) + h.GetSampleCountFloat()
+		a.sum += h.GetSampleSum()
 		for _, b := range h.GetBucket() {
 			if math.IsInf(b.GetUpperBound(), +1) {
 				continue // the +Inf bucket is the sample count
@@ -191,7 +212,7 @@ func aggregate(mf *dto.MetricFamily) map[seriesKey]histogram {
 	}
 	out := make(map[seriesKey]histogram, len(accs))
 	for k, a := range accs {
-		h := histogram{count: a.count}
+		h := histogram{count: a.count, sum: a.sum}
 		for upper, c := range a.buckets {
 			h.buckets = append(h.buckets, bucket{upper: upper, count: c})
 		}
@@ -202,45 +223,92 @@ func aggregate(mf *dto.MetricFamily) map[seriesKey]histogram {
 	return out
 }
 
-// DiffServer returns, per verb/resource/subresource/scope, the count and quantiles of the requests
-// served between the two snapshots, computed from bucket deltas like Prometheus histogram_quantile:
-// find the bucket holding the rank, interpolate linearly inside it (so values are estimates bounded by
-// bucket edges, unlike the client-side nearest-rank figures), and report the highest finite bound when
-// the rank falls in the +Inf bucket.
+// ServerChanged says why before and after cannot be one apiserver process's traffic, or "" when they can: the
+// process start times differ (a restart, or another replica behind the load balancer answered), the server
+// exposes other histograms (another version), or a counter went backwards (a reset the start time did not show).
+// The difference of two such snapshots mixes processes and can hold another process's whole-lifetime histogram, so
+// callers drop it.
+func ServerChanged(before, after *ServerSnapshot) string {
+	if before == nil || after == nil {
+		return ""
+	}
+	if before.ProcessStartTime != after.ProcessStartTime {
+		return fmt.Sprintf("the apiserver process changed between the snapshots (process_start_time_seconds %s, then %s): "+
+			"it restarted, or another replica behind the load balancer answered",
+			startTime(before.ProcessStartTime), startTime(after.ProcessStartTime))
+	}
+	if !slices.Equal(before.order, after.order) {
+		return fmt.Sprintf("the apiserver exposes other histograms than at the previous snapshot (%s, then %s): another server answered",
+			strings.Join(before.order, ", "), strings.Join(after.order, ", "))
+	}
+	for _, name := range before.order {
+		bf, af := before.families[name], after.families[name]
+		for k, b := range bf {
+			a, ok := af[k]
+			if !ok {
+				if after.ProcessStartTime != 0 {
+					continue // the same process (same start time) dropped a series: no reset of the others
+				}
+				return fmt.Sprintf("%s of %s %s disappeared: the apiserver's counters were reset", name, k.verb, k.resource)
+			}
+			if _, reset := subtract(a, b); reset {
+				return fmt.Sprintf("%s of %s %s went backwards: the apiserver's counters were reset", name, k.verb, k.resource)
+			}
+		}
+	}
+	return ""
+}
+
+func startTime(v float64) string {
+	if v == 0 {
+		return "absent"
+	}
+	return time.Unix(0, int64(v*1e9)).UTC().Format(time.RFC3339)
+}
+
+// DiffServer returns, per verb/resource/subresource/scope, the count, exact mean and quantiles of the requests
+// served between the two snapshots, from the finest histogram the server has for that series (ServerStat.Metric).
+// Quantiles come from bucket deltas like Prometheus histogram_quantile: find the bucket holding the rank,
+// interpolate linearly inside it (so values are estimates bounded by bucket edges, unlike the client-side
+// nearest-rank figures), and report the highest finite bound when the rank falls in the +Inf bucket. The mean is
+// the _sum delta over the _count delta.
 //
 // Only rows with a positive count delta are returned, sorted by count (descending) then verb, resource,
 // subresource, scope. WATCH and CONNECT are left out: for these long-running requests the histogram
-// records how long the stream stayed open, not a latency. A series whose counts went down (the
-// apiserver restarted between snapshots) is taken from after alone, as Prometheus increase() would.
+// records how long the stream stayed open, not a latency. Without a before snapshot, or when ServerChanged
+// says the two are not one process's traffic, there is no difference to report: nil.
 func DiffServer(before, after *ServerSnapshot) []ServerStat {
-	if after == nil {
+	if before == nil || after == nil || ServerChanged(before, after) != "" {
 		return nil
 	}
 	var out []ServerStat
-	for k, a := range after.series {
-		if k.verb == "WATCH" || k.verb == "CONNECT" {
-			continue
-		}
-		d := a
-		if before != nil && before.Metric == after.Metric {
-			if b, ok := before.series[k]; ok {
-				d = subtract(a, b)
+	seen := map[seriesKey]bool{}
+	for _, name := range after.order {
+		for k, a := range after.families[name] {
+			if seen[k] || k.verb == "WATCH" || k.verb == "CONNECT" {
+				continue
 			}
+			seen[k] = true
+			d := a // a series created since before: all of it is new
+			if b, ok := before.families[name][k]; ok {
+				d, _ = subtract(a, b)
+			}
+			if d.count < 1 {
+				continue
+			}
+			out = append(out, ServerStat{
+				Verb: k.verb, Resource: k.resource, Subresource: k.subresource, Scope: k.scope,
+				Count:     int64(math.Round(d.count)),
+				Mean:      round3(max(d.sum, 0) / d.count * 1000),
+				P50:       quantileMS(0.50, d.buckets),
+				P90:       quantileMS(0.90, d.buckets),
+				P99:       quantileMS(0.99, d.buckets),
+				P50Bucket: bucketOf(0.50, d.buckets),
+				P90Bucket: bucketOf(0.90, d.buckets),
+				P99Bucket: bucketOf(0.99, d.buckets),
+				Metric:    name,
+			})
 		}
-		if d.count < 1 {
-			continue
-		}
-		out = append(out, ServerStat{
-			Verb: k.verb, Resource: k.resource, Subresource: k.subresource, Scope: k.scope,
-			Count:     int64(math.Round(d.count)),
-			P50:       quantileMS(0.50, d.buckets),
-			P90:       quantileMS(0.90, d.buckets),
-			P99:       quantileMS(0.99, d.buckets),
-			P50Bucket: bucketOf(0.50, d.buckets),
-			P90Bucket: bucketOf(0.90, d.buckets),
-			P99Bucket: bucketOf(0.99, d.buckets),
-			Metric:    after.Metric,
-		})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -261,22 +329,25 @@ func DiffServer(before, after *ServerSnapshot) []ServerStat {
 	return out
 }
 
-// subtract returns after-before bucket by bucket (bounds missing from before count as 0). If any count
-// decreased, the counters were reset and after is returned unchanged.
-func subtract(after, before histogram) histogram {
+// subtract returns after-before bucket by bucket (bounds missing from before count as 0), and whether a count
+// decreased (the counters were reset).
+func subtract(after, before histogram) (histogram, bool) {
 	prev := make(map[float64]float64, len(before.buckets))
 	for _, b := range before.buckets {
 		prev[b.upper] = b.count
 	}
-	d := histogram{count: after.count - before.count, buckets: make([]bucket, len(after.buckets))}
+	d := histogram{count: after.count - before.count, sum: after.sum - before.sum, buckets: make([]bucket, len(after.buckets))}
+	if d.count < 0 {
+		return d, true
+	}
 	for i, b := range after.buckets {
 		c := b.count - prev[b.upper]
-		if c < 0 || d.count < 0 {
-			return after
+		if c < 0 {
+			return d, true
 		}
 		d.buckets[i] = bucket{upper: b.upper, count: c}
 	}
-	return d
+	return d, false
 }
 
 // quantileMS is Prometheus' bucketQuantile (histogram_quantile) over cumulative buckets sorted by upper

@@ -41,6 +41,10 @@ type RunDoc struct {
 	Failures    []RunFailure                  `json:"failures,omitempty"`
 	Notes       []string                      `json:"notes,omitempty"`
 	OutputDir   string                        `json:"outputDir"`
+
+	// ServerSideNotes says per phase why it has no server-side rows (the apiserver process changed, a snapshot
+	// failed).
+	ServerSideNotes map[string]string `json:"serverSideNotes,omitempty"`
 }
 
 // RunFingerprint mirrors run.Fingerprint.
@@ -280,11 +284,12 @@ func WriteHTMLFrom(w io.Writer, res any, src SampleSource) error {
 func serverPhases(doc RunDoc) []htmlServerPhase {
 	var names []string
 	for _, p := range doc.Phases {
-		if _, ok := doc.ServerSide[p.Name]; ok {
+		_, ok := doc.ServerSide[p.Name]
+		if ok || doc.ServerSideNotes[p.Name] != "" {
 			names = append(names, p.Name)
 		}
 	}
-	for _, k := range sortedKeys(doc.ServerSide) {
+	for _, k := range append(sortedKeys(doc.ServerSide), sortedKeys(doc.ServerSideNotes)...) {
 		if !slices.Contains(names, k) {
 			names = append(names, k)
 		}
@@ -292,25 +297,15 @@ func serverPhases(doc RunDoc) []htmlServerPhase {
 	var out []htmlServerPhase
 	for _, n := range names {
 		stats := doc.ServerSide[n]
+		if why := doc.ServerSideNotes[n]; why != "" {
+			out = append(out, htmlServerPhase{Phase: n, Table: htmlTable{Note: "no server-side rows: " + why}})
+			continue
+		}
 		if len(stats) == 0 {
 			continue
 		}
-		var rows [][]string
-		var metrics []string
-		for _, s := range stats {
-			if s.Metric != "" && !slices.Contains(metrics, s.Metric) {
-				metrics = append(metrics, s.Metric)
-			}
-			rows = append(rows, []string{s.Verb, s.Resource, orDash(s.Subresource), orDash(s.Scope),
-				strconv.FormatInt(s.Count, 10), orDash(s.P50Bucket), orDash(s.P90Bucket), orDash(s.P99Bucket)})
-		}
-		if len(metrics) == 0 {
-			metrics = []string{"apiserver_request_sli_duration_seconds"}
-		}
-		out = append(out, htmlServerPhase{Phase: n, Table: htmlTable{
-			Header: []string{"VERB", "RESOURCE", "SUBRESOURCE", "SCOPE", "COUNT", "P50", "P90", "P99"},
-			Rows:   rows, Note: fmt.Sprintf(ServerNote, strings.Join(metrics, ", ")),
-		}})
+		header, rows, note := serverTable(stats)
+		out = append(out, htmlServerPhase{Phase: n, Table: htmlTable{Header: header, Rows: rows, Note: note}})
 	}
 	return out
 }

@@ -54,9 +54,10 @@ func syntheticRun() (map[string]any, []probe.Sample) {
 		"fingerprint": RunFingerprint{ServerVersion: "v1.31.0", Nodes: 3, ReadyNodes: 3, AllocatableCPU: "12", AllocatableMem: "48Gi"},
 		"phases":      phases, "stats": stats, "verdicts": verdicts, "recovery": rec,
 		"serverSide": map[string][]probe.ServerStat{"ramp-step-1": {{Verb: "GET", Resource: "configmaps", Scope: "resource",
-			Count: 120, P50Bucket: "<=50", P90Bucket: "<=100", P99Bucket: "<=250", Metric: "apiserver_request_sli_duration_seconds"}}},
-		"outcome":  Decide(phases, verdicts, false),
-		"failures": []RunFailure{{Time: start, Phase: "ramp-step-1", Reason: "kube-burner said <no>"}},
+			Count: 120, Mean: 61.25, P50Bucket: "<=50", P90Bucket: "<=100", P99Bucket: "<=250", Metric: "apiserver_request_sli_duration_seconds"}}},
+		"serverSideNotes": map[string]string{"recovery": "the apiserver process changed between the snapshots"},
+		"outcome":         Decide(phases, verdicts, false),
+		"failures":        []RunFailure{{Time: start, Phase: "ramp-step-1", Reason: "kube-burner said <no>"}},
 	}
 	return doc, all
 }
@@ -116,6 +117,8 @@ func TestWriteHTML(t *testing.T) {
 		"baseline", "ramp-step-1", "recovery", // phase bands and tables
 		`class="err"`, "SLO p99 ≤ 1 s", "SLO p99 ≤ 30 s", // errors marked, both SLOs drawn
 		"v1.31.0", "48Gi", "pyrometer-x", "--steps", "qps", "&lt;=250", "kube-burner said &lt;no&gt;",
+		"<h3>recovery</h3><p class=\"muted\">None.</p><p class=\"note\">no server-side rows: the apiserver process changed between the snapshots</p>",
+		"<td>61.2</td>", // the exact mean beside the buckets
 		"r-&lt;script&gt;alert(1)&lt;/script&gt;", "recovered",
 	} {
 		if !strings.Contains(out, want) {

@@ -15,8 +15,8 @@ import (
 var LowCountFootnote = fmt.Sprintf("* fewer samples than needed for that percentile (p50 needs %d, p90 %d, p95 %d, p99 %d); "+
 	"increase --duration or lower --interval", probe.MinSamplesP50, probe.MinSamplesP90, probe.MinSamplesP95, probe.MinSamplesP99)
 
-// ServerNote follows the server-side table; %s is the metric the figures came from.
-const ServerNote = "server-side, from %s bucket deltas: each figure is the histogram bucket (ms) holding that quantile"
+// ServerNote follows the server-side table; %s is the metric(s) the figures came from.
+const ServerNote = "server-side, from %s deltas: MEAN is exact (sum/count, ms); P50, P90, P99 are the histogram bucket (ms) holding that quantile"
 
 // FormatMS formats a latency in ms for humans: 1 decimal from 10 ms up (1432.1), 2 below (3.27), so that
 // small latencies keep two significant digits and large ones do not pretend to a precision they lack.
@@ -163,31 +163,48 @@ func WriteVerdictMarkdown(w io.Writer, verdicts []Verdict) error {
 	return writeMarkdown(w, verdictHeader(), verdictRows(verdicts), right)
 }
 
-// WriteServerTable writes server-side latencies (probe.DiffServer of one phase): VERB RESOURCE SUBRESOURCE
-// SCOPE COUNT P50 P90 P99, then a note naming the metric. It writes nothing for no rows, so the caller
-// decides whether to say that the server had nothing to report.
-func WriteServerTable(w io.Writer, stats []probe.ServerStat) error {
-	if len(stats) == 0 {
-		return nil
-	}
+// serverTable builds the server-side table of one phase: VERB RESOURCE SUBRESOURCE SCOPE COUNT MEAN P50 P90 P99,
+// plus METRIC when the rows come from different histograms, and the note naming the metric(s).
+func serverTable(stats []probe.ServerStat) (header []string, rows [][]string, note string) {
 	var metrics []string
-	rows := make([][]string, 0, len(stats))
 	for _, s := range stats {
 		if s.Metric != "" && !slices.Contains(metrics, s.Metric) {
 			metrics = append(metrics, s.Metric)
 		}
-		rows = append(rows, []string{
-			s.Verb, s.Resource, orDash(s.Subresource), orDash(s.Scope), strconv.FormatInt(s.Count, 10),
-			orDash(s.P50Bucket), orDash(s.P90Bucket), orDash(s.P99Bucket),
-		})
+	}
+	header = []string{"VERB", "RESOURCE", "SUBRESOURCE", "SCOPE", "COUNT", "MEAN", "P50", "P90", "P99"}
+	mixed := len(metrics) > 1
+	if mixed {
+		header = append(header, "METRIC")
+	}
+	rows = make([][]string, 0, len(stats))
+	for _, s := range stats {
+		row := []string{s.Verb, s.Resource, orDash(s.Subresource), orDash(s.Scope), strconv.FormatInt(s.Count, 10),
+			FormatMS(s.Mean), orDash(s.P50Bucket), orDash(s.P90Bucket), orDash(s.P99Bucket)}
+		if mixed {
+			row = append(row, orDash(s.Metric))
+		}
+		rows = append(rows, row)
 	}
 	if len(metrics) == 0 {
-		metrics = []string{"apiserver_request_sli_duration_seconds"}
+		metrics = []string{"the apiserver's request duration histogram"}
 	}
-	if err := renderTable(w, []string{"VERB", "RESOURCE", "SUBRESOURCE", "SCOPE", "COUNT", "P50", "P90", "P99"}, rows); err != nil {
+	return header, rows, fmt.Sprintf(ServerNote, strings.Join(metrics, ", "))
+}
+
+// WriteServerTable writes server-side latencies (probe.DiffServer of one phase): VERB RESOURCE SUBRESOURCE
+// SCOPE COUNT MEAN P50 P90 P99 (and METRIC when rows come from different histograms), then a note naming the
+// metric. It writes nothing for no rows, so the caller decides whether to say that the server had nothing to
+// report (or why its rows were dropped).
+func WriteServerTable(w io.Writer, stats []probe.ServerStat) error {
+	if len(stats) == 0 {
+		return nil
+	}
+	header, rows, note := serverTable(stats)
+	if err := renderTable(w, header, rows); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, ServerNote+"\n", strings.Join(metrics, ", "))
+	_, err := fmt.Fprintln(w, note)
 	return err
 }
 

@@ -137,19 +137,31 @@ func TestWriteVerdictTable(t *testing.T) {
 }
 
 func TestWriteServerTable(t *testing.T) {
+	const d = "apiserver_request_duration_seconds"
 	stats := []probe.ServerStat{
-		{Verb: "GET", Resource: "configmaps", Scope: "resource", Count: 120, P50: 3.2, P90: 8.75, P99: 24.5, P50Bucket: "<=5", P90Bucket: "<=10", P99Bucket: "<=25", Metric: "apiserver_request_sli_duration_seconds"},
-		{Verb: "LIST", Resource: "nodes", Scope: "cluster", Count: 12, P50: 12.5, P90: 45, P99: 98.9, P50Bucket: "<=25", P90Bucket: "<=50", P99Bucket: "<=100", Metric: "apiserver_request_sli_duration_seconds"},
-		{Verb: "PATCH", Resource: "pods", Subresource: "status", Scope: "namespace", Count: 3, P50: 6, P90: 9, P99: 9.9, P50Bucket: "<=10", P90Bucket: "<=10", P99Bucket: ">10", Metric: "apiserver_request_sli_duration_seconds"},
+		{Verb: "GET", Resource: "configmaps", Scope: "resource", Count: 120, Mean: 2.314, P50: 2.5, P90: 4.5, P99: 18.2, P50Bucket: "<=5", P90Bucket: "<=5", P99Bucket: "<=25", Metric: d},
+		{Verb: "LIST", Resource: "nodes", Scope: "cluster", Count: 12, Mean: 11.042, P50: 12.5, P90: 45, P99: 98.9, P50Bucket: "<=25", P90Bucket: "<=50", P99Bucket: "<=100", Metric: d},
+		{Verb: "PATCH", Resource: "pods", Subresource: "status", Scope: "namespace", Count: 3, Mean: 71234.5, P50: 60000, P90: 60000, P99: 60000, P50Bucket: ">60000", P90Bucket: ">60000", P99Bucket: ">60000", Metric: d},
 	}
 	var b bytes.Buffer
 	if err := WriteServerTable(&b, stats); err != nil {
 		t.Fatal(err)
 	}
 	assertGolden(t, "server.golden", b.Bytes())
-	if !strings.HasSuffix(b.String(), "server-side, from apiserver_request_sli_duration_seconds bucket deltas: each figure is the histogram bucket (ms) holding that quantile\n") {
+	if !strings.HasSuffix(b.String(), "server-side, from apiserver_request_duration_seconds deltas: MEAN is exact (sum/count, ms); P50, P90, P99 are the histogram bucket (ms) holding that quantile\n") {
 		t.Errorf("missing the server-side note:\n%s", b.String())
 	}
+	if !strings.Contains(b.String(), " MEAN ") || !strings.Contains(b.String(), " 2.31 ") {
+		t.Errorf("want a MEAN column with the exact mean:\n%s", b.String())
+	}
+
+	// Rows from two histograms: a METRIC column says which.
+	stats[1].Metric = "apiserver_request_sli_duration_seconds"
+	b.Reset()
+	if err := WriteServerTable(&b, stats); err != nil {
+		t.Fatal(err)
+	}
+	assertGolden(t, "server-mixed.golden", b.Bytes())
 
 	b.Reset()
 	if err := WriteServerTable(&b, nil); err != nil || b.Len() != 0 {

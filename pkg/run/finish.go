@@ -55,19 +55,78 @@ func takeFingerprint(ctx context.Context, c kubernetes.Interface) Fingerprint {
 	return fp
 }
 
-// startClusterProbe runs the in-cluster probe for the whole planned run; its samples are tagged with the phase
-// current when they arrive. If it cannot start, the run goes on with the local probe (or, cluster only, fails).
-func (r *Runner) startClusterProbe(ctx context.Context, pcfg probe.Config) {
-	total := r.cfg.Baseline + time.Duration(r.cfg.Steps)*(r.cfg.StepDuration+r.cfg.StepTimeout) + r.cfg.TeardownTimeout + r.cfg.Recovery
+// startClusterProbe runs the in-cluster probe for the whole run (its duration covers every phase at its longest:
+// steps stretched by the API flood and by kube-burner's setup and wait, teardown at its timeout); its samples are
+// attributed to the measured windows by their timestamps (clusterClock). If it cannot start, the run goes on with
+// the local probe (or, cluster only, fails). It says at once when the pod dies during the run. stop, called when the
+// measured phases are over, ends the stream and records the pod's health, clock offset and attribution in run.json.
+func (r *Runner) startClusterProbe(ctx context.Context, pcfg probe.Config) (stop func()) {
+	total := r.clusterProbeDuration()
 	ccfg := probe.ClusterProbeConfig{Probe: pcfg, Image: r.cfg.ProbeImage, Duration: total, Name: "pyrometer-probe-" + r.env.RunID,
 		PullSecrets: r.cfg.PullSecrets, NodeSelector: r.cfg.NodeSelector, Annotations: cluster.Annotations(r.env.Owner)}
 	ccfg.Probe.Source = probe.SourceCluster
 	r.logf("starting the in-cluster probe (image %s)", r.cfg.ProbeImage)
-	if _, err := probe.StartClusterProbe(ctx, r.env.Client, ccfg, r.sink); err != nil {
+	cctx, cancel := context.WithCancel(ctx)
+	cp, err := probe.StartClusterProbe(cctx, r.env.Client, ccfg, r.sink)
+	if err != nil {
+		cancel()
 		r.note("in-cluster probe not run: " + err.Error())
 		r.fail("setup", err.Error())
 		r.logf("warning: %v", err)
+		return func() {}
 	}
+	watched := make(chan struct{})
+	warned := false
+	go func() {
+		defer close(watched)
+		select {
+		case <-cp.Done():
+			if cctx.Err() == nil {
+				hctx, hcancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer hcancel()
+				r.logf("warning: the in-cluster probe %s: @cluster rows stop there", cp.Health(hctx))
+				warned = true
+			}
+		case <-cctx.Done():
+		}
+	}()
+	return func() {
+		hctx, hcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer hcancel()
+		h := cp.Health(hctx)
+		// the samples of the last window still on their way down the log stream
+		for deadline := time.Now().Add(5 * time.Second); ctx.Err() == nil && h.Alive && !r.clock.caughtUp() && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond)
+		}
+		cancel()
+		<-watched
+		select {
+		case <-cp.Done():
+		case <-time.After(10 * time.Second):
+		}
+		rep := r.clock.report()
+		rep.Health = &h
+		r.res.ClusterProbe = rep
+		if !h.Alive {
+			n := fmt.Sprintf("in-cluster probe %s %s before the run ended: @cluster rows after that are missing", h.Pod, h)
+			r.note(n)
+			if !warned {
+				r.logf("warning: %s", n)
+			}
+		}
+		for _, n := range cp.Notes() {
+			r.note("in-cluster probe said: " + n)
+		}
+	}
+}
+
+// clusterProbeDuration is how long the in-cluster probe must run to outlast the run at its longest: the baseline,
+// each step's setup (--step-timeout) and window (stretched by the API flood) and the flood's own bound past it
+// (another --step-timeout), teardown (its timeout and event collection), recovery, and a minute of margin. The pod is
+// deleted with the run, so a longer bound costs nothing.
+func (r *Runner) clusterProbeDuration() time.Duration {
+	step := r.window() + 2*r.cfg.StepTimeout
+	return r.cfg.Baseline + time.Duration(r.cfg.Steps)*step + r.cfg.TeardownTimeout + 30*time.Second + r.cfg.Recovery + time.Minute
 }
 
 // finish computes statistics, verdicts, recovery and the outcome.

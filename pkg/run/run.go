@@ -99,6 +99,12 @@ type Result struct {
 	// Samples are every probe sample of the run, streamed from this run's part of probe.jsonl (for the
 	// terminal's sparklines); nil when there is none.
 	Samples report.SampleSource `json:"-"`
+
+	// ServerSideNotes says per phase why it has no server-side rows (the apiserver process changed, a snapshot
+	// failed).
+	ServerSideNotes map[string]string `json:"serverSideNotes,omitempty"`
+	// ClusterProbe is the in-cluster probe's clock offset, attribution and health (--probe-from cluster|both).
+	ClusterProbe *ClusterProbeReport `json:"clusterProbe,omitempty"`
 }
 
 // Plan is the cost of the run as configured.
@@ -136,6 +142,8 @@ type Runner struct {
 	// agg keeps every sample's statistics, exact and compact (4 bytes a sample); the samples go to jsonl, whose
 	// lines of this run start at byte jsonlStart (the file may hold an earlier run's before).
 	jsonlStart int64
+
+	clock *clusterClock // attributes in-cluster samples to the measured windows by their timestamps
 }
 
 // New validates cfg and prepares a runner. Nothing is created in the cluster.
@@ -155,7 +163,7 @@ func New(cfg Config, env Env) (*Runner, error) {
 	if env.Log == nil {
 		env.Log = io.Discard
 	}
-	r := &Runner{cfg: cfg, env: env, dir: cfg.OutputDir, probeNS: "pyrometer-" + env.RunID, agg: probe.NewAggregate("recovery")}
+	r := &Runner{cfg: cfg, env: env, dir: cfg.OutputDir, probeNS: "pyrometer-" + env.RunID, agg: probe.NewAggregate("recovery"), clock: newClusterClock()}
 	r.phase.Store("")
 	return r, nil
 }
@@ -245,7 +253,8 @@ func (r *Runner) execute(ctx context.Context) (interrupted bool) {
 	}
 	local := r.cfg.ProbeFrom != "cluster"
 	if r.cfg.ProbeFrom != "local" {
-		r.startClusterProbe(ctx, pcfg)
+		stop := r.startClusterProbe(ctx, pcfg)
+		defer stop()
 	}
 	snap := r.snapshot(ctx, nil)
 	if r.cfg.Monitor > 0 {
@@ -257,6 +266,7 @@ func (r *Runner) execute(ctx context.Context) (interrupted bool) {
 	probePhase := func(name, typ string, d time.Duration) report.Phase {
 		ph := report.Phase{Name: name, Type: typ, Start: time.Now()}
 		r.phase.Store(name)
+		r.clock.open(name, ph.Start, d)
 		r.logf("%s: probing for %v", name, d)
 		var err error
 		if local {
@@ -269,6 +279,7 @@ func (r *Runner) execute(ctx context.Context) (interrupted bool) {
 			}
 		}
 		ph.End = time.Now()
+		r.clock.close(name, ph.End)
 		ph.Status = report.StatusPass
 		if err != nil {
 			ph.Status, ph.RC, ph.Error = report.StatusAborted, 1, err.Error()
@@ -293,8 +304,11 @@ func (r *Runner) execute(ctx context.Context) (interrupted bool) {
 		}
 		aborted = !ok
 	}
-	// Teardown: the stress goes away; recovery measures how the control plane comes back.
-	r.addPhase(r.teardown())
+	// Teardown: the stress goes away; recovery measures how the control plane comes back. Teardown has its own
+	// server-side rows: recovery starts from the snapshot after it.
+	td := r.teardown()
+	snap = r.snapshot(ctx, snap, "teardown")
+	r.addPhase(td)
 	if ctx.Err() != nil {
 		return true
 	}
@@ -386,6 +400,8 @@ func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe
 	r.logf("%s: probing for %v while the load runs", name, window)
 	ph.Details["window_start"] = time.Now().UTC().Format(time.RFC3339Nano)
 	ph.Details["window_seconds"] = fmt.Sprintf("%.1f", window.Seconds())
+	r.clock.open(name, time.Now(), window)
+	defer func() { r.clock.close(name, time.Now()) }()
 	var perr error
 	if local {
 		perr = prober.Run(ctx, name, window, r.sink)
@@ -559,7 +575,10 @@ func (r *Runner) copyPullSecrets(ctx context.Context, ns string) error {
 }
 
 func (r *Runner) sink(s probe.Sample) {
-	if s.Phase == "" || s.Source == probe.SourceCluster {
+	if s.Source == probe.SourceCluster {
+		// by its own timestamp: the log stream lags under load, so the phase current on arrival may be a later one
+		s.Phase = r.clock.attribute(s, time.Now())
+	} else if s.Phase == "" {
 		s.Phase = r.phase.Load().(string)
 	}
 	r.agg.Add(s)
@@ -587,19 +606,39 @@ func (r *Runner) fail(phase, reason string) {
 
 func (r *Runner) note(n string) { r.res.Notes = append(r.res.Notes, n) }
 
-// snapshot reads the server's histogram; with a previous snapshot it records the phase's server-side figures.
+// snapshot reads the server's histogram; with a phase name it records that phase's server-side figures: the
+// difference from prev, the snapshot at the phase's start. When the two snapshots are not one apiserver process's
+// traffic (a restart, another replica), or a snapshot is missing, the phase gets no rows and a note saying why.
 func (r *Runner) snapshot(ctx context.Context, prev *probe.ServerSnapshot, phase ...string) *probe.ServerSnapshot {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.Probe.RequestTimeout)
 	defer cancel()
 	s, err := probe.SnapshotServer(sctx, r.env.ProbeRC)
-	if err != nil {
-		if prev == nil && len(phase) == 0 {
+	if len(phase) == 0 {
+		if err != nil {
 			r.note("server-side latency not collected: " + err.Error())
 		}
-		return nil
+		return s
 	}
-	if prev != nil && len(phase) > 0 {
+	drop := func(why string) {
+		if r.res.ServerSideNotes == nil {
+			r.res.ServerSideNotes = map[string]string{}
+		}
+		r.res.ServerSideNotes[phase[0]] = why
+		r.note(fmt.Sprintf("server-side rows of %s dropped: %s", phase[0], why))
+		r.logf("warning: server-side rows of %s dropped: %s", phase[0], why)
+	}
+	switch {
+	case err != nil && prev != nil:
+		drop("the snapshot at its end failed: " + err.Error())
+	case err != nil || prev == nil:
+		// no snapshot at the start either: the first note said why
+	case probe.ServerChanged(prev, s) != "":
+		drop(probe.ServerChanged(prev, s))
+	default:
 		r.res.ServerSide[phase[0]] = probe.DiffServer(prev, s)
+	}
+	if err != nil {
+		return nil
 	}
 	return s
 }
