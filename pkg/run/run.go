@@ -133,7 +133,9 @@ type burner interface {
 	Run(ctx context.Context, spec stress.Spec) (stress.Result, error)
 }
 
-func newStressRunner(cfg *rest.Config, logs io.Writer) (burner, error) { return stress.NewRunner(cfg, logs) }
+func newStressRunner(cfg *rest.Config, logs io.Writer) (burner, error) {
+	return stress.NewRunner(cfg, logs)
+}
 
 func (r *Runner) hook(point string) {
 	if r.testHook != nil {

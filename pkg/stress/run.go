@@ -92,9 +92,9 @@ func (r *Runner) Run(ctx context.Context, spec Spec) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("%w before it started: %w", ErrStopped, err)
 	}
-	var req bytes.Buffer
-	if err := gob.NewEncoder(&req).Encode(request{Spec: spec, Kubeconfig: r.kubeconfig}); err != nil {
-		return res, fmt.Errorf("failed to encode the kube-burner request: %w", err)
+	req, err := encodeRequest(request{Spec: spec, Kubeconfig: r.kubeconfig})
+	if err != nil {
+		return res, err
 	}
 	cmd, err := childCommand()
 	if err != nil {
@@ -115,13 +115,7 @@ func (r *Runner) Run(ctx context.Context, spec Spec) (Result, error) {
 	removeHook := signals.OnForcedExit(func() { kill(proc) })
 	defer removeHook()
 	// The request, length-prefixed; stdin then stays open: its EOF tells the child that the plugin is gone.
-	go func() {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(req.Len()))
-		if _, err := stdin.Write(n[:]); err == nil {
-			_, _ = stdin.Write(req.Bytes())
-		}
-	}()
+	go func() { _, _ = stdin.Write(req) }()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	var werr error
@@ -172,3 +166,14 @@ type childResult struct {
 	Fatal     bool   `json:"fatal,omitempty"`
 }
 
+// encodeRequest frames req for the child's stdin: its length (8 bytes, big endian), then req in gob.
+func encodeRequest(req request) ([]byte, error) {
+	var b bytes.Buffer
+	b.Write(make([]byte, 8))
+	if err := gob.NewEncoder(&b).Encode(req); err != nil {
+		return nil, fmt.Errorf("failed to encode the kube-burner request: %w", err)
+	}
+	out := b.Bytes()
+	binary.BigEndian.PutUint64(out[:8], uint64(len(out)-8))
+	return out, nil
+}
