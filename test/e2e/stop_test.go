@@ -49,10 +49,18 @@ func watchCreations(t *testing.T, id string) *creationWatch {
 	cw := &creationWatch{cancel: cancel}
 	sel := "app.kubernetes.io/managed-by=kubectl-pyrometer,kubepyrometer.io/run-id=" + id
 	kinds := map[string]func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error){
-		"Namespace":  func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return c.CoreV1().Namespaces().Watch(ctx, o) },
-		"Deployment": func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return c.AppsV1().Deployments("").Watch(ctx, o) },
-		"ConfigMap":  func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return c.CoreV1().ConfigMaps("").Watch(ctx, o) },
-		"Secret":     func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return c.CoreV1().Secrets("").Watch(ctx, o) },
+		"Namespace": func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return c.CoreV1().Namespaces().Watch(ctx, o)
+		},
+		"Deployment": func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return c.AppsV1().Deployments("").Watch(ctx, o)
+		},
+		"ConfigMap": func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return c.CoreV1().ConfigMaps("").Watch(ctx, o)
+		},
+		"Secret": func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return c.CoreV1().Secrets("").Watch(ctx, o)
+		},
 	}
 	ready := make(chan struct{}, len(kinds))
 	for kind, open := range kinds {
