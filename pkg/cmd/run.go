@@ -25,7 +25,6 @@ import (
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/safety"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/signals"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
 )
 
 // RunOptions holds the flags of "kubectl pyrometer run".
@@ -434,7 +433,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.ErrOut, "exited before teardown finished; remove what is left with:\n  kubectl pyrometer cleanup --run-id %s\n", env.runID)
 	})
 	defer remove()
-	res, err := r.Run(ctx, version.Get())
+	res, err := runGuarded(ctx, r, env.runID, o.ErrOut)
 	if err != nil {
 		return err
 	}
