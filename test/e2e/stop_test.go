@@ -48,38 +48,72 @@ func watchCreations(t *testing.T, id string) *creationWatch {
 	ctx, cancel := context.WithCancel(context.Background())
 	cw := &creationWatch{cancel: cancel}
 	sel := "app.kubernetes.io/managed-by=kubectl-pyrometer,kubepyrometer.io/run-id=" + id
-	kinds := map[string]func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error){
-		"Namespace": func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+	// Each kind: a list (for the resource version to watch from), then a watch from there (re-opened from the last
+	// version seen when it closes). The run's objects do not exist yet, so nothing is missed.
+	type lw struct {
+		list  func(ctx context.Context, o metav1.ListOptions) (string, error)
+		watch func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error)
+	}
+	kinds := map[string]lw{
+		"Namespace": {func(ctx context.Context, o metav1.ListOptions) (string, error) {
+			l, err := c.CoreV1().Namespaces().List(ctx, o)
+			if err != nil {
+				return "", err
+			}
+			return l.ResourceVersion, nil
+		}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			return c.CoreV1().Namespaces().Watch(ctx, o)
-		},
-		"Deployment": func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+		}},
+		"Deployment": {func(ctx context.Context, o metav1.ListOptions) (string, error) {
+			l, err := c.AppsV1().Deployments("").List(ctx, o)
+			if err != nil {
+				return "", err
+			}
+			return l.ResourceVersion, nil
+		}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			return c.AppsV1().Deployments("").Watch(ctx, o)
-		},
-		"ConfigMap": func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+		}},
+		"ConfigMap": {func(ctx context.Context, o metav1.ListOptions) (string, error) {
+			l, err := c.CoreV1().ConfigMaps("").List(ctx, o)
+			if err != nil {
+				return "", err
+			}
+			return l.ResourceVersion, nil
+		}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			return c.CoreV1().ConfigMaps("").Watch(ctx, o)
-		},
-		"Secret": func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+		}},
+		"Secret": {func(ctx context.Context, o metav1.ListOptions) (string, error) {
+			l, err := c.CoreV1().Secrets("").List(ctx, o)
+			if err != nil {
+				return "", err
+			}
+			return l.ResourceVersion, nil
+		}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			return c.CoreV1().Secrets("").Watch(ctx, o)
-		},
+		}},
 	}
 	ready := make(chan struct{}, len(kinds))
 	for kind, open := range kinds {
 		cw.wg.Add(1)
 		go func() {
 			defer cw.wg.Done()
-			rv := ""
-			first := true
+			rv, err := open.list(ctx, metav1.ListOptions{LabelSelector: sel})
+			ready <- struct{}{}
+			if err != nil {
+				t.Errorf("listing %s: %v", kind, err)
+				return
+			}
 			for ctx.Err() == nil {
-				w, err := open(ctx, metav1.ListOptions{LabelSelector: sel, ResourceVersion: rv, AllowWatchBookmarks: true})
-				if first {
-					ready <- struct{}{}
-					first = false
-				}
+				w, err := open.watch(ctx, metav1.ListOptions{LabelSelector: sel, ResourceVersion: rv})
 				if err != nil {
 					time.Sleep(200 * time.Millisecond)
 					continue
 				}
 				for ev := range w.ResultChan() {
+					if ev.Type == watch.Error {
+						t.Errorf("watching %s: %+v", kind, ev.Object)
+						break
+					}
 					m, err := meta(ev.Object)
 					if err != nil {
 						continue
