@@ -124,8 +124,10 @@ nodes matching --node-selector. A blocked plan stops the run (on a terminal it a
 The plan is written to safety-plan.txt in --output-dir.
 
 Everything created carries app.kubernetes.io/managed-by=kubectl-pyrometer and kubepyrometer.io/run-id. Ctrl-C
-stops the ramp, tears everything down and writes the artifacts; a second Ctrl-C exits at once and prints the
-kubectl pyrometer cleanup command for what is left.
+(or SIGTERM, or SIGHUP) stops the ramp: kube-burner, which runs as a child process, is killed, so nothing more is
+created; then everything is torn down (progress on stderr) and the artifacts are written. A second Ctrl-C exits at
+once and prints the kubectl pyrometer cleanup command for what is left. kube-burner uses the same connection as
+the probe (proxy-url, tls-server-name, credentials, impersonation) and --request-timeout.
 
 At a terminal, -i asks for everything (-c: the modes, their settings and the monitor; -r: where to pull each
 image from and the pull secrets), shows the summary and the safety plan, and asks before anything is created;
