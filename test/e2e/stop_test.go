@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -276,6 +277,13 @@ func TestStopSigintDuringFloodCreatesNothingAfter(t *testing.T) {
 	if late := cw.createdAfter(sigint, time.Second, nil); len(late) > 0 {
 		t.Errorf("%d object(s) created more than 1 s after the SIGINT, e.g.:\n  %s", len(late), strings.Join(late[:min(len(late), 10)], "\n  "))
 	}
+	// Failed writes create nothing the watch could see (teardown makes the namespace Terminating), so also ask
+	// kube-burner itself: it logs every flood iteration ("Sleeping for ...") and every failed creation. No line may
+	// be written more than 1 s after the SIGINT (its timestamps are floored to the second).
+	if late := kubeBurnerLinesAfter(t, filepath.Join(dir, "out", "kube-burner.log"), sigint.Add(time.Second)); len(late) > 0 {
+		t.Errorf("kube-burner was still working more than 1 s after the SIGINT (%d log lines), e.g.:\n  %s", len(late),
+			strings.Join(late[:min(len(late), 5)], "\n  "))
+	}
 	if exited > time.Minute {
 		t.Errorf("the run took %v to exit after SIGINT", exited)
 	}
@@ -286,6 +294,37 @@ func TestStopSigintDuringFloodCreatesNothingAfter(t *testing.T) {
 	}
 	assertNothingLabelled(t, id)
 	t.Logf("exited %v after SIGINT; %d configmaps, %d secrets created", exited.Round(100*time.Millisecond), cw.count("ConfigMap"), cw.count("Secret"))
+}
+
+var logTime = regexp.MustCompile(`time="([^"]+)"`)
+
+// kubeBurnerLinesAfter returns the lines of kube-burner's log (logrus text, time="RFC3339") written after t.
+func kubeBurnerLinesAfter(t *testing.T, path string, after time.Time) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("kube-burner.log: %v", err)
+	}
+	var out []string
+	seen := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		m := logTime.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		ts, err := time.Parse(time.RFC3339, m[1])
+		if err != nil {
+			continue
+		}
+		seen++
+		if ts.After(after) {
+			out = append(out, line)
+		}
+	}
+	if seen == 0 {
+		t.Errorf("no timestamped line in kube-burner.log:\n%s", b)
+	}
+	return out
 }
 
 // connectProxy is an HTTP CONNECT proxy on 127.0.0.1 that maps one host name (which does not resolve) to a real
