@@ -62,6 +62,7 @@ Everything it creates is labelled app.kubernetes.io/managed-by=kubectl-pyrometer
 	root.AddCommand(NewCmdCompare(cf, streams))
 	root.AddCommand(NewCmdBundle(streams))
 	root.AddCommand(NewCmdCompletion(root, streams))
+	root.AddCommand(NewCmdKubeBurner())
 	return root
 }
 

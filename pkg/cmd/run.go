@@ -27,7 +27,6 @@ import (
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/safety"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/signals"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
 )
 
 // RunOptions holds the flags of "kubectl pyrometer run".
@@ -143,9 +142,11 @@ is refused before anything is asked or created, naming that run, since the run's
 Everything created carries app.kubernetes.io/managed-by=kubectl-pyrometer and kubepyrometer.io/run-id (namespaces
 and cluster objects also kubepyrometer.io/owner: who started the run). A --run-id the cluster already holds objects
 of is refused before anything is created. At the end the run also deletes what its templates created outside its
-namespaces (every kind they create, looked for by label in every namespace). Ctrl-C
-stops the ramp, tears everything down and writes the artifacts; a second Ctrl-C exits at once and prints the
-kubectl pyrometer cleanup command for what is left.
+namespaces (every kind they create, looked for by label in every namespace). Ctrl-C (or SIGTERM, or SIGHUP) stops
+the ramp: kube-burner, which runs as a child process, is killed, so nothing more is created; then everything is
+torn down (progress on stderr) and the artifacts are written. A second Ctrl-C exits at once and prints the
+kubectl pyrometer cleanup command for what is left. kube-burner uses the same connection as the probe (proxy-url,
+tls-server-name, credentials, impersonation) and --request-timeout.
 
 At a terminal, -i asks for everything (-c: the modes, their settings and the monitor; -r: where to pull each
 image from and the pull secrets), shows the summary and the safety plan, and asks before anything is created;
@@ -472,7 +473,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.ErrOut, "exited before teardown finished; remove what is left with:\n  kubectl pyrometer cleanup --run-id %s\n", env.runID)
 	})
 	defer remove()
-	res, err := r.Run(ctx, version.Get())
+	res, err := runGuarded(ctx, r, env.runID, o.ErrOut)
 	if err != nil {
 		return err
 	}

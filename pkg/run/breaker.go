@@ -50,6 +50,11 @@ func (r *Runner) startBreaker(ctx context.Context, ns, phase string) (context.Co
 	}
 	done := make(chan struct{})
 	go func() {
+		defer func() {
+			if p := recover(); p != nil { // a bug in a check stops the step (and so the ramp), never the process
+				b.trip(fmt.Sprintf("internal error (panic in the breaker: %v)", p))
+			}
+		}()
 		t := time.NewTicker(b.cfg.Interval)
 		defer t.Stop()
 		for {

@@ -125,15 +125,14 @@ type Runner struct {
 	cfg Config
 	env Env
 
-	dir       string
-	probeNS   string
-	phase     atomic.Value // current phase name, for samples streamed from the in-cluster probe
-	agg       *probe.Aggregate
-	jsonl     *report.JSONLWriter
-	res       *Result
-	burner    *stress.Runner
-	tmplDir   string
-	abandoned bool // kube-burner was left running: clean up until nothing is left
+	dir     string
+	probeNS string
+	phase   atomic.Value // current phase name, for samples streamed from the in-cluster probe
+	agg     *probe.Aggregate
+	jsonl   *report.JSONLWriter
+	res     *Result
+	burner  burner
+	tmplDir string
 	// createdNS are the namespaces this process created; conflict: a namespace of this run id existed already
 	// (another process uses the same run id), so the final cleanup deletes only what this process created.
 	createdNS []string
@@ -144,6 +143,28 @@ type Runner struct {
 	jsonlStart int64
 
 	clock *clusterClock // attributes in-cluster samples to the measured windows by their timestamps
+
+	// newBurner connects the kube-burner runner (stress.NewRunner; tests put a fake here).
+	newBurner func(cfg *rest.Config, logs io.Writer) (burner, error)
+	// abort ends the run's context when a goroutine of the run panics (set by executeGuarded).
+	abort context.CancelCauseFunc
+	// testHook, when set, is called at named points of the run (tests inject panics with it).
+	testHook func(point string)
+}
+
+// burner runs kube-burner specs and returns only when nothing it started runs any more (stress.Runner).
+type burner interface {
+	Run(ctx context.Context, spec stress.Spec) (stress.Result, error)
+}
+
+func newStressRunner(cfg *rest.Config, logs io.Writer) (burner, error) {
+	return stress.NewRunner(cfg, logs)
+}
+
+func (r *Runner) hook(point string) {
+	if r.testHook != nil {
+		r.testHook(point)
+	}
 }
 
 // New validates cfg and prepares a runner. Nothing is created in the cluster.
@@ -163,7 +184,8 @@ func New(cfg Config, env Env) (*Runner, error) {
 	if env.Log == nil {
 		env.Log = io.Discard
 	}
-	r := &Runner{cfg: cfg, env: env, dir: cfg.OutputDir, probeNS: "pyrometer-" + env.RunID, agg: probe.NewAggregate("recovery"), clock: newClusterClock()}
+	r := &Runner{cfg: cfg, env: env, dir: cfg.OutputDir, probeNS: "pyrometer-" + env.RunID, agg: probe.NewAggregate("recovery"),
+		clock: newClusterClock(), newBurner: newStressRunner}
 	r.phase.Store("")
 	return r, nil
 }
@@ -212,7 +234,7 @@ func (r *Runner) Run(ctx context.Context, version any) (*Result, error) {
 	r.res.Fingerprint = takeFingerprint(ctx, r.env.Client)
 	r.logf("run %s against %s: modes %v, %d step(s); artifacts in %s", r.env.RunID, r.env.RestConfig.Host, modes, r.cfg.Steps, r.dir)
 
-	interrupted := r.execute(ctx)
+	interrupted := r.executeGuarded(ctx)
 
 	// Always: delete everything of this run, with a fresh bounded context (ctx may be cancelled).
 	r.finalCleanup()
@@ -333,6 +355,7 @@ func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe
 	if err := r.createNamespace(ctx, ns, "stress"); err != nil {
 		return fail(err.Error())
 	}
+	r.hook("step-namespace")
 	if err := r.ensureBurner(); err != nil {
 		return fail(err.Error())
 	}
@@ -363,39 +386,50 @@ func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe
 	opts := stress.SpecOptions{UUID: ph.UUID, RunID: r.env.RunID, RequestTimeout: r.cfg.Probe.RequestTimeout}
 	if len(ready) > 0 {
 		opts.Timeout, opts.MaxWaitTimeout = r.cfg.StepTimeout, r.cfg.StepTimeout
-		spec, err := stress.BuildSpec(opts, ready)
+		spec, err := stress.NewSpec(opts, ready)
 		if err != nil {
 			return fail(err.Error())
 		}
 		r.logf("%s: creating the data-plane load in %s and waiting until it runs (at most %v)", name, ns, r.cfg.StepTimeout)
+		// Returns only when kube-burner's process is gone (killed when ctx ends): it creates nothing afterwards.
 		res, err := r.burner.Run(ctx, spec)
 		ph.Details["setup_seconds"] = fmt.Sprintf("%.1f", res.Elapsed.Seconds())
 		if err != nil {
-			if errors.Is(err, stress.ErrAbandoned) {
-				r.abandoned = true
-			}
 			return fail(fmt.Sprintf("creating the stress objects: %v", err))
 		}
 	}
-	// The measured window: the API flood (if any) runs while the probe measures.
-	floodDone := make(chan error, 1)
-	if len(spread) > 0 {
+	// The measured window: the API flood (if any) runs while the probe measures. It runs on floodCtx, which ends
+	// with the step (breaker, Ctrl-C) or when the probe fails, and the step waits for it: when rampStep returns,
+	// no load generator of the step runs any more.
+	floodCtx, stopFlood := context.WithCancel(ctx)
+	defer stopFlood()
+	type floodResult struct {
+		res stress.Result
+		err error
+	}
+	floodDone := make(chan floodResult, 1)
+	flooding := len(spread) > 0
+	if flooding {
 		for j := range spread {
 			spread[j].NamespaceLabels = cluster.Labels(r.env.RunID, "stress")
 		}
 		opts.Timeout, opts.MaxWaitTimeout = window+r.cfg.StepTimeout, r.cfg.StepTimeout
-		spec, err := stress.BuildSpec(opts, spread)
+		spec, err := stress.NewSpec(opts, spread)
 		if err != nil {
 			return fail(err.Error())
 		}
 		go func() {
-			res, err := r.burner.Run(ctx, spec)
-			ph.Details["flood_seconds"] = fmt.Sprintf("%.1f", res.Elapsed.Seconds())
-			ph.Details["flood_error_logs"] = fmt.Sprint(res.ErrorLogs)
-			floodDone <- err
+			// Only this goroutine's own result goes to the channel: ph (its Details map) belongs to rampStep.
+			var fr floodResult
+			defer func() {
+				if p := recover(); p != nil {
+					fr.err = fmt.Errorf("internal error (panic in the API flood: %v)", p)
+				}
+				floodDone <- fr
+			}()
+			r.hook("flood")
+			fr.res, fr.err = r.burner.Run(floodCtx, spec)
 		}()
-	} else {
-		floodDone <- nil
 	}
 	r.logf("%s: probing for %v while the load runs", name, window)
 	ph.Details["window_start"] = time.Now().UTC().Format(time.RFC3339Nano)
@@ -412,11 +446,17 @@ func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe
 			perr = ctx.Err()
 		}
 	}
-	ferr := <-floodDone
-	if ferr != nil {
-		if errors.Is(ferr, stress.ErrAbandoned) {
-			r.abandoned = true
+	var ferr error
+	if flooding {
+		if perr != nil {
+			stopFlood()
 		}
+		fr := <-floodDone
+		ph.Details["flood_seconds"] = fmt.Sprintf("%.1f", fr.res.Elapsed.Seconds())
+		ph.Details["flood_error_logs"] = fmt.Sprint(fr.res.ErrorLogs)
+		ferr = fr.err
+	}
+	if ferr != nil && (perr == nil || !errors.Is(ferr, stress.ErrStopped)) {
 		return fail(fmt.Sprintf("API flood: %v", ferr))
 	}
 	if perr != nil {
@@ -446,6 +486,7 @@ func (r *Runner) ensureBurner() error {
 	if err != nil {
 		return fmt.Errorf("failed to create the template directory: %w", err)
 	}
+	r.tmplDir = dir // removed by finalCleanup
 	for _, m := range r.cfg.Selection.Modes {
 		for name, body := range m.Templates {
 			if err := os.WriteFile(filepath.Join(dir, plan.TemplateFile(m, name)), []byte(body), 0o600); err != nil {
@@ -453,12 +494,11 @@ func (r *Runner) ensureBurner() error {
 			}
 		}
 	}
-	r.tmplDir = dir
 	logf, err := os.Create(filepath.Join(r.dir, "kube-burner.log"))
 	if err != nil {
 		return fmt.Errorf("failed to create kube-burner.log: %w", err)
 	}
-	b, err := stress.NewRunner(r.env.RestConfig, logf)
+	b, err := r.newBurner(r.env.RestConfig, logf)
 	if err != nil {
 		return err
 	}
@@ -466,7 +506,8 @@ func (r *Runner) ensureBurner() error {
 	return nil
 }
 
-// teardown deletes the step namespaces in parallel and waits until they are gone.
+// teardown deletes the step namespaces in parallel and waits until they are gone. Every load generator of the run
+// has stopped by now (rampStep waits for its kube-burner processes), so nothing re-creates what is deleted here.
 func (r *Runner) teardown() report.Phase {
 	ph := report.Phase{Name: "teardown", Type: report.PhaseTypeTeardown, Start: time.Now(), Details: map[string]string{}}
 	r.phase.Store("teardown")
@@ -482,8 +523,10 @@ func (r *Runner) teardown() report.Phase {
 	}
 	if err == nil {
 		r.logf("teardown: deleting %d namespace(s) and waiting until they are gone (at most %v)", len(stressNS), r.cfg.TeardownTimeout)
+		stop := r.progress("teardown")
 		var done []cluster.Object
 		done, err = cluster.Delete(ctx, r.env.Client, stressNS, r.cfg.TeardownTimeout)
+		stop()
 		r.res.Teardown = append(r.res.Teardown, done...)
 	}
 	ph.End = time.Now()
@@ -496,45 +539,72 @@ func (r *Runner) teardown() report.Phase {
 	return ph
 }
 
-// finalCleanup removes everything of the run (probe namespace, RBAC, and anything a kube-burner left running after
-// an interruption may still create), with a fresh context.
+// progress logs, every progressEvery until stop is called, how long what has been waiting and how many of the
+// run's namespaces are left: a teardown takes tens of seconds, and after a Ctrl-C nothing else is printed.
+func (r *Runner) progress(what string) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(progressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				left := ""
+				ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Probe.RequestTimeout)
+				if nss, err := r.env.Client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: cluster.Selector(r.env.RunID)}); err == nil {
+					left = fmt.Sprintf(": %d namespace(s) of the run still present", len(nss.Items))
+				}
+				cancel()
+				r.logf("%s: still waiting after %v%s (Ctrl-C again exits at once and leaves them)", what, time.Since(start).Round(time.Second), left)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
+var progressEvery = 5 * time.Second
+
+// finalCleanup removes everything of the run (probe namespace, RBAC, whatever a failed or interrupted step left),
+// with a fresh context. No kube-burner process runs any more (see rampStep), so one pass suffices.
 func (r *Runner) finalCleanup() {
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.TeardownTimeout+time.Minute)
 	defer cancel()
-	rounds := 1
-	if r.abandoned {
-		rounds = 3
-	}
 	opts := []cluster.Option{cluster.WithKinds(r.env.Dynamic, r.env.Kinds), cluster.WithNotes(func(n string) { r.note("cleanup: " + n) })}
 	switch {
 	case len(r.createdNS) == 0:
 		// Nothing was created by this process (its first namespace already existed, or setup failed before):
 		// what carries this run id belongs to someone else.
-		rounds = 0
 	case r.conflict:
 		r.note(fmt.Sprintf("run id %s is also used by another process: only the namespaces this run created were deleted", r.env.RunID))
 		var own []cluster.Object
 		for _, n := range r.createdNS {
 			own = append(own, cluster.Object{Kind: "Namespace", Name: n, RunID: r.env.RunID})
 		}
+		r.logf("cleanup: deleting the %d namespace(s) this run created (Ctrl-C again exits at once)", len(own))
 		objs, err := cluster.Delete(ctx, r.env.Client, own, r.cfg.TeardownTimeout)
 		r.res.Teardown = append(r.res.Teardown, objs...)
 		if err != nil {
 			r.fail("cleanup", err.Error())
 		}
-		rounds = 0
-	}
-	for i := 0; i < rounds; i++ {
+	default:
+		r.logf("cleanup: deleting everything left of run %s and waiting until it is gone (at most %v; Ctrl-C again exits at once)", r.env.RunID, r.cfg.TeardownTimeout)
+		stop := r.progress("cleanup")
 		objs, err := cluster.Cleanup(ctx, r.env.Client, r.env.RunID, r.cfg.TeardownTimeout, opts...)
+		stop()
 		r.res.Teardown = append(r.res.Teardown, objs...)
 		if err != nil {
 			r.fail("cleanup", err.Error()+fmt.Sprintf("; run `kubectl pyrometer cleanup --run-id %s`", r.env.RunID))
-		}
-		if len(objs) == 0 && i > 0 {
-			break
-		}
-		if r.abandoned {
-			time.Sleep(2 * time.Second)
+			r.logf("cleanup: %v; remove what is left with: kubectl pyrometer cleanup --run-id %s", err, r.env.RunID)
+		} else {
+			r.logf("cleanup: done (%d object(s) deleted)", len(objs))
 		}
 	}
 	if r.tmplDir != "" {

@@ -1,4 +1,4 @@
-// Package signals turns SIGINT/SIGTERM into context cancellation: the first signal cancels the context so that work
+// Package signals turns SIGINT/SIGTERM/SIGHUP into context cancellation: the first signal cancels the context so that work
 // stops and cleanup runs; a second signal exits at once, after running the registered last words.
 package signals
 
@@ -31,11 +31,16 @@ func OnForcedExit(f func()) (remove func()) {
 	}
 }
 
-// Context returns a context cancelled by the first SIGINT or SIGTERM. A second signal runs the OnForcedExit
+// Signals are the signals that stop the process: Ctrl-C (SIGINT), SIGTERM (kill, a CI runner's stop) and SIGHUP
+// (the terminal or the ssh session went away). All three behave alike.
+var Signals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
+// Context returns a context cancelled by the first SIGINT, SIGTERM or SIGHUP. A second one runs the OnForcedExit
 // functions and exits with status 130.
 func Context() context.Context {
 	ch := make(chan os.Signal, 2)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(ch, Signals...)
+	ignoreBrokenPipe()
 	return notify(ch)
 }
 
@@ -43,7 +48,7 @@ func notify(ch <-chan os.Signal) context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		s := <-ch
-		fmt.Fprintf(os.Stderr, "\nreceived %v: stopping and cleaning up (press Ctrl-C again to exit at once)\n", s)
+		fmt.Fprintf(os.Stderr, "\nreceived %v: stopping and cleaning up; this can take a minute, progress follows (press Ctrl-C again to exit at once, leaving what is not yet deleted)\n", s)
 		cancel()
 		<-ch
 		mu.Lock()

@@ -1,206 +1,179 @@
 package stress
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/gob"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"runtime"
+	"os/exec"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/kube-burner/kube-burner/v2/pkg/burner"
-	"github.com/kube-burner/kube-burner/v2/pkg/config"
-	"github.com/kube-burner/kube-burner/v2/pkg/util/metrics"
-	"github.com/sirupsen/logrus"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/signals"
 )
 
-// Runner runs kube-burner specs, one at a time (kube-burner keeps global state), against the cluster of a
-// rest.Config. kube-burner's logs go to the writer given to NewRunner, never to stdout.
+// Runner runs kube-burner specs against the cluster of a rest.Config. Each Run is a child process: the plugin's
+// own binary re-executed with the hidden subcommand ChildCommand (see ServeChild). kube-burner runs its jobs on
+// context.Background() with a timeout of its own and calls log.Fatal on some errors, so it cannot be stopped from
+// inside the process; a process can: when the caller's context ends, the process group is killed (SIGKILL) and
+// waited for, so nothing the run created after that moment comes from kube-burner. On Linux the child also dies
+// with the plugin (Pdeathsig); everywhere it exits when its stdin (held open by the plugin) reaches EOF.
+// kube-burner's logs (the child's stderr) go to the writer given to NewRunner, never to stdout.
 type Runner struct {
-	kcp *config.KubeClientProvider
-	mu  sync.Mutex
+	kubeconfig []byte
+	logs       io.Writer
 }
 
 // Result is the outcome of one kube-burner run, timed and counted by us (kube-burner's own elapsed time has
 // whole-second resolution and it does not count failed creations).
 type Result struct {
-	RC        int           `json:"rc"` // kube-burner's: 0 ok, 1 job errors, 2 timeout, ...
+	RC        int           `json:"rc"` // kube-burner's: 0 ok, 1 job errors, 2 timeout, ...; -1 stopped or failed
 	Elapsed   time.Duration `json:"elapsed"`
 	ErrorLogs int           `json:"errorLogs"` // error-level log lines (failed creations are logged, then retried)
 	LastError string        `json:"lastError,omitempty"`
 }
 
-// logging state shared by every Runner: logrus is global in kube-burner.
-var (
-	logOnce sync.Once
-	hook    = &errorHook{}
-)
-
-// errorHook counts kube-burner's error logs and turns its fatal-level logs into an error of the current run: the
-// logger's ExitFunc ends only the goroutine that called Fatal (runtime.Goexit), so deferred cleanup still runs
-// and the process never exits from inside kube-burner.
-type errorHook struct {
-	mu     sync.Mutex
-	errors int
-	last   string
-	fatal  chan string
+// Spec is one kube-burner run, as our own types: it crosses to the kube-burner process as such and the process
+// builds kube-burner's config.Spec with BuildSpec (kube-burner's types drop fields in JSON and set defaults in
+// their YAML unmarshalers, so they are not a wire format).
+type Spec struct {
+	Options SpecOptions
+	Jobs    []Job
 }
 
-func (h *errorHook) Levels() []logrus.Level {
-	return []logrus.Level{logrus.PanicLevel, logrus.FatalLevel, logrus.ErrorLevel}
-}
-
-func (h *errorHook) Fire(e *logrus.Entry) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.errors++
-	h.last = e.Message
-	if e.Level == logrus.FatalLevel && h.fatal != nil {
-		select {
-		case h.fatal <- e.Message:
-		default:
-		}
+// NewSpec checks that o and jobs make a valid kube-burner spec.
+func NewSpec(o SpecOptions, jobs []Job) (Spec, error) {
+	if _, err := BuildSpec(o, jobs); err != nil {
+		return Spec{}, err
 	}
-	return nil
+	return Spec{Options: o, Jobs: jobs}, nil
 }
 
-func (h *errorHook) reset() (fatal chan string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.errors, h.last = 0, ""
-	h.fatal = make(chan string, 1)
-	return h.fatal
-}
+// ErrStopped is returned when ctx ended before kube-burner finished: its process was killed and has exited, so it
+// creates nothing any more.
+var ErrStopped = errors.New("kube-burner stopped")
 
-func (h *errorHook) counts() (int, string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.errors, h.last
-}
-
-// setupLogging points kube-burner's logger at w (once per process).
-func setupLogging(w io.Writer) {
-	logOnce.Do(func() {
-		l := logrus.StandardLogger()
-		l.SetOutput(w)
-		l.SetLevel(logrus.InfoLevel)
-		l.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, DisableColors: true})
-		l.AddHook(hook)
-		l.ExitFunc = func(int) { runtime.Goexit() }
-	})
-}
-
-// NewRunner connects kube-burner to the cluster of cfg. kube-burner only takes a kubeconfig path and a context,
-// so cfg (with every --context/--as/--token/--server override already applied) is written to a private 0600
-// kubeconfig that is removed as soon as kube-burner has read it. The caller must have checked that the server
-// answers: kube-burner's constructor exits the process otherwise.
+// NewRunner prepares kube-burner runs against the cluster of cfg. Nothing is written to disk: the connection goes
+// to each kube-burner process on its stdin (see Kubeconfig).
 func NewRunner(cfg *rest.Config, logs io.Writer) (*Runner, error) {
-	setupLogging(logs)
-	dir, err := os.MkdirTemp("", "pyrometer-kubeconfig-")
+	kc, err := Kubeconfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("failed to create a private directory for kube-burner's kubeconfig: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "kubeconfig")
-	if err := writeKubeconfig(cfg, path); err != nil {
 		return nil, err
 	}
-	var kcp *config.KubeClientProvider
-	fatal := hook.reset()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		kcp = config.NewKubeClientProvider(path, "pyrometer")
-	}()
-	select {
-	case <-done:
-	case msg := <-fatal:
-		return nil, fmt.Errorf("kube-burner could not connect: %s", msg)
+	if logs == nil {
+		logs = io.Discard
 	}
-	if kcp == nil {
-		_, last := hook.counts()
-		return nil, fmt.Errorf("kube-burner could not connect: %s", last)
-	}
-	return &Runner{kcp: kcp}, nil
+	return &Runner{kubeconfig: kc, logs: logs}, nil
 }
 
-// writeKubeconfig flattens cfg into a kubeconfig file (mode 0600) with one context named "pyrometer".
-func writeKubeconfig(cfg *rest.Config, path string) error {
-	cluster := &clientcmdapi.Cluster{Server: cfg.Host, InsecureSkipTLSVerify: cfg.Insecure, TLSServerName: cfg.ServerName,
-		CertificateAuthorityData: cfg.CAData, CertificateAuthority: cfg.CAFile, ProxyURL: ""}
-	if cfg.APIPath != "" && cfg.APIPath != "/api" {
-		return fmt.Errorf("unsupported API path %q for kube-burner", cfg.APIPath)
-	}
-	auth := &clientcmdapi.AuthInfo{
-		ClientCertificateData: cfg.CertData, ClientCertificate: cfg.CertFile,
-		ClientKeyData: cfg.KeyData, ClientKey: cfg.KeyFile,
-		Token: cfg.BearerToken, TokenFile: cfg.BearerTokenFile,
-		Username: cfg.Username, Password: cfg.Password,
-		Impersonate: cfg.Impersonate.UserName, ImpersonateUID: cfg.Impersonate.UID,
-		ImpersonateGroups: cfg.Impersonate.Groups, ImpersonateUserExtra: cfg.Impersonate.Extra,
-		Exec: cfg.ExecProvider, AuthProvider: cfg.AuthProvider,
-	}
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["pyrometer"] = cluster
-	kc.AuthInfos["pyrometer"] = auth
-	kc.Contexts["pyrometer"] = &clientcmdapi.Context{Cluster: "pyrometer", AuthInfo: "pyrometer"}
-	kc.CurrentContext = "pyrometer"
-	b, err := clientcmd.Write(*kc)
+// childCommand returns the command that runs ServeChild: this executable with ChildCommand (tests override it).
+var childCommand = func() (*exec.Cmd, error) {
+	exe, err := os.Executable()
 	if err != nil {
-		return fmt.Errorf("failed to encode kube-burner's kubeconfig: %w", err)
+		return nil, fmt.Errorf("failed to find the plugin's executable to run kube-burner: %w", err)
 	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		return fmt.Errorf("failed to write kube-burner's kubeconfig: %w", err)
-	}
-	return nil
+	return exec.Command(exe, ChildCommand), nil
 }
 
-// ErrAbandoned is returned when ctx ended before kube-burner finished: its goroutines may still create objects
-// for a moment, so the caller deletes by label until nothing is left.
-var ErrAbandoned = errors.New("kube-burner abandoned")
+// killWait bounds the wait for a killed process to be reaped.
+const killWait = 10 * time.Second
 
-// Run runs spec and waits for it, for ctx, or for a kube-burner fatal error, whichever comes first.
-func (r *Runner) Run(ctx context.Context, spec config.Spec) (Result, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	fatal := hook.reset()
+// Run runs spec in a kube-burner process and waits for it, or for ctx: then the process is killed and waited for.
+func (r *Runner) Run(ctx context.Context, spec Spec) (Result, error) {
+	res := Result{RC: -1}
 	start := time.Now()
-	type out struct {
-		rc  int
-		err error
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("%w before it started: %w", ErrStopped, err)
 	}
-	ch := make(chan out, 1)
-	go func() {
-		rc, err := burner.Run(spec, r.kcp, metrics.Scraper{}, nil, nil)
-		ch <- out{rc, err}
-	}()
-	res := Result{}
-	var err error
+	req, err := encodeRequest(request{Spec: spec, Kubeconfig: r.kubeconfig})
+	if err != nil {
+		return res, err
+	}
+	cmd, err := childCommand()
+	if err != nil {
+		return res, err
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return res, fmt.Errorf("failed to start kube-burner: %w", err)
+	}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = r.logs
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		return res, fmt.Errorf("failed to start kube-burner: %w", err)
+	}
+	proc := cmd.Process
+	removeHook := signals.OnForcedExit(func() { kill(proc) })
+	defer removeHook()
+	// The request, length-prefixed; stdin then stays open: its EOF tells the child that the plugin is gone.
+	go func() { _, _ = stdin.Write(req) }()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var werr error
 	select {
-	case o := <-ch:
-		res.RC = o.rc
-		if o.err != nil {
-			err = fmt.Errorf("kube-burner: %w", o.err)
-		}
-	case msg := <-fatal:
-		res.RC = -1
-		err = fmt.Errorf("kube-burner failed: %s", msg)
+	case werr = <-done:
 	case <-ctx.Done():
-		res.RC = -1
-		err = fmt.Errorf("%w: %w", ErrAbandoned, ctx.Err())
+		kill(proc)
+		select {
+		case <-done:
+		case <-time.After(killWait):
+			return res, fmt.Errorf("kube-burner process %d did not exit within %v of SIGKILL", proc.Pid, killWait)
+		}
+		res.Elapsed = time.Since(start)
+		return res, fmt.Errorf("%w: %w", ErrStopped, ctx.Err())
 	}
 	res.Elapsed = time.Since(start)
-	res.ErrorLogs, res.LastError = hook.counts()
-	res.LastError = strings.TrimSpace(res.LastError)
-	if err == nil && res.RC != 0 {
-		err = fmt.Errorf("kube-burner exited with rc %d: %s", res.RC, res.LastError)
+	var cr childResult
+	if jerr := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &cr); jerr != nil {
+		if werr == nil {
+			werr = jerr
+		}
+		return res, fmt.Errorf("kube-burner process failed (%v); see kube-burner.log", werr)
 	}
-	return res, err
+	res.RC, res.ErrorLogs, res.LastError = cr.RC, cr.ErrorLogs, strings.TrimSpace(cr.LastError)
+	switch {
+	case cr.Fatal:
+		return res, fmt.Errorf("kube-burner failed: %s", cr.Error)
+	case cr.Error != "":
+		return res, fmt.Errorf("kube-burner: %s", cr.Error)
+	case res.RC != 0:
+		return res, fmt.Errorf("kube-burner exited with rc %d: %s", res.RC, res.LastError)
+	}
+	return res, nil
+}
+
+// request is what the plugin sends to the kube-burner process (gob keeps the types of the template variables).
+type request struct {
+	Spec       Spec
+	Kubeconfig []byte
+}
+
+// childResult is what the kube-burner process answers on stdout (one JSON object).
+type childResult struct {
+	RC        int    `json:"rc"`
+	ErrorLogs int    `json:"errorLogs"`
+	LastError string `json:"lastError,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Fatal     bool   `json:"fatal,omitempty"`
+}
+
+// encodeRequest frames req for the child's stdin: its length (8 bytes, big endian), then req in gob.
+func encodeRequest(req request) ([]byte, error) {
+	var b bytes.Buffer
+	b.Write(make([]byte, 8))
+	if err := gob.NewEncoder(&b).Encode(req); err != nil {
+		return nil, fmt.Errorf("failed to encode the kube-burner request: %w", err)
+	}
+	out := b.Bytes()
+	binary.BigEndian.PutUint64(out[:8], uint64(len(out)-8))
+	return out, nil
 }
