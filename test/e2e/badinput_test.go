@@ -75,7 +75,7 @@ func TestBadInputMatrix(t *testing.T) {
 		{[]string{"run", "--config", file("c3.yaml", "cpu-replicas: 0\n")}, `invalid --cpu-replicas "0"`},
 		{[]string{"run", "--config", filepath.Join(dir, "missing.yaml")}, "invalid --config"},
 		{[]string{"run", "--config", file("c4.yaml", "token: abc\n")}, `c4.yaml:1: unknown key "token"`},
-		{[]string{"run", "--config", file("c5.yaml", "max-error-rate: 25\n")}, `c5.yaml:1: key "max-error-rate": invalid value "25"`},
+		{[]string{"run", "--config", file("c5e.yaml", "max-error-rate: 25\n")}, `c5e.yaml:1: key "max-error-rate": invalid value "25"`},
 		{[]string{"run", "--profile", "gigantic"}, `invalid --profile "gigantic"`},
 		{[]string{"run", "--profile", file("p1.yaml", "steps: [1, 2\n")}, "p1.yaml"},
 		// image map
