@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -523,7 +524,7 @@ func (r *Runner) teardown() report.Phase {
 	}
 	if err == nil {
 		r.logf("teardown: deleting %d namespace(s) and waiting until they are gone (at most %v)", len(stressNS), r.cfg.TeardownTimeout)
-		stop := r.progress("teardown")
+		stop := r.progress("teardown", r.probeNS)
 		var done []cluster.Object
 		done, err = cluster.Delete(ctx, r.env.Client, stressNS, r.cfg.TeardownTimeout)
 		stop()
@@ -540,8 +541,9 @@ func (r *Runner) teardown() report.Phase {
 }
 
 // progress logs, every progressEvery until stop is called, how long what has been waiting and how many of the
-// run's namespaces are left: a teardown takes tens of seconds, and after a Ctrl-C nothing else is printed.
-func (r *Runner) progress(what string) (stop func()) {
+// run's namespaces are left, not counting those named in keep (the probe's namespace while the step namespaces
+// are torn down): a teardown takes tens of seconds, and after a Ctrl-C nothing else is printed.
+func (r *Runner) progress(what string, keep ...string) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	start := time.Now()
@@ -557,7 +559,13 @@ func (r *Runner) progress(what string) (stop func()) {
 				left := ""
 				ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Probe.RequestTimeout)
 				if nss, err := r.env.Client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: cluster.Selector(r.env.RunID)}); err == nil {
-					left = fmt.Sprintf(": %d namespace(s) of the run still present", len(nss.Items))
+					n := 0
+					for _, ns := range nss.Items {
+						if !slices.Contains(keep, ns.Name) {
+							n++
+						}
+					}
+					left = fmt.Sprintf(": %d namespace(s) still present", n)
 				}
 				cancel()
 				r.logf("%s: still waiting after %v%s (Ctrl-C again exits at once and leaves them)", what, time.Since(start).Round(time.Second), left)
