@@ -69,6 +69,8 @@ func ServeChild(stdin io.Reader, stdout, stderr *os.File) int {
 	l.SetLevel(logrus.InfoLevel)
 	l.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, DisableColors: true})
 	l.AddHook(c)
+	// The two os.Exit calls below end only this child process, on purpose: it owns nothing to clean up (the run's
+	// objects are the plugin's, deleted by label there), and it must end even while burner.Run is blocked.
 	l.ExitFunc = func(int) {
 		c.mu.Lock()
 		msg := c.lastError
