@@ -15,7 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/interactive"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 )
 
 // Answers is what a person answered at the prompts of run -i/-c/-r; run.json records it as "interactive".
@@ -156,7 +156,7 @@ func (o *RunOptions) applyModes(ch *interactive.ModeChoices) error {
 	for _, e := range ch.Edited {
 		v := strconv.FormatFloat(e.Value, 'f', -1, 64)
 		sets = slices.DeleteFunc(sets, func(s string) bool {
-			ov, err := plan.ParseSet(s)
+			ov, err := modes.ParseSet(s)
 			return err == nil && ov.Mode == e.Mode && ov.Param == e.Param
 		})
 		name := e.Mode + "-" + e.Param

@@ -22,7 +22,7 @@ import (
 	pyrometer "github.com/kubepyrometer/kubectl-pyrometer"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/config"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/safety"
@@ -66,16 +66,16 @@ type RunOptions struct {
 	AskImages       bool // -r: ask images and pull secrets
 	configOrigin    config.Origin
 	flags           *pflag.FlagSet // the command's flags (the prompts set them)
-	overridesSeen   []plan.Override
+	overridesSeen   []modes.Override
 	answers         *Answers // what was answered at the prompts, for run.json
 
 	// interactive reports whether stdin and stderr are terminals (a confirmation may be asked); nil: check them.
 	interactive func() bool
 
-	modeFlags map[string]*plan.Override // flag name -> override (generated --<mode>-<param> flags)
-	catalog   *plan.Catalog
-	selection *plan.Selection
-	imageMap  plan.ImageMap
+	modeFlags map[string]*modes.Override // flag name -> override (generated --<mode>-<param> flags)
+	catalog   *modes.Catalog
+	selection *modes.Selection
+	imageMap  modes.ImageMap
 	flagsSeen map[string]string
 
 	genericiooptions.IOStreams
@@ -83,7 +83,7 @@ type RunOptions struct {
 
 // modeFlag is a generated --<mode>-<param> flag: a string kept as given and checked against the catalogue.
 type modeFlag struct {
-	o   *plan.Override
+	o   *modes.Override
 	set bool
 }
 
@@ -100,7 +100,7 @@ func newRunOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 	// a p99 is not just the maximum (probe.MinSamplesP99).
 	return &RunOptions{configFlags: cf, Modes: "cpu,mem", Steps: 2, Baseline: DefaultWindow, StepDuration: DefaultWindow,
 		Recovery: DefaultWindow, StepTimeout: 3 * time.Minute, TeardownTimeout: 3 * time.Minute, QPS: 50, Burst: 100,
-		Output: "table", Limits: safety.DefaultLimits(), modeFlags: map[string]*plan.Override{}, IOStreams: streams}
+		Output: "table", Limits: safety.DefaultLimits(), modeFlags: map[string]*modes.Override{}, IOStreams: streams}
 }
 
 // NewCmdRun returns "kubectl pyrometer run".
@@ -231,11 +231,11 @@ func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
 	f.StringVar(&o.OutputDir, "output-dir", "", "Artifacts directory (default ./pyrometer-runs/<timestamp>-<run-id>); one already holding a run's artifacts is refused.")
 	f.StringVar(&o.RunID, "run-id", "", "Run id (8 lowercase letters/digits; default random). Refused when the cluster already holds objects of that id; not accepted in --config.")
 	// Generated flags for the built-in modes' parameters.
-	if cat, err := plan.LoadCatalog(pyrometer.Catalog, pyrometer.Templates); err == nil {
+	if cat, err := modes.LoadCatalog(pyrometer.Catalog, pyrometer.Templates); err == nil {
 		for _, m := range cat.Modes {
 			for _, p := range m.Parameters {
 				name := m.Name + "-" + p.Name
-				ov := &plan.Override{Mode: m.Name, Param: p.Name, Value: trimNum(p.Default), Origin: "--" + name}
+				ov := &modes.Override{Mode: m.Name, Param: p.Name, Value: trimNum(p.Default), Origin: "--" + name}
 				o.modeFlags[name] = ov
 				f.Var(&modeFlag{o: ov}, name, fmt.Sprintf("%s: %s (%s, %s..%s)", m.Name, p.Help, p.Type, trimNum(p.Min), trimNum(p.Max)))
 			}
@@ -260,7 +260,7 @@ func trimNum(v float64) string {
 }
 
 func modeHelp() string {
-	cat, err := plan.LoadCatalog(pyrometer.Catalog, pyrometer.Templates)
+	cat, err := modes.LoadCatalog(pyrometer.Catalog, pyrometer.Templates)
 	if err != nil {
 		return "  (catalogue error: " + err.Error() + ")\n"
 	}
@@ -282,7 +282,7 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 	if err := o.complete(cmd, o.configFlags); err != nil {
 		return err
 	}
-	cat, err := plan.LoadCatalog(pyrometer.Catalog, pyrometer.Templates, o.Plugins...)
+	cat, err := modes.LoadCatalog(pyrometer.Catalog, pyrometer.Templates, o.Plugins...)
 	if err != nil {
 		return err
 	}
@@ -303,7 +303,7 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 // It runs again after the prompts changed flags.
 func (o *RunOptions) resolve(cmd *cobra.Command) error {
 	cat := o.catalog
-	modes, err := cat.ParseModes(o.Modes)
+	sel0, err := cat.ParseModes(o.Modes)
 	if err != nil {
 		return err
 	}
@@ -319,18 +319,18 @@ func (o *RunOptions) resolve(cmd *cobra.Command) error {
 		return err
 	}
 	o.overridesSeen = overrides
-	if o.selection, err = cat.Select(modes, overrides); err != nil {
+	if o.selection, err = cat.Select(sel0, overrides); err != nil {
 		return err
 	}
 	o.imageMap = nil
 	if o.ImageMapFile != "" {
-		if o.imageMap, err = plan.ParseImageMap(o.ImageMapFile); err != nil {
+		if o.imageMap, err = modes.ParseImageMap(o.ImageMapFile); err != nil {
 			return err
 		}
 	}
 	if len(o.ImageRewrites) > 0 {
 		if o.imageMap == nil {
-			o.imageMap = plan.ImageMap{}
+			o.imageMap = modes.ImageMap{}
 		}
 		if err := o.imageMap.AddRewrites(o.ImageRewrites); err != nil {
 			return err
@@ -340,8 +340,8 @@ func (o *RunOptions) resolve(cmd *cobra.Command) error {
 }
 
 // overrides are the mode settings given by the generated --<mode>-<parameter> flags, then by --set, in that order.
-func (o *RunOptions) overrides(cmd *cobra.Command) ([]plan.Override, error) {
-	var overrides []plan.Override
+func (o *RunOptions) overrides(cmd *cobra.Command) ([]modes.Override, error) {
+	var overrides []modes.Override
 	names := make([]string, 0, len(o.modeFlags))
 	for name := range o.modeFlags {
 		names = append(names, name)
@@ -353,7 +353,7 @@ func (o *RunOptions) overrides(cmd *cobra.Command) ([]plan.Override, error) {
 		}
 	}
 	for _, s := range o.Set {
-		ov, err := plan.ParseSet(s)
+		ov, err := modes.ParseSet(s)
 		if err != nil {
 			return nil, err
 		}

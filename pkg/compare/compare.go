@@ -379,7 +379,7 @@ func configDiff(a, b run.Result) []Difference {
 	add("allocatable cpu", fa.AllocatableCPU, fb.AllocatableCPU)
 	add("allocatable memory", fa.AllocatableMem, fb.AllocatableMem)
 	add("fingerprint error", fa.Error, fb.Error)
-	add("modes", modes(a.Modes), modes(b.Modes))
+	add("modes", modeList(a.Modes), modeList(b.Modes))
 	for _, k := range unionKeys(flatten(a.Settings), flatten(b.Settings)) {
 		add("setting "+k, orNone(flatten(a.Settings), k), orNone(flatten(b.Settings), k))
 	}
@@ -407,7 +407,7 @@ func pluginVersion(v any) string {
 	return string(b)
 }
 
-func modes(m []string) string {
+func modeList(m []string) string {
 	s := append([]string(nil), m...)
 	sort.Strings(s)
 	if len(s) == 0 {

@@ -12,7 +12,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 )
 
 // Setting is one mode setting changed at a prompt.
@@ -42,7 +42,7 @@ type ModeState struct {
 // ChooseModes asks, for every mode of the catalogue in order, whether to enable it and whether to edit its
 // settings (each shown with its current value and bounds; a value out of bounds is asked again with the reason),
 // then whether to record the cluster monitor and how often. At least one mode must be enabled.
-func ChooseModes(p Prompter, cat *plan.Catalog, st ModeState) (*ModeChoices, error) {
+func ChooseModes(p Prompter, cat *modes.Catalog, st ModeState) (*ModeChoices, error) {
 	for {
 		ch := &ModeChoices{}
 		for _, m := range cat.Modes {
@@ -248,7 +248,7 @@ func splitList(s string) []string {
 }
 
 // FormatSettings is "replicas=1, millicores=50" in the mode's parameter order.
-func FormatSettings(m *plan.Mode, values map[string]float64) string {
+func FormatSettings(m *modes.Mode, values map[string]float64) string {
 	var parts []string
 	for _, p := range m.Parameters {
 		parts = append(parts, p.Name+"="+strconv.FormatFloat(values[p.Name], 'f', -1, 64))
@@ -261,7 +261,7 @@ func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 // Summary is what the run will do, as chosen: every mode on or off with its settings, the monitor, the images and
 // the pull secrets.
 type Summary struct {
-	Catalog         *plan.Catalog
+	Catalog         *modes.Catalog
 	Enabled         []string
 	Values          map[string]map[string]float64
 	Monitor         bool

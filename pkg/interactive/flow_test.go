@@ -9,7 +9,7 @@ import (
 	"time"
 
 	pyrometer "github.com/kubepyrometer/kubectl-pyrometer"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 )
 
 // script answers prompts in order; each answer names the prompt it expects (a prefix of its title), so a test
@@ -54,16 +54,16 @@ func (s *script) Say(format string, args ...any) {
 	s.said = append(s.said, fmt.Sprintf(format, args...))
 }
 
-func catalog(t *testing.T) *plan.Catalog {
+func catalog(t *testing.T) *modes.Catalog {
 	t.Helper()
-	cat, err := plan.LoadCatalog(pyrometer.Catalog, pyrometer.Templates)
+	cat, err := modes.LoadCatalog(pyrometer.Catalog, pyrometer.Templates)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cat
 }
 
-func state(t *testing.T, cat *plan.Catalog) ModeState {
+func state(t *testing.T, cat *modes.Catalog) ModeState {
 	sel, err := cat.Select(cat.Modes, nil)
 	if err != nil {
 		t.Fatal(err)

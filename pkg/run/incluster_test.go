@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 )
@@ -107,9 +107,9 @@ func TestClusterClockWindowClosedEarly(t *testing.T) {
 // The in-cluster probe outlasts the run at its longest, also when the API flood stretches a step's window beyond
 // --step-duration (before, its duration counted --step-duration only: the pod ended during the last steps).
 func TestClusterProbeDurationCoversStretchedWindows(t *testing.T) {
-	flood := &plan.Mode{Name: "api", Job: plan.JobSpec{Iterations: "iterations", QPS: "qps", Spread: true},
-		Objects: []plan.ObjectSpec{{Template: "cm.yaml", Replicas: "2", Pods: "0"}}}
-	sel := &plan.Selection{Modes: []*plan.Mode{flood}, Settings: map[string]map[string]float64{"api": {"iterations": 600, "qps": 10}}}
+	flood := &modes.Mode{Name: "api", Job: modes.JobSpec{Iterations: "iterations", QPS: "qps", Spread: true},
+		Objects: []modes.ObjectSpec{{Template: "cm.yaml", Replicas: "2", Pods: "0"}}}
+	sel := &modes.Selection{Modes: []*modes.Mode{flood}, Settings: map[string]map[string]float64{"api": {"iterations": 600, "qps": 10}}}
 	cfg := Config{Selection: sel, Steps: 3, Baseline: 30 * time.Second, StepDuration: 30 * time.Second, Recovery: 30 * time.Second,
 		StepTimeout: time.Minute, TeardownTimeout: 2 * time.Minute}
 	r := &Runner{cfg: cfg}

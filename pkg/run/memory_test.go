@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 )
@@ -18,7 +18,7 @@ import (
 // costs 160 bytes each before their strings.
 func TestSinkMemoryPerSample(t *testing.T) {
 	const n = 250_000
-	r, err := New(Config{Selection: &plan.Selection{Modes: []*plan.Mode{{Name: "api"}}}, Steps: 1}, Env{})
+	r, err := New(Config{Selection: &modes.Selection{Modes: []*modes.Mode{{Name: "api"}}}, Steps: 1}, Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestSinkMemoryPerSample(t *testing.T) {
 // finish computes from the aggregate exactly what it computed from every sample: per phase and source the
 // ByKind rows, the verdicts, and the recovery against the baseline's p50.
 func TestFinishMatchesSortAll(t *testing.T) {
-	r, err := New(Config{Selection: &plan.Selection{Modes: []*plan.Mode{{Name: "api"}}}, Steps: 1}, Env{})
+	r, err := New(Config{Selection: &modes.Selection{Modes: []*modes.Mode{{Name: "api"}}}, Steps: 1}, Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

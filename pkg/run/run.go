@@ -24,7 +24,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/stress"
@@ -32,7 +32,7 @@ import (
 
 // Config is a resolved run.
 type Config struct {
-	Selection           *plan.Selection
+	Selection           *modes.Selection
 	Steps               int
 	Baseline            time.Duration
 	StepDuration        time.Duration
@@ -110,8 +110,8 @@ type Result struct {
 
 // Plan is the cost of the run as configured.
 type Plan struct {
-	PerStep plan.Cost `json:"perStep"`
-	Total   plan.Cost `json:"total"`
+	PerStep modes.Cost `json:"perStep"`
+	Total   modes.Cost `json:"total"`
 }
 
 // Failure is one line of failures.jsonl.
@@ -207,7 +207,7 @@ func (r *Runner) Run(ctx context.Context, version any) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	total := plan.Cost{Namespaces: 1}
+	total := modes.Cost{Namespaces: 1}
 	for i := 0; i < r.cfg.Steps; i++ {
 		total = total.Add(cost)
 	}
@@ -375,7 +375,7 @@ func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe
 		r.fail(name, reason)
 		return ph, false
 	}
-	ready, spread, err := r.cfg.Selection.StepJobs(plan.StepOptions{Step: i, Namespace: ns, Window: window,
+	ready, spread, err := r.cfg.Selection.StepJobs(modes.StepOptions{Step: i, Namespace: ns, Window: window,
 		ImageMap: r.cfg.ImageMap, NodeSelector: r.cfg.NodeSelector, PullSecrets: r.cfg.PullSecrets, TemplateDir: r.tmplDir})
 	if err != nil {
 		return fail(err.Error())
@@ -490,7 +490,7 @@ func (r *Runner) ensureBurner() error {
 	r.tmplDir = dir // removed by finalCleanup
 	for _, m := range r.cfg.Selection.Modes {
 		for name, body := range m.Templates {
-			if err := os.WriteFile(filepath.Join(dir, plan.TemplateFile(m, name)), []byte(body), 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, modes.TemplateFile(m, name)), []byte(body), 0o600); err != nil {
 				return fmt.Errorf("failed to write template %s: %w", name, err)
 			}
 		}

@@ -23,7 +23,7 @@ import (
 
 	pyrometer "github.com/kubepyrometer/kubectl-pyrometer"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/stress"
 )
@@ -72,17 +72,17 @@ func (s *syncBuffer) String() string {
 }
 
 // testRunner is a run of modes against a fake clientset with a fake kube-burner; nothing leaves the process.
-func testRunner(t *testing.T, modes string, fb *fakeBurner) (*Runner, *fake.Clientset, *syncBuffer) {
+func testRunner(t *testing.T, modeList string, fb *fakeBurner) (*Runner, *fake.Clientset, *syncBuffer) {
 	t.Helper()
-	cat, err := plan.LoadCatalog(pyrometer.Catalog, pyrometer.Templates)
+	cat, err := modes.LoadCatalog(pyrometer.Catalog, pyrometer.Templates)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := cat.ParseModes(modes)
+	ms, err := cat.ParseModes(modeList)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sel, err := cat.Select(ms, []plan.Override{{Mode: "api", Param: "iterations", Value: "2", Origin: "test"}})
+	sel, err := cat.Select(ms, []modes.Override{{Mode: "api", Param: "iterations", Value: "2", Origin: "test"}})
 	if err != nil {
 		sel, err = cat.Select(ms, nil)
 		if err != nil {

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 )
 
 // CheckFit is the check that every pod of the run can be placed: each pod fits on some node, and all of them
@@ -48,7 +48,7 @@ func (s PodShape) requests() string {
 }
 
 // RunPods lists the pods of all steps of sel (steps are cumulative), grouped by their requests.
-func RunPods(sel *plan.Selection, steps int) ([]PodShape, error) {
+func RunPods(sel *modes.Selection, steps int) ([]PodShape, error) {
 	var out []PodShape
 	for _, m := range sel.Modes {
 		set := sel.Settings[m.Name]
@@ -66,7 +66,7 @@ func RunPods(sel *plan.Selection, steps int) ([]PodShape, error) {
 			var r, pods, cpu, mem float64
 			for _, e := range []struct {
 				dst *float64
-				v   plan.Value
+				v   modes.Value
 			}{{&r, o.Replicas}, {&pods, o.Pods}, {&cpu, o.CPUMillis}, {&mem, o.MemoryMi}} {
 				if *e.dst, err = e.v.Eval(set); err != nil {
 					return nil, fmt.Errorf("mode %s: %s: %w", m.Name, o.Template, err)

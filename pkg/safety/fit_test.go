@@ -10,11 +10,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 )
 
 // planOn computes the plan of steps steps of sel on the nodes and pods of a fake cluster, as `plan` and `run` do.
-func planOn(t *testing.T, sel *plan.Selection, steps int, selector map[string]string, objs ...runtime.Object) Plan {
+func planOn(t *testing.T, sel *modes.Selection, steps int, selector map[string]string, objs ...runtime.Object) Plan {
 	t.Helper()
 	c, err := ReadCapacity(context.Background(), fake.NewClientset(objs...), selector)
 	if err != nil {
@@ -92,11 +92,11 @@ func TestPlanPacksPodsOntoNodes(t *testing.T) {
 // TestFitLargestFirst: 2 x 400m and 2 x 600m pods on 2 nodes of 1000m fit only when the large pods are placed first
 // (400+400 on one node would leave no node for the second 600m pod).
 func TestFitLargestFirst(t *testing.T) {
-	mode := func(name string) *plan.Mode {
-		return &plan.Mode{Name: name, Job: plan.JobSpec{Iterations: "1"}, Objects: []plan.ObjectSpec{
+	mode := func(name string) *modes.Mode {
+		return &modes.Mode{Name: name, Job: modes.JobSpec{Iterations: "1"}, Objects: []modes.ObjectSpec{
 			{Template: name + ".yaml", Replicas: "2", Pods: "1", CPUMillis: "millicores", MemoryMi: "10"}}}
 	}
-	sel := &plan.Selection{Modes: []*plan.Mode{mode("small"), mode("big")},
+	sel := &modes.Selection{Modes: []*modes.Mode{mode("small"), mode("big")},
 		Settings: map[string]map[string]float64{"small": {"millicores": 400}, "big": {"millicores": 600}}}
 	nodes := []NodeFree{{"n1", 1000, 1000, 10}, {"n2", 1000, 1000, 10}}
 	p, err := Compute(sel, 1, DefaultLimits(), Capacity{Nodes: 2, CPUMillis: 2000, MemoryMi: 2000, Pods: 20, PerNode: nodes})
@@ -173,7 +173,7 @@ func TestFitNoPods(t *testing.T) {
 }
 
 func TestRunPods(t *testing.T) {
-	net := &plan.Mode{Name: "network", Job: plan.JobSpec{Iterations: "1"}, Objects: []plan.ObjectSpec{
+	net := &modes.Mode{Name: "network", Job: modes.JobSpec{Iterations: "1"}, Objects: []modes.ObjectSpec{
 		{Template: "pyrometer-net-server.yaml", Replicas: "1", Pods: "1", CPUMillis: "100", MemoryMi: "32"},
 		{Template: "pyrometer-net-service.yaml", Replicas: "1", Pods: "0"},
 		{Template: "pyrometer-net-client.yaml", Replicas: "replicas", Pods: "1", CPUMillis: "50", MemoryMi: "16"}}}

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 )
 
 // Default limits (the seed's safety_max_* values).
@@ -66,8 +66,8 @@ type Check struct {
 // Plan is the safety plan of a run.
 type Plan struct {
 	Steps    int       `json:"steps"`
-	PerStep  plan.Cost `json:"perStep"`
-	Total    plan.Cost `json:"total"` // all steps together (steps are cumulative), plus the probe's namespace
+	PerStep  modes.Cost `json:"perStep"`
+	Total    modes.Cost `json:"total"` // all steps together (steps are cumulative), plus the probe's namespace
 	Limits   `json:"limits"`
 	Capacity `json:"capacity"`
 	Checks   []Check `json:"checks"`
@@ -75,7 +75,7 @@ type Plan struct {
 }
 
 // Compute builds the safety plan of steps ramp steps of sel. It is pure: capacity comes from ReadCapacity.
-func Compute(sel *plan.Selection, steps int, limits Limits, capacity Capacity) (Plan, error) {
+func Compute(sel *modes.Selection, steps int, limits Limits, capacity Capacity) (Plan, error) {
 	if sel == nil || len(sel.Modes) == 0 {
 		return Plan{}, errors.New("safety plan: no stress modes selected")
 	}
@@ -89,7 +89,7 @@ func Compute(sel *plan.Selection, steps int, limits Limits, capacity Capacity) (
 	if err != nil {
 		return Plan{}, fmt.Errorf("safety plan: %w", err)
 	}
-	total := plan.Cost{Namespaces: 1} // the probe's namespace
+	total := modes.Cost{Namespaces: 1} // the probe's namespace
 	for i := 0; i < steps; i++ {
 		total = total.Add(per)
 	}

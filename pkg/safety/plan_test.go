@@ -6,21 +6,21 @@ import (
 	"testing"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/golden"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 )
 
 func assertGolden(t *testing.T, name string, got []byte) { t.Helper(); golden.Assert(t, name, got) }
 
 // cpuSelection is a cpu-like mode: replicas pods per step, each requesting millicores and 16Mi, in one Deployment
 // per replica; plus, with api > 0, api ConfigMaps per step and no pods.
-func cpuSelection(replicas, millicores, api float64) *plan.Selection {
-	cpu := &plan.Mode{Name: "cpu", Job: plan.JobSpec{Iterations: "1"}, Objects: []plan.ObjectSpec{
+func cpuSelection(replicas, millicores, api float64) *modes.Selection {
+	cpu := &modes.Mode{Name: "cpu", Job: modes.JobSpec{Iterations: "1"}, Objects: []modes.ObjectSpec{
 		{Template: "cpu.yaml", Replicas: "replicas", Pods: "1", CPUMillis: "millicores", MemoryMi: "16"}}}
-	sel := &plan.Selection{Modes: []*plan.Mode{cpu}, Settings: map[string]map[string]float64{
+	sel := &modes.Selection{Modes: []*modes.Mode{cpu}, Settings: map[string]map[string]float64{
 		"cpu": {"replicas": replicas, "millicores": millicores}}}
 	if api > 0 {
-		sel.Modes = append(sel.Modes, &plan.Mode{Name: "api", Job: plan.JobSpec{Iterations: "iterations"},
-			Objects: []plan.ObjectSpec{{Template: "cm.yaml", Replicas: "1", Pods: "0"}}})
+		sel.Modes = append(sel.Modes, &modes.Mode{Name: "api", Job: modes.JobSpec{Iterations: "iterations"},
+			Objects: []modes.ObjectSpec{{Template: "cm.yaml", Replicas: "1", Pods: "0"}}})
 		sel.Settings["api"] = map[string]float64{"iterations": api}
 	}
 	return sel
@@ -42,12 +42,12 @@ func TestComputeTotals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := plan.Cost{Namespaces: 1, Objects: 13, Pods: 3, CPUMillis: 300, MemoryMi: 48}
+	want := modes.Cost{Namespaces: 1, Objects: 13, Pods: 3, CPUMillis: 300, MemoryMi: 48}
 	if p.PerStep != want {
 		t.Errorf("per step: got %+v, want %+v", p.PerStep, want)
 	}
 	// 4 cumulative steps, plus the probe's namespace
-	wantTotal := plan.Cost{Namespaces: 5, Objects: 52, Pods: 12, CPUMillis: 1200, MemoryMi: 192}
+	wantTotal := modes.Cost{Namespaces: 5, Objects: 52, Pods: 12, CPUMillis: 1200, MemoryMi: 192}
 	if p.Total != wantTotal {
 		t.Errorf("total of 4 steps: got %+v, want %+v", p.Total, wantTotal)
 	}
@@ -146,7 +146,7 @@ func TestComputeAPIOnlyFitsWithoutNodes(t *testing.T) {
 func TestComputeRejects(t *testing.T) {
 	cases := []struct {
 		name   string
-		sel    *plan.Selection
+		sel    *modes.Selection
 		steps  int
 		limits Limits
 		want   string
@@ -174,7 +174,7 @@ func TestWriteText(t *testing.T) {
 	}
 	cases := []struct {
 		golden string
-		sel    *plan.Selection
+		sel    *modes.Selection
 		cap    Capacity
 	}{
 		{"plan-allowed.golden", cpuSelection(1, 50, 50), Capacity{Nodes: 1, CPUMillis: 1450, MemoryMi: 3000, Pods: 104,

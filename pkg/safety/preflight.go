@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 )
 
@@ -306,7 +306,7 @@ var (
 )
 
 // TemplateKinds returns the kinds the selected modes' templates create, without duplicates, in catalogue order.
-func TemplateKinds(sel *plan.Selection) ([]schema.GroupVersionKind, error) {
+func TemplateKinds(sel *modes.Selection) ([]schema.GroupVersionKind, error) {
 	var out []schema.GroupVersionKind
 	seen := map[schema.GroupVersionKind]bool{}
 	for _, m := range sel.Modes {

@@ -18,7 +18,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	pyrometer "github.com/kubepyrometer/kubectl-pyrometer"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/plan"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 )
 
@@ -245,7 +245,7 @@ func keyOf(t *testing.T, as []Access, s string) accessKey {
 
 // TestTemplateKindsOfBuiltInModes reads the kinds from the embedded templates.
 func TestTemplateKindsOfBuiltInModes(t *testing.T) {
-	cat, err := plan.LoadCatalog(pyrometer.Catalog, pyrometer.Templates)
+	cat, err := modes.LoadCatalog(pyrometer.Catalog, pyrometer.Templates)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,10 +269,10 @@ func TestTemplateKindsOfBuiltInModes(t *testing.T) {
 }
 
 func TestTemplateKindsMultiDocumentAndErrors(t *testing.T) {
-	m := &plan.Mode{Name: "x", Objects: []plan.ObjectSpec{{Template: "t.yaml"}}, Templates: map[string]string{
+	m := &modes.Mode{Name: "x", Objects: []modes.ObjectSpec{{Template: "t.yaml"}}, Templates: map[string]string{
 		"t.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    kind: ignored\n---\napiVersion: \"batch/v1\"\nkind: Job\n",
 	}}
-	got, err := TemplateKinds(&plan.Selection{Modes: []*plan.Mode{m}})
+	got, err := TemplateKinds(&modes.Selection{Modes: []*modes.Mode{m}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func TestTemplateKindsMultiDocumentAndErrors(t *testing.T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 	m.Templates["t.yaml"] = "metadata:\n  name: x\n"
-	if _, err := TemplateKinds(&plan.Selection{Modes: []*plan.Mode{m}}); err == nil || !strings.Contains(err.Error(), "mode x: template t.yaml") {
+	if _, err := TemplateKinds(&modes.Selection{Modes: []*modes.Mode{m}}); err == nil || !strings.Contains(err.Error(), "mode x: template t.yaml") {
 		t.Errorf("a template without kind: want an error naming mode and template, got %v", err)
 	}
 }
