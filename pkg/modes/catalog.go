@@ -1,4 +1,4 @@
-// Package plan turns the stress-mode catalogue (plugins.yaml plus the user's --plugins files) and the chosen
+// Package modes turns the stress-mode catalogue (plugins.yaml plus the user's --plugins files) and the chosen
 // settings into the kube-burner jobs of each ramp step and their cost for the safety plan. It does no cluster I/O.
 package modes
 

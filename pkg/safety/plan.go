@@ -65,7 +65,7 @@ type Check struct {
 
 // Plan is the safety plan of a run.
 type Plan struct {
-	Steps    int       `json:"steps"`
+	Steps    int        `json:"steps"`
 	PerStep  modes.Cost `json:"perStep"`
 	Total    modes.Cost `json:"total"` // all steps together (steps are cumulative), plus the probe's namespace
 	Limits   `json:"limits"`
