@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/safety"
@@ -158,7 +159,7 @@ func (o *RunOptions) checkSafety(ctx context.Context, env *probeEnv, reviews kub
 	if err != nil {
 		return nil, fmt.Errorf("failed to resolve the current namespace: %w", err)
 	}
-	req := safety.Requirements{StepNamespace: fmt.Sprintf("pyrometer-%s-step-1", o.RunID), ProbeNamespace: env.namespace,
+	req := safety.Requirements{StepNamespace: cluster.StepNamespace(o.RunID, 1), ProbeNamespace: env.namespace,
 		Objects: objects, Pods: cost.Pods > 0, Probe: probe.RequiredAccess(c.kinds, pcfg), InCluster: o.From != FromLocal,
 		PullSecrets: o.PullSecrets, PullSecretNamespace: pullNS}
 	if req.InCluster && slices.Contains(c.kinds, probe.KindListNamespace) {
@@ -334,7 +335,7 @@ func (o *RunOptions) connectAndCheck(ctx context.Context) (*probeEnv, *safetyChe
 	if err != nil {
 		return nil, nil, err
 	}
-	env.runID, env.namespace = o.RunID, "pyrometer-"+o.RunID
+	env.runID, env.namespace = o.RunID, cluster.ProbeNamespace(o.RunID)
 	if err := env.reachable(ctx, o.requestTimeout); err != nil {
 		return nil, nil, err
 	}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/spf13/cobra"
 	authorizationv1 "k8s.io/api/authorization/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -296,7 +295,7 @@ func newProbeEnv(cf *genericclioptions.ConfigFlags) (*probeEnv, error) {
 	}
 	runID := cluster.NewRunID()
 	return &probeEnv{restConfig: cfg, client: client, probeCli: pc, probeRC: pc.Discovery().RESTClient(),
-		runID: runID, namespace: "pyrometer-" + runID}, nil
+		runID: runID, namespace: cluster.ProbeNamespace(runID)}, nil
 }
 
 // reachable fails with one clear line when the server does not answer.
@@ -350,14 +349,10 @@ func (e *probeEnv) can(ctx context.Context, ra authorizationv1.ResourceAttribute
 	return r.Status.Allowed, nil
 }
 
-// createNamespace creates the run's own namespace (Pod Security "restricted" enforced), annotated with its owner.
+// createNamespace creates the run's own namespace (cluster.CreateNamespace).
 func (e *probeEnv) createNamespace(ctx context.Context, name, component string) error {
-	labels := cluster.Labels(e.runID, component)
-	labels["pod-security.kubernetes.io/enforce"] = "restricted"
-	_, err := e.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels,
-		Annotations: cluster.Annotations(e.owner)}}, metav1.CreateOptions{})
-	if err != nil {
-		return fmt.Errorf("failed to create namespace %s: %w", name, err)
+	if err := cluster.CreateNamespace(ctx, e.client, cluster.Namespace{Name: name, RunID: e.runID, Component: component, Owner: e.owner}); err != nil {
+		return err
 	}
 	e.created = true
 	return nil
@@ -415,7 +410,7 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 		return err
 	}
 	pcfg := probe.Config{Kinds: o.kinds, Interval: o.Interval, RequestTimeout: o.requestTimeout, Namespace: env.namespace,
-		ListNamespace: o.ListNamespace, Source: probe.SourceLocal, Labels: cluster.Labels(env.runID, "probe"), NamePrefix: "pyrometer-probe"}
+		ListNamespace: o.ListNamespace, Source: probe.SourceLocal, Labels: cluster.Labels(env.runID, "probe"), NamePrefix: cluster.ProbePrefix}
 	kinds, notes, err := env.allowedKinds(ctx, &o.ProbeFlags, pcfg, true)
 	needNS := o.From != FromLocal
 	for _, k := range kinds {
@@ -510,7 +505,7 @@ func (o *ProbeOptions) probe(ctx context.Context, env *probeEnv, pcfg probe.Conf
 
 	var cp *probe.ClusterProbe
 	if o.From != FromLocal {
-		ccfg := probe.ClusterProbeConfig{Probe: pcfg, Image: o.Image, Duration: o.Duration, Name: "pyrometer-probe-" + env.runID,
+		ccfg := probe.ClusterProbeConfig{Probe: pcfg, Image: o.Image, Duration: o.Duration, Name: cluster.ClusterProbeName(env.runID),
 			Annotations: cluster.Annotations(env.owner)}
 		ccfg.Probe.Source = probe.SourceCluster
 		env.clusterProbe = true

@@ -62,7 +62,7 @@ func takeFingerprint(ctx context.Context, c kubernetes.Interface) Fingerprint {
 // measured phases are over, ends the stream and records the pod's health, clock offset and attribution in run.json.
 func (r *Runner) startClusterProbe(ctx context.Context, pcfg probe.Config) (stop func()) {
 	total := r.clusterProbeDuration()
-	ccfg := probe.ClusterProbeConfig{Probe: pcfg, Image: r.cfg.ProbeImage, Duration: total, Name: "pyrometer-probe-" + r.env.RunID,
+	ccfg := probe.ClusterProbeConfig{Probe: pcfg, Image: r.cfg.ProbeImage, Duration: total, Name: cluster.ClusterProbeName(r.env.RunID),
 		PullSecrets: r.cfg.PullSecrets, NodeSelector: r.cfg.NodeSelector, Annotations: cluster.Annotations(r.env.Owner)}
 	ccfg.Probe.Source = probe.SourceCluster
 	r.logf("starting the in-cluster probe (image %s)", r.cfg.ProbeImage)

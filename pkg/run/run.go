@@ -17,7 +17,6 @@ import (
 
 	"github.com/google/uuid"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -185,15 +184,10 @@ func New(cfg Config, env Env) (*Runner, error) {
 	if env.Log == nil {
 		env.Log = io.Discard
 	}
-	r := &Runner{cfg: cfg, env: env, dir: cfg.OutputDir, probeNS: "pyrometer-" + env.RunID, agg: probe.NewAggregate("recovery"),
+	r := &Runner{cfg: cfg, env: env, dir: cfg.OutputDir, probeNS: cluster.ProbeNamespace(env.RunID), agg: probe.NewAggregate("recovery"),
 		clock: newClusterClock(), newBurner: newStressRunner}
 	r.phase.Store("")
 	return r, nil
-}
-
-// Namespace of ramp step i.
-func (r *Runner) stepNamespace(i int) string {
-	return fmt.Sprintf("pyrometer-%s-step-%d", r.env.RunID, i)
 }
 
 func (r *Runner) logf(format string, a ...any) {
@@ -252,7 +246,7 @@ func (r *Runner) execute(ctx context.Context) (interrupted bool) {
 	pcfg := r.cfg.Probe
 	pcfg.Namespace = r.probeNS
 	pcfg.Labels = cluster.Labels(r.env.RunID, "probe")
-	pcfg.NamePrefix = "pyrometer-probe"
+	pcfg.NamePrefix = cluster.ProbePrefix
 	pcfg.Source = probe.SourceLocal
 	if err := r.createNamespace(ctx, r.probeNS, "probe"); err != nil {
 		r.fail("setup", err.Error())
@@ -351,7 +345,7 @@ func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe
 		r.fail(name, reason)
 		return ph, false
 	}
-	ns := r.stepNamespace(i)
+	ns := cluster.StepNamespace(r.env.RunID, i)
 	window := r.window()
 	if err := r.createNamespace(ctx, ns, "stress"); err != nil {
 		return fail(err.Error())
@@ -620,36 +614,19 @@ func (r *Runner) finalCleanup() {
 	}
 }
 
+// createNamespace creates one of the run's namespaces (cluster.CreateNamespace) and copies the pull secrets into it.
+// It records what this process created: an existing namespace means another process uses this run id (conflict),
+// and the final cleanup then deletes only what is recorded here.
 func (r *Runner) createNamespace(ctx context.Context, name, component string) error {
-	labels := cluster.Labels(r.env.RunID, component)
-	labels["pod-security.kubernetes.io/enforce"] = "restricted"
-	_, err := r.env.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels,
-		Annotations: cluster.Annotations(r.env.Owner)}}, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
+	err := cluster.CreateNamespace(ctx, r.env.Client, cluster.Namespace{Name: name, RunID: r.env.RunID, Component: component, Owner: r.env.Owner})
+	if errors.Is(err, cluster.ErrNamespaceExists) {
 		r.conflict = true
-		return fmt.Errorf("failed to create namespace %s: it exists already: another run uses run id %s", name, r.env.RunID)
 	}
 	if err != nil {
-		return fmt.Errorf("failed to create namespace %s: %w", name, err)
+		return err
 	}
 	r.createdNS = append(r.createdNS, name)
-	return r.copyPullSecrets(ctx, name)
-}
-
-// copyPullSecrets copies the --image-pull-secret Secrets from the current namespace into ns before any pod exists.
-func (r *Runner) copyPullSecrets(ctx context.Context, ns string) error {
-	for _, name := range r.cfg.PullSecrets {
-		src, err := r.env.Client.CoreV1().Secrets(r.cfg.PullSecretNamespace).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return fmt.Errorf("failed to read image pull secret %s/%s: %w", r.cfg.PullSecretNamespace, name, err)
-		}
-		cp := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: cluster.Labels(r.env.RunID, "pull-secret")},
-			Type: src.Type, Data: src.Data}
-		if _, err := r.env.Client.CoreV1().Secrets(ns).Create(ctx, cp, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("failed to copy image pull secret %s into %s: %w", name, ns, err)
-		}
-	}
-	return nil
+	return cluster.CopyPullSecrets(ctx, r.env.Client, r.env.RunID, cluster.PullSecrets{Names: r.cfg.PullSecrets, Namespace: r.cfg.PullSecretNamespace}, name)
 }
 
 func (r *Runner) sink(s probe.Sample) {
