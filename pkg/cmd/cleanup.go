@@ -12,10 +12,10 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
 )
 
 // CleanupOptions holds the flags of "kubectl pyrometer cleanup".
@@ -110,21 +110,14 @@ func (o *CleanupOptions) selected() bool { return o.RunID != "" || o.All || o.Ol
 
 // Run finds the labelled objects and deletes the selected runs' ones.
 func (o *CleanupOptions) Run(ctx context.Context) error {
-	cfg, err := o.configFlags.ToRESTConfig()
+	s, err := run.Connect(o.configFlags, o.RunID)
 	if err != nil {
-		return fmt.Errorf("failed to load kubeconfig: %w", err)
+		return err
 	}
 	// One list per kind the server serves (some 50): client-go's default 5 QPS would stretch that over 10 s.
-	cfg = rest.CopyConfig(cfg)
-	cfg.QPS, cfg.Burst = 50, 100
-	cfg.WarningHandler = rest.NoWarnings{} // listing every kind includes deprecated ones (v1 Endpoints): not the user's concern
-	client, err := kubernetes.NewForConfig(cfg)
+	client, dyn, err := s.Bulk()
 	if err != nil {
-		return fmt.Errorf("failed to create a client for %s: %w", cfg.Host, err)
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("failed to create a client for %s: %w", cfg.Host, err)
+		return err
 	}
 	return o.run(ctx, client, dyn)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/interactive"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
 )
 
 // Answers is what a person answered at the prompts of run -i/-c/-r; run.json records it as "interactive".
@@ -85,7 +86,7 @@ func (o *RunOptions) prompt(ctx context.Context, cmd *cobra.Command) error {
 		}
 	}
 	if o.Interactive || o.AskImages {
-		env, err := newProbeEnv(o.configFlags)
+		env, err := run.Connect(o.configFlags, o.RunID)
 		if err != nil {
 			return err
 		}
@@ -96,7 +97,7 @@ func (o *RunOptions) prompt(ctx context.Context, cmd *cobra.Command) error {
 		t.Say(">>> Registry redirect (Enter keeps the value shown; Ctrl-C quits, nothing created)")
 		ch, err := interactive.ChooseImages(t, interactive.ImageState{Images: o.images(), Current: o.imageFor, PullSecrets: o.PullSecrets,
 			Namespace: ns, SecretExists: func(name string) error {
-				_, err := env.client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+				_, err := env.Client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
 				switch {
 				case err == nil:
 					return nil

@@ -15,11 +15,11 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/safety"
 )
 
@@ -134,13 +134,13 @@ type safetyCheck struct {
 
 // checkSafety computes the safety plan and checks the permissions (the reviews through reviews). It only reads:
 // nodes, pods, discovery, and SelfSubjectAccessReviews.
-func (o *RunOptions) checkSafety(ctx context.Context, env *probeEnv, reviews kubernetes.Interface) (*safetyCheck, error) {
+func (o *RunOptions) checkSafety(ctx context.Context, s *run.Session, reviews kubernetes.Interface) (*safetyCheck, error) {
 	c := &safetyCheck{kinds: o.kinds}
-	pcfg := o.probeConfig(env)
+	pcfg := o.probeConfig(s)
 	// Kinds not asked for explicitly are dropped when not permitted (with a note); explicit ones must be permitted:
 	// their missing permissions are listed with all the others.
 	if !o.explicitKinds {
-		kinds, notes, err := env.allowedKinds(ctx, &o.ProbeFlags, pcfg, true)
+		kinds, notes, err := (&probeEnv{client: s.Client}).allowedKinds(ctx, &o.ProbeFlags, pcfg, true)
 		if err != nil {
 			return nil, err
 		}
@@ -159,7 +159,7 @@ func (o *RunOptions) checkSafety(ctx context.Context, env *probeEnv, reviews kub
 	if err != nil {
 		return nil, fmt.Errorf("failed to resolve the current namespace: %w", err)
 	}
-	req := safety.Requirements{StepNamespace: cluster.StepNamespace(o.RunID, 1), ProbeNamespace: env.namespace,
+	req := safety.Requirements{StepNamespace: cluster.StepNamespace(o.RunID, 1), ProbeNamespace: s.ProbeNamespace(),
 		Objects: objects, Pods: cost.Pods > 0, Probe: probe.RequiredAccess(c.kinds, pcfg), InCluster: o.From != FromLocal,
 		PullSecrets: o.PullSecrets, PullSecretNamespace: pullNS}
 	if req.InCluster && slices.Contains(c.kinds, probe.KindListNamespace) {
@@ -171,7 +171,7 @@ func (o *RunOptions) checkSafety(ctx context.Context, env *probeEnv, reviews kub
 	if c.missing, err = safety.Preflight(ctx, reviews, req); err != nil {
 		return nil, fmt.Errorf("failed to check permissions: %w", err)
 	}
-	capacity, err := safety.ReadCapacity(ctx, env.client, o.NodeSelector)
+	capacity, err := safety.ReadCapacity(ctx, s.Client, o.NodeSelector)
 	if err != nil {
 		if required := safety.Required(c.missing); len(required) > 0 {
 			return nil, missingError(required) // the capacity cannot be read without them
@@ -185,19 +185,17 @@ func (o *RunOptions) checkSafety(ctx context.Context, env *probeEnv, reviews kub
 }
 
 // probeConfig is the run's probe configuration (kinds as asked for).
-func (o *RunOptions) probeConfig(env *probeEnv) probe.Config {
-	return probe.Config{Kinds: o.kinds, Interval: o.Interval, RequestTimeout: o.requestTimeout, Namespace: env.namespace,
+func (o *RunOptions) probeConfig(s *run.Session) probe.Config {
+	return probe.Config{Kinds: o.kinds, Interval: o.Interval, RequestTimeout: o.requestTimeout, Namespace: s.ProbeNamespace(),
 		ListNamespace: o.ListNamespace}
 }
 
 // reviewClient is a client for the preflight's SelfSubjectAccessReviews: some 50 small requests, which client-go's
 // default 5 QPS would stretch over ten seconds.
-func reviewClient(env *probeEnv) kubernetes.Interface {
-	cfg := rest.CopyConfig(env.restConfig)
-	cfg.QPS, cfg.Burst = 50, 100
-	c, err := kubernetes.NewForConfig(cfg)
+func reviewClient(s *run.Session) kubernetes.Interface {
+	c, _, err := s.Bulk()
 	if err != nil {
-		return env.client
+		return s.Client
 	}
 	return c
 }
@@ -330,13 +328,12 @@ func missingError(missing []safety.Missing) error {
 }
 
 // connectAndCheck reaches the cluster and computes the safety plan and permissions (read-only), printing notes.
-func (o *RunOptions) connectAndCheck(ctx context.Context) (*probeEnv, *safetyCheck, error) {
-	env, err := newProbeEnv(o.configFlags)
+func (o *RunOptions) connectAndCheck(ctx context.Context) (*run.Session, *safetyCheck, error) {
+	env, err := run.Connect(o.configFlags, o.RunID)
 	if err != nil {
 		return nil, nil, err
 	}
-	env.runID, env.namespace = o.RunID, cluster.ProbeNamespace(o.RunID)
-	if err := env.reachable(ctx, o.requestTimeout); err != nil {
+	if err := env.Reachable(ctx, o.requestTimeout); err != nil {
 		return nil, nil, err
 	}
 	c, err := o.checkSafety(ctx, env, reviewClient(env))

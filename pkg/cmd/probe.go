@@ -3,30 +3,24 @@ package cmd
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	authorizationv1 "k8s.io/api/authorization/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/signals"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
 )
@@ -175,8 +169,8 @@ type ProbeResult struct {
 	// Samples are every sample taken, for the terminal's sparklines (and report.html): streamed from probe.jsonl
 	// with --output-dir, else a compact log when stdout is a terminal; nil when nothing draws them.
 	Samples report.SampleSource `json:"-"`
-	// last is the latest sample time (the end of report.html's probe phase).
-	last time.Time
+	// stats are the rows of the run document (probe-stats.csv): local ones "probe", in-cluster ones "probe@cluster".
+	stats []probe.Stats
 }
 
 // NewCmdProbe returns "kubectl pyrometer probe".
@@ -263,49 +257,10 @@ func (o *ProbeOptions) Validate() error {
 	return nil
 }
 
-// probeEnv is what a probe needs from the cluster: clients and the run's identity.
+// probeEnv carries the permission checks of the probe kinds (allowedKinds, can) for probe and run; the connection
+// itself is the run.Session.
 type probeEnv struct {
-	restConfig *rest.Config
-	client     kubernetes.Interface // ordinary client for setup and cleanup
-	probeCli   kubernetes.Interface // dedicated: own transport, no rate limiter
-	probeRC    rest.Interface
-	runID      string
-	namespace  string
-	owner      string // who creates the objects (SelfSubjectReview), recorded on them
-	// what this process created: cleanup deletes nothing when nothing was created, and always the namespace it
-	// created, even when the identity may not list (some of) the kinds the label search looks for
-	created      bool
-	clusterProbe bool // the in-cluster probe's objects (RBAC, Job) may exist: search by label too
-}
-
-func newProbeEnv(cf *genericclioptions.ConfigFlags) (*probeEnv, error) {
-	cfg, err := cf.ToRESTConfig()
-	if err != nil {
-		return nil, fmt.Errorf("failed to load kubeconfig: %w", err)
-	}
-	cfg = rest.CopyConfig(cfg)
-	cfg.Timeout = 0 // per-request contexts bound every call; a global timeout would cut the watch
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("failed to create a client for %s: %w", cfg.Host, err)
-	}
-	pc, err := kubernetes.NewForConfig(probe.DedicatedConfig(cfg))
-	if err != nil {
-		return nil, fmt.Errorf("failed to create the probe client for %s: %w", cfg.Host, err)
-	}
-	runID := cluster.NewRunID()
-	return &probeEnv{restConfig: cfg, client: client, probeCli: pc, probeRC: pc.Discovery().RESTClient(),
-		runID: runID, namespace: cluster.ProbeNamespace(runID)}, nil
-}
-
-// reachable fails with one clear line when the server does not answer.
-func (e *probeEnv) reachable(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := e.client.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Error(); err != nil {
-		return fmt.Errorf("failed to reach the server at %s: %w", e.restConfig.Host, err)
-	}
-	return nil
+	client kubernetes.Interface
 }
 
 // allowedKinds drops (default kinds) or refuses (explicit --probes) kinds the identity may not use.
@@ -349,73 +304,28 @@ func (e *probeEnv) can(ctx context.Context, ra authorizationv1.ResourceAttribute
 	return r.Status.Allowed, nil
 }
 
-// createNamespace creates the run's own namespace (cluster.CreateNamespace).
-func (e *probeEnv) createNamespace(ctx context.Context, name, component string) error {
-	if err := cluster.CreateNamespace(ctx, e.client, cluster.Namespace{Name: name, RunID: e.runID, Component: component, Owner: e.owner}); err != nil {
-		return err
-	}
-	e.created = true
-	return nil
-}
-
-// cleanup deletes everything of this run with a fresh bounded context (it also runs after Ctrl-C). It does
-// nothing when the probe created nothing (a readyz-only identity may not even list namespaces).
-func (e *probeEnv) cleanup(errOut io.Writer) error {
-	if !e.created {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	// The namespace this process created (with everything in it); with the in-cluster probe also what carries
-	// the run's label elsewhere (RBAC). Kinds this identity may not list are skipped with a note.
-	objs := []cluster.Object{{Kind: "Namespace", Name: e.namespace, RunID: e.runID}}
-	var err error
-	if e.clusterProbe {
-		var found []cluster.Object
-		found, err = cluster.Find(ctx, e.client, e.runID, cluster.WithNotes(func(n string) { fmt.Fprintf(errOut, "note: cleanup: %s\n", n) }))
-		for _, o := range found {
-			if o.Kind != "Namespace" || o.Name != e.namespace {
-				objs = append(objs, o)
-			}
-		}
-	}
-	if err == nil {
-		objs, err = cluster.Delete(ctx, e.client, objs, 2*time.Minute)
-	}
-	if err != nil {
-		fmt.Fprintf(errOut, "cleanup of run %s incomplete: %v\nrun: kubectl pyrometer cleanup --run-id %s\n", e.runID, err, e.runID)
-		return fmt.Errorf("cleanup of run %s failed: %w", e.runID, err)
-	}
-	if len(objs) > 0 {
-		fmt.Fprintf(errOut, "removed %d object(s) of run %s\n", len(objs), e.runID)
-	}
-	return nil
-}
-
 // Run probes and prints the result.
 func (o *ProbeOptions) Run(ctx context.Context) error {
 	if o.Emit != "" {
-		return o.runEmit(ctx)
+		pcfg := probe.Config{Kinds: o.kinds, Interval: o.Interval, RequestTimeout: o.requestTimeout, Namespace: o.InNamespace,
+			ListNamespace: o.ListNamespace, Labels: o.Labels, NamePrefix: o.NamePrefix}
+		return probe.RunAgent(ctx, pcfg, o.Duration, o.configFlags.ToRESTConfig, o.Out, o.ErrOut)
 	}
 	if o.OutputDir != "" {
 		if err := report.CheckOutputDir(o.OutputDir); err != nil {
 			return err
 		}
 	}
-	env, err := newProbeEnv(o.configFlags)
+	s, err := run.Connect(o.configFlags, cluster.NewRunID())
 	if err != nil {
 		return err
 	}
-	if err := env.reachable(ctx, o.requestTimeout); err != nil {
+	if err := s.Reachable(ctx, o.requestTimeout); err != nil {
 		return err
 	}
-	pcfg := probe.Config{Kinds: o.kinds, Interval: o.Interval, RequestTimeout: o.requestTimeout, Namespace: env.namespace,
-		ListNamespace: o.ListNamespace, Source: probe.SourceLocal, Labels: cluster.Labels(env.runID, "probe"), NamePrefix: cluster.ProbePrefix}
-	kinds, notes, err := env.allowedKinds(ctx, &o.ProbeFlags, pcfg, true)
-	needNS := o.From != FromLocal
-	for _, k := range kinds {
-		needNS = needNS || k == probe.KindGet || k == probe.KindMutate || k == probe.KindWatch
-	}
+	pcfg := probe.Config{Kinds: o.kinds, Interval: o.Interval, RequestTimeout: o.requestTimeout, Namespace: s.ProbeNamespace(),
+		ListNamespace: o.ListNamespace, Source: probe.SourceLocal, Labels: cluster.Labels(s.RunID, "probe"), NamePrefix: cluster.ProbePrefix}
+	kinds, notes, err := (&probeEnv{client: s.Client}).allowedKinds(ctx, &o.ProbeFlags, pcfg, true)
 	if err != nil {
 		return err
 	}
@@ -423,43 +333,23 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 	for _, n := range notes {
 		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
 	}
-	var out *os.File
-	if o.OutputDir != "" {
-		if err := os.MkdirAll(o.OutputDir, 0o755); err != nil {
-			return fmt.Errorf("invalid --output-dir: %w", err)
-		}
-		if out, err = os.Create(filepath.Join(o.OutputDir, "probe.jsonl")); err != nil {
-			return fmt.Errorf("invalid --output-dir: %w", err)
-		}
-		defer out.Close()
-	}
-
-	if needNS {
-		env.owner = cluster.WhoAmI(ctx, env.client)
-	}
 	// From here on the cluster may hold objects of this run: always clean up what was created.
 	removeHook := signals.OnForcedExit(func() {
-		fmt.Fprintf(o.ErrOut, "exited before cleanup; remove what is left with:\n  kubectl pyrometer cleanup --run-id %s\n", env.runID)
+		fmt.Fprintf(o.ErrOut, "exited before cleanup; remove what is left with:\n  kubectl pyrometer cleanup --run-id %s\n", s.RunID)
 	})
 	defer removeHook()
-	res := &ProbeResult{RunID: env.runID, Server: env.restConfig.Host, Start: time.Now(), Duration: o.Duration.String(),
-		Interval: o.Interval.String(), Kinds: kinds, Notes: notes, OutputDir: o.OutputDir}
-	var w io.Writer
-	if out != nil {
-		w = out
+	doc, err := run.Probe(ctx, run.ProbeConfig{Probe: pcfg, Duration: o.Duration, ProbeFrom: o.From, ProbeImage: o.Image,
+		OutputDir: o.OutputDir, KeepSamples: o.OutputDir == "" && isTerminal(o.Out) && o.Output == "table", Notes: notes,
+		Progress: func(agg *probe.Aggregate) func() { return o.progress(ctx, agg) }}, run.Env{Session: s, Log: o.ErrOut}, version.Get())
+	if doc == nil {
+		return err
 	}
-	runErr := o.probe(ctx, env, pcfg, res, w, needNS)
-	// Clean up before printing: a closed stdout (| head) must not leave the run's objects behind. The results are
-	// printed even when the cleanup failed (its error comes after them).
-	cleanErr := env.cleanup(o.ErrOut)
-	if runErr != nil {
-		return errors.Join(runErr, cleanErr)
+	// The results are printed even when the cleanup failed (err; it comes after them).
+	if perr := o.print(probeResult(doc, kinds, o.Duration, o.Interval)); perr != nil {
+		return errors.Join(perr, err)
 	}
-	if err := o.print(res); err != nil {
-		return errors.Join(err, cleanErr)
-	}
-	if cleanErr != nil {
-		return cleanErr
+	if err != nil {
+		return err
 	}
 	if ctx.Err() != nil {
 		return &ExitError{Code: 1, Err: errors.New("interrupted: partial results above; everything the probe created was removed")}
@@ -467,229 +357,25 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 	return nil
 }
 
-func (o *ProbeOptions) probe(ctx context.Context, env *probeEnv, pcfg probe.Config, res *ProbeResult, out io.Writer, needNS bool) error {
-	if needNS {
-		if err := env.createNamespace(ctx, env.namespace, "probe"); err != nil {
-			return err
+// probeResult is what probe prints, from its run document: the local rows, the in-cluster ones (phase "probe" as
+// well), the server-side rows and the local probe's scheduling lag.
+func probeResult(doc *run.Result, kinds []probe.Kind, duration, interval time.Duration) *ProbeResult {
+	res := &ProbeResult{RunID: doc.RunID, Server: doc.Server, Start: doc.Start, Duration: duration.String(), Interval: interval.String(),
+		Kinds: kinds, ServerSide: doc.ServerSide[run.ProbePhase], Notes: doc.Notes, OutputDir: doc.OutputDir, Samples: doc.Samples, stats: doc.Stats}
+	for _, st := range doc.Stats {
+		switch st.Phase {
+		case run.ProbePhase:
+			res.Local = append(res.Local, st)
+		case run.ProbePhase + "@cluster":
+			st.Phase = run.ProbePhase
+			res.Cluster = append(res.Cluster, st)
 		}
 	}
-	// In memory only the statistics (probe.Aggregate: 4 bytes a sample); the samples go to probe.jsonl, or
-	// for the terminal's sparklines without --output-dir to a compact log (16 bytes a sample).
-	var mu sync.Mutex
-	agg := probe.NewAggregate()
-	agg.TrackProgress()
-	var log *report.SampleLog
-	if out == nil && isTerminal(o.Out) && o.Output == "table" {
-		log = &report.SampleLog{}
-	}
-	var writeErr error
-	sink := func(s probe.Sample) {
-		mu.Lock()
-		defer mu.Unlock()
-		s.Phase = "probe"
-		agg.Add(s)
-		if log != nil {
-			log.Add(s)
-		}
-		if out != nil && writeErr == nil {
-			b, _ := json.Marshal(s)
-			_, writeErr = out.Write(append(b, '\n'))
-		}
-	}
-
-	before, err := probe.SnapshotServer(ctx, env.probeRC)
-	if err != nil {
-		before = nil
-		res.Notes = append(res.Notes, serverNote(err))
-	}
-
-	var cp *probe.ClusterProbe
-	if o.From != FromLocal {
-		ccfg := probe.ClusterProbeConfig{Probe: pcfg, Image: o.Image, Duration: o.Duration, Name: cluster.ClusterProbeName(env.runID),
-			Annotations: cluster.Annotations(env.owner)}
-		ccfg.Probe.Source = probe.SourceCluster
-		env.clusterProbe = true
-		fmt.Fprintf(o.ErrOut, "starting the in-cluster probe (image %s) in namespace %s\n", o.Image, env.namespace)
-		cp, err = probe.StartClusterProbe(ctx, env.client, ccfg, sink)
-		if err != nil {
-			if o.From == FromCluster {
-				return err
-			}
-			res.Notes = append(res.Notes, "in-cluster probe not run: "+err.Error())
-			fmt.Fprintf(o.ErrOut, "warning: %v; continuing with the local probe\n", err)
-		}
-	}
-
-	stopProgress := o.progress(ctx, agg)
-	var local error
-	if o.From != FromCluster {
-		p, err := probe.New(pcfg, env.probeCli, env.probeRC, nil)
-		if err != nil {
-			stopProgress()
-			return err
-		}
-		fmt.Fprintf(o.ErrOut, "probing %s for %v (%s every %v)\n", env.restConfig.Host, o.Duration, kindList(pcfg.Kinds), o.Interval)
-		if err := p.Setup(ctx); err != nil {
-			stopProgress()
-			_ = p.Teardown(context.Background())
-			return fmt.Errorf("probe setup failed: %w", err)
-		}
-		local = p.Run(ctx, "probe", o.Duration, sink)
-		tctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := p.Teardown(tctx); err != nil {
-			res.Notes = append(res.Notes, "probe teardown: "+err.Error())
-		}
-		cancel()
-	}
-	if cp != nil {
-		wctx, cancel := context.WithTimeout(ctx, o.Duration+2*o.requestTimeout+time.Minute)
-		if err := cp.Wait(wctx); err != nil && ctx.Err() == nil {
-			res.Notes = append(res.Notes, err.Error())
-		}
-		cancel()
-	}
-	stopProgress()
-	if local != nil && ctx.Err() == nil {
-		return local
-	}
-
-	if before != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), o.requestTimeout)
-		after, err := probe.SnapshotServer(sctx, env.probeRC)
-		cancel()
-		if err == nil {
-			if why := probe.ServerChanged(before, after); why != "" {
-				res.Notes = append(res.Notes, "server-side rows dropped: "+why)
-			} else {
-				res.ServerSide = probe.DiffServer(before, after)
-			}
-		} else {
-			res.Notes = append(res.Notes, serverNote(err))
-		}
-	}
-
-	mu.Lock()
-	defer mu.Unlock()
-	if writeErr != nil {
-		return fmt.Errorf("failed to write probe.jsonl: %w", writeErr)
-	}
-	hasLoc, hasClu := agg.Has(probe.SourceLocal, "probe"), agg.Has(probe.SourceCluster, "probe")
-	res.Local = agg.ByKind(probe.SourceLocal, "probe")
-	res.Cluster = agg.ByKind(probe.SourceCluster, "probe")
-	res.last = agg.Last()
-	switch {
-	case out != nil && (hasLoc || hasClu):
-		path := filepath.Join(o.OutputDir, "probe.jsonl")
-		if st, err := os.Stat(path); err == nil {
-			res.Samples = report.SampleFile{Path: path, Limit: st.Size()}
-		}
-	case log != nil && log.Len() > 0:
-		res.Samples = log
-	}
-	if hasLoc {
-		lag := agg.Lag(probe.SourceLocal, "probe", o.Interval)
+	for _, lag := range doc.ProbeLag {
 		lag.Phase = ""
 		res.Lag = &lag
-		if w := lag.Warning(); w != "" {
-			res.Notes = append(res.Notes, w)
-		}
 	}
-	if !hasLoc && !hasClu || o.From != FromCluster && !hasLoc {
-		return errors.New("no samples were taken")
-	}
-	if o.OutputDir != "" {
-		if err := writeProbeArtifacts(o.OutputDir, res); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func serverNote(err error) string {
-	if apierrors.IsForbidden(err) {
-		return "server-side latency not collected: GET /metrics is forbidden for this identity"
-	}
-	return "server-side latency not collected: " + err.Error()
-}
-
-func kindList(ks []probe.Kind) string {
-	var s []string
-	for _, k := range ks {
-		s = append(s, string(k))
-	}
-	return strings.Join(s, ", ")
-}
-
-func writeProbeArtifacts(dir string, res *ProbeResult) error {
-	f, err := os.Create(filepath.Join(dir, "probe-stats.csv"))
-	if err != nil {
-		return fmt.Errorf("failed to write probe-stats.csv: %w", err)
-	}
-	stats := append(tagPhase(res.Local, "probe"), tagPhase(res.Cluster, "probe@cluster")...)
-	if err := report.WriteProbeStatsCSV(f, stats); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	j, err := os.Create(filepath.Join(dir, "probe.json"))
-	if err != nil {
-		return fmt.Errorf("failed to write probe.json: %w", err)
-	}
-	if err := report.Write(j, "json", res); err != nil {
-		j.Close()
-		return fmt.Errorf("failed to write probe.json: %w", err)
-	}
-	if err := j.Close(); err != nil {
-		return fmt.Errorf("failed to write probe.json: %w", err)
-	}
-	h, err := os.Create(filepath.Join(dir, "report.html"))
-	if err != nil {
-		return fmt.Errorf("failed to write report.html: %w", err)
-	}
-	if err := report.WriteHTMLFrom(h, probeDoc(res), res.Samples); err != nil {
-		h.Close()
-		return err
-	}
-	return h.Close()
-}
-
-// probeDoc describes a probe as report.html expects a run: one phase "probe" (in-cluster rows "probe@cluster"),
-// no verdicts (nothing to compare with), outcome "measured".
-func probeDoc(res *ProbeResult) report.RunDoc {
-	end := res.Start
-	last := res.last
-	if last.IsZero() && res.Samples != nil {
-		_ = res.Samples.Each(func(s probe.Sample) error {
-			if s.TS.After(last) {
-				last = s.TS
-			}
-			return nil
-		})
-	}
-	if last.After(end) {
-		end = last
-	}
-	doc := report.RunDoc{Command: "probe", Version: version.Get(), RunID: res.RunID, Server: res.Server, Start: res.Start, End: end,
-		Flags:  map[string]string{"duration": res.Duration, "interval": res.Interval, "probes": kindList(res.Kinds)},
-		Phases: []report.Phase{{Name: "probe", Type: report.PhaseTypeProbe, Start: res.Start, End: end, Status: report.StatusPass}},
-		Stats:  append(tagPhase(res.Local, "probe"), tagPhase(res.Cluster, "probe@cluster")...),
-		Outcome: report.Outcome{Result: report.ResultMeasured,
-			Reasons: []string{"a probe applies no load and has no baseline to judge against: read the statistics"}},
-		Notes: res.Notes, OutputDir: res.OutputDir}
-	if len(res.ServerSide) > 0 {
-		doc.ServerSide = map[string][]probe.ServerStat{"probe": res.ServerSide}
-	}
-	return doc
-}
-
-func tagPhase(stats []probe.Stats, phase string) []probe.Stats {
-	out := append([]probe.Stats(nil), stats...)
-	for i := range out {
-		out[i].Phase = phase
-	}
-	return out
+	return res
 }
 
 func (o *ProbeOptions) print(res *ProbeResult) error {
@@ -697,7 +383,7 @@ func (o *ProbeOptions) print(res *ProbeResult) error {
 	case "json", "yaml":
 		return report.Write(o.Out, o.Output, res)
 	case "csv":
-		return report.WriteProbeStatsCSV(o.Out, append(tagPhase(res.Local, "probe"), tagPhase(res.Cluster, "probe@cluster")...))
+		return report.WriteProbeStatsCSV(o.Out, res.stats)
 	case "markdown":
 		if len(res.Local) > 0 {
 			fmt.Fprintf(o.Out, "### Client-side latency (local, ms)\n\n")
@@ -784,55 +470,4 @@ func (o *ProbeOptions) progress(ctx context.Context, agg *probe.Aggregate) (stop
 		}
 	}()
 	return func() { close(done) }
-}
-
-// runEmit is the in-cluster probe process: samples as JSON lines on stdout, nothing else.
-func (o *ProbeOptions) runEmit(ctx context.Context) error {
-	// In a pod: the ServiceAccount's config. (ConfigFlags would not fall back to it, because --request-timeout
-	// makes the merged kubeconfig differ from the empty default.)
-	cfg, err := rest.InClusterConfig()
-	if err != nil {
-		if cfg, err = o.configFlags.ToRESTConfig(); err != nil {
-			return fmt.Errorf("failed to load the in-cluster config: %w", err)
-		}
-	}
-	cfg = rest.CopyConfig(cfg)
-	cfg.Timeout = 0
-	pc, err := kubernetes.NewForConfig(probe.DedicatedConfig(cfg))
-	if err != nil {
-		return err
-	}
-	prefix := o.NamePrefix
-	if prefix == "" {
-		prefix = "pyrometer-probe-pod"
-	}
-	labels := map[string]string{cluster.ManagedByLabel: cluster.ManagedBy}
-	for k, v := range o.Labels {
-		labels[k] = v
-	}
-	p, err := probe.New(probe.Config{Kinds: o.kinds, Interval: o.Interval, RequestTimeout: o.requestTimeout, Namespace: o.InNamespace,
-		ListNamespace: o.ListNamespace, Source: probe.SourceCluster, Labels: labels, NamePrefix: prefix}, pc, pc.Discovery().RESTClient(), nil)
-	if err != nil {
-		return err
-	}
-	if err := p.Setup(ctx); err != nil {
-		_ = p.Teardown(context.Background())
-		return fmt.Errorf("probe setup failed: %w", err)
-	}
-	var mu sync.Mutex
-	enc := json.NewEncoder(o.Out)
-	runErr := p.Run(ctx, "cluster", o.Duration, func(s probe.Sample) {
-		mu.Lock()
-		defer mu.Unlock()
-		_ = enc.Encode(s)
-	})
-	tctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := p.Teardown(tctx); err != nil {
-		fmt.Fprintf(o.ErrOut, "probe teardown: %v\n", err)
-	}
-	if runErr != nil && ctx.Err() == nil {
-		return runErr
-	}
-	return nil
 }

@@ -16,7 +16,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/restmapper"
 
 	pyrometer "github.com/kubepyrometer/kubectl-pyrometer"
@@ -429,11 +428,11 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	// Still before anything is created: the kinds the templates create (to find all of it at the end), and the run
 	// id, refused when the cluster already holds objects of it (a second run would fail its setup, then delete the
 	// first one's objects).
-	kinds, dyn, err := o.templateKinds(env)
+	kinds, err := o.templateKinds(env)
 	if err != nil {
 		return err
 	}
-	if err := o.checkRunIDFree(ctx, env, dyn, kinds); err != nil {
+	if err := o.checkRunIDFree(ctx, env, kinds); err != nil {
 		return err
 	}
 	if err := o.writeSafetyPlan(check, proceeded); err != nil {
@@ -464,16 +463,16 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err := o.writeImageMap(); err != nil {
 		return err
 	}
-	r, err := run.New(cfg, run.Env{RestConfig: env.restConfig, Client: env.client, ProbeClient: env.probeCli, ProbeRC: env.probeRC,
-		RunID: env.runID, Log: o.ErrOut, Owner: cluster.WhoAmI(ctx, env.client), Dynamic: dyn, Kinds: kinds})
+	env.Identify(ctx)
+	r, err := run.New(cfg, run.Env{Session: env, Log: o.ErrOut, Kinds: kinds})
 	if err != nil {
 		return err
 	}
 	remove := signals.OnForcedExit(func() {
-		fmt.Fprintf(o.ErrOut, "exited before teardown finished; remove what is left with:\n  kubectl pyrometer cleanup --run-id %s\n", env.runID)
+		fmt.Fprintf(o.ErrOut, "exited before teardown finished; remove what is left with:\n  kubectl pyrometer cleanup --run-id %s\n", env.RunID)
 	})
 	defer remove()
-	res, err := runGuarded(ctx, r, env.runID, o.ErrOut)
+	res, err := runGuarded(ctx, r, env.RunID, o.ErrOut)
 	if err != nil {
 		return err
 	}
@@ -482,7 +481,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	}
 	fmt.Fprintf(o.ErrOut, "artifacts: %s\n", o.OutputDir)
 	if res.Outcome.ExitCode != 0 {
-		return &ExitError{Code: res.Outcome.ExitCode, Err: fmt.Errorf("run %s: %s: %s", env.runID, res.Outcome.Result, strings.Join(res.Outcome.Reasons, "; "))}
+		return &ExitError{Code: res.Outcome.ExitCode, Err: fmt.Errorf("run %s: %s: %s", env.RunID, res.Outcome.Result, strings.Join(res.Outcome.Reasons, "; "))}
 	}
 	if ctx.Err() != nil {
 		return &ExitError{Code: 1, Err: errors.New("interrupted")}
@@ -492,22 +491,18 @@ func (o *RunOptions) Run(ctx context.Context) error {
 
 // templateKinds resolves the kinds the chosen modes' templates create (discovery), for the dynamic client that
 // finds them wherever a template put them.
-func (o *RunOptions) templateKinds(env *probeEnv) ([]cluster.Kind, dynamic.Interface, error) {
-	dyn, err := dynamic.NewForConfig(env.restConfig)
-	if err != nil {
-		return nil, nil, fmt.Errorf("failed to create a client for %s: %w", env.restConfig.Host, err)
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(env.client.Discovery()))
+func (o *RunOptions) templateKinds(env *run.Session) ([]cluster.Kind, error) {
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(env.Client.Discovery()))
 	kinds, err := cluster.ResolveKinds(mapper, o.selection.Kinds())
 	if err != nil {
-		return nil, nil, fmt.Errorf("invalid --modes %s: %w", o.Modes, err)
+		return nil, fmt.Errorf("invalid --modes %s: %w", o.Modes, err)
 	}
-	return kinds, dyn, nil
+	return kinds, nil
 }
 
 // checkRunIDFree refuses a run id the cluster already holds objects of.
-func (o *RunOptions) checkRunIDFree(ctx context.Context, env *probeEnv, dyn dynamic.Interface, kinds []cluster.Kind) error {
-	objs, err := cluster.Find(ctx, env.client, o.RunID, cluster.WithKinds(dyn, kinds))
+func (o *RunOptions) checkRunIDFree(ctx context.Context, env *run.Session, kinds []cluster.Kind) error {
+	objs, err := cluster.Find(ctx, env.Client, o.RunID, cluster.WithKinds(env.Dynamic, kinds))
 	if err != nil {
 		return fmt.Errorf("failed to check whether run id %s is in use: %w", o.RunID, err)
 	}

@@ -61,13 +61,9 @@ func takeFingerprint(ctx context.Context, c kubernetes.Interface) Fingerprint {
 // the local probe (or, cluster only, fails). It says at once when the pod dies during the run. stop, called when the
 // measured phases are over, ends the stream and records the pod's health, clock offset and attribution in run.json.
 func (r *Runner) startClusterProbe(ctx context.Context, pcfg probe.Config) (stop func()) {
-	total := r.clusterProbeDuration()
-	ccfg := probe.ClusterProbeConfig{Probe: pcfg, Image: r.cfg.ProbeImage, Duration: total, Name: cluster.ClusterProbeName(r.env.RunID),
-		PullSecrets: r.cfg.PullSecrets, NodeSelector: r.cfg.NodeSelector, Annotations: cluster.Annotations(r.env.Owner)}
-	ccfg.Probe.Source = probe.SourceCluster
 	r.logf("starting the in-cluster probe (image %s)", r.cfg.ProbeImage)
 	cctx, cancel := context.WithCancel(ctx)
-	cp, err := probe.StartClusterProbe(cctx, r.env.Client, ccfg, r.sink)
+	cp, err := r.launchClusterProbe(cctx, pcfg, r.clusterProbeDuration())
 	if err != nil {
 		cancel()
 		r.note("in-cluster probe not run: " + err.Error())
@@ -120,6 +116,15 @@ func (r *Runner) startClusterProbe(ctx context.Context, pcfg probe.Config) (stop
 	}
 }
 
+// launchClusterProbe starts the in-cluster probe for d in the probe namespace, its samples going to the run's sink
+// (tagged SourceCluster). Its objects carry the run's labels and owner: the final cleanup finds them.
+func (r *Runner) launchClusterProbe(ctx context.Context, pcfg probe.Config, d time.Duration) (*probe.ClusterProbe, error) {
+	ccfg := probe.ClusterProbeConfig{Probe: pcfg, Image: r.cfg.ProbeImage, Duration: d, Name: cluster.ClusterProbeName(r.env.RunID),
+		PullSecrets: r.cfg.PullSecrets, NodeSelector: r.cfg.NodeSelector, Annotations: cluster.Annotations(r.env.Owner)}
+	ccfg.Probe.Source = probe.SourceCluster
+	return probe.StartClusterProbe(ctx, r.env.Client, ccfg, r.sink)
+}
+
 // clusterProbeDuration is how long the in-cluster probe must run to outlast the run at its longest: the baseline,
 // each step's setup (--step-timeout) and window (stretched by the API flood) and the flood's own bound past it
 // (another --step-timeout), teardown (its timeout and event collection), recovery, and a minute of margin. The pod is
@@ -129,9 +134,9 @@ func (r *Runner) clusterProbeDuration() time.Duration {
 	return r.cfg.Baseline + time.Duration(r.cfg.Steps)*step + r.cfg.TeardownTimeout + 30*time.Second + r.cfg.Recovery + time.Minute
 }
 
-// finish computes statistics, verdicts, recovery and the outcome.
-func (r *Runner) finish(interrupted bool) {
-	r.res.Samples = r.sampleFile()
+// tagStats computes the statistics of every phase, local rows tagged with the phase's name and in-cluster rows with
+// name@cluster, and the local probe's scheduling lag per phase (with a note when it lagged).
+func (r *Runner) tagStats() []probe.Stats {
 	var stats []probe.Stats
 	for _, ph := range r.res.Phases {
 		for _, src := range []struct{ source, suffix string }{{probe.SourceLocal, ""}, {probe.SourceCluster, "@cluster"}} {
@@ -153,6 +158,13 @@ func (r *Runner) finish(interrupted bool) {
 			}
 		}
 	}
+	return stats
+}
+
+// finish computes statistics, verdicts, recovery and the outcome.
+func (r *Runner) finish(interrupted bool) {
+	r.res.Samples = r.sampleFile()
+	stats := r.tagStats()
 	// Verdicts on the local probe (the in-cluster rows are reported beside them); no local samples -> in-cluster.
 	base := "baseline"
 	if !r.agg.Has(probe.SourceLocal, "baseline") {
@@ -193,28 +205,9 @@ func (r *Runner) finish(interrupted bool) {
 	}
 }
 
+// writeArtifacts writes a run's documents, and the JSONL files no line was written to, empty.
 func (r *Runner) writeArtifacts() error {
-	write := func(name string, f func(*os.File) error) error {
-		fh, err := os.Create(filepath.Join(r.dir, name))
-		if err != nil {
-			return fmt.Errorf("failed to write %s: %w", name, err)
-		}
-		if err := f(fh); err != nil {
-			fh.Close()
-			return fmt.Errorf("failed to write %s: %w", name, err)
-		}
-		return fh.Close()
-	}
-	if err := write("run.json", func(f *os.File) error { return report.Write(f, "json", r.res) }); err != nil {
-		return err
-	}
-	if err := write("summary.csv", func(f *os.File) error { return report.WriteSummaryCSV(f, r.res.Phases) }); err != nil {
-		return err
-	}
-	if err := write("probe-stats.csv", func(f *os.File) error { return report.WriteProbeStatsCSV(f, r.res.Stats) }); err != nil {
-		return err
-	}
-	if err := write("report.html", func(f *os.File) error { return report.WriteHTMLFrom(f, r.res, r.res.Samples) }); err != nil {
+	if err := r.writeDocs("run.json", "summary.csv", "probe-stats.csv", "report.html"); err != nil {
 		return err
 	}
 	for _, name := range []string{"failures.jsonl", "events.jsonl", "phases.jsonl"} {
@@ -228,10 +221,35 @@ func (r *Runner) writeArtifacts() error {
 	return nil
 }
 
+// writeDocs writes the named documents of the result into the output directory (a probe writes all but
+// summary.csv).
+func (r *Runner) writeDocs(names ...string) error {
+	docs := map[string]func(*os.File) error{
+		"run.json":        func(f *os.File) error { return report.Write(f, "json", r.res) },
+		"summary.csv":     func(f *os.File) error { return report.WriteSummaryCSV(f, r.res.Phases) },
+		"probe-stats.csv": func(f *os.File) error { return report.WriteProbeStatsCSV(f, r.res.Stats) },
+		"report.html":     func(f *os.File) error { return report.WriteHTMLFrom(f, r.res, r.res.Samples) },
+	}
+	for _, name := range names {
+		fh, err := os.Create(filepath.Join(r.dir, name))
+		if err != nil {
+			return fmt.Errorf("failed to write %s: %w", name, err)
+		}
+		if err := docs[name](fh); err != nil {
+			fh.Close()
+			return fmt.Errorf("failed to write %s: %w", name, err)
+		}
+		if err := fh.Close(); err != nil {
+			return fmt.Errorf("failed to write %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
 // sampleFile is this run's part of probe.jsonl as it is now (the in-cluster probe may still append a line
 // while the artifacts are written); nil without samples.
 func (r *Runner) sampleFile() report.SampleSource {
-	if r.agg.Count() == 0 {
+	if r.agg.Count() == 0 || r.jsonl == nil {
 		return nil
 	}
 	path := filepath.Join(r.dir, "probe.jsonl")

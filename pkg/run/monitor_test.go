@@ -28,7 +28,7 @@ func TestMonitorUsage(t *testing.T) {
 		Containers: []metricsv1beta1.ContainerMetrics{{Name: "c", Usage: usage}, {Name: "d", Usage: usage}}}, ns); err != nil {
 		t.Fatal(err)
 	}
-	r := &Runner{env: Env{Client: kube, RunID: "abcd1234"}}
+	r := &Runner{env: Env{Session: &Session{Client: kube, RunID: "abcd1234"}}}
 	var got []MonitorRecord
 	if err := r.monitorUsage(context.Background(), mc, func(m MonitorRecord) { got = append(got, m) }); err != nil {
 		t.Fatal(err)

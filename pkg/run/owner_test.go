@@ -23,7 +23,7 @@ func TestSetupConflictDeletesNothingOfTheOtherRun(t *testing.T) {
 	kube := fake.NewClientset(
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: other[0], Labels: cluster.Labels(id, "probe")}},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: other[1], Labels: cluster.Labels(id, "stress")}})
-	r := &Runner{env: Env{Client: kube, RunID: id, Owner: "bob", Log: io.Discard}, cfg: Config{TeardownTimeout: 5 * time.Second}, res: &Result{}}
+	r := &Runner{env: Env{Session: &Session{Client: kube, RunID: id, Owner: "bob"}, Log: io.Discard}, cfg: Config{TeardownTimeout: 5 * time.Second}, res: &Result{}}
 	ctx := context.Background()
 	err := r.createNamespace(ctx, other[0], "probe")
 	if err == nil || !strings.Contains(err.Error(), "exists") {
@@ -37,7 +37,7 @@ func TestSetupConflictDeletesNothingOfTheOtherRun(t *testing.T) {
 	}
 
 	// This process created its probe namespace, then found its step namespace taken: it deletes its own only.
-	r = &Runner{env: Env{Client: kube, RunID: id, Owner: "carol", Log: io.Discard}, cfg: Config{TeardownTimeout: 5 * time.Second}, res: &Result{}}
+	r = &Runner{env: Env{Session: &Session{Client: kube, RunID: id, Owner: "carol"}, Log: io.Discard}, cfg: Config{TeardownTimeout: 5 * time.Second}, res: &Result{}}
 	mine := "pyrometer-" + id + "-own"
 	if err := r.createNamespace(ctx, mine, "probe"); err != nil {
 		t.Fatal(err)

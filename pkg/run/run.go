@@ -18,8 +18,6 @@ import (
 	"github.com/google/uuid"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
@@ -56,19 +54,14 @@ type Config struct {
 	Interactive         any           // the answers given at the prompts of run -i/-c/-r (for run.json; nil: none)
 }
 
-// Env is the cluster the run talks to.
+// Env is the cluster the run talks to (the command's Session) and where its progress goes.
 type Env struct {
-	RestConfig  *rest.Config
-	Client      kubernetes.Interface // setup, teardown, events
-	ProbeClient kubernetes.Interface // dedicated probe client (probe.DedicatedConfig)
-	ProbeRC     rest.Interface
-	RunID       string
-	Log         io.Writer // progress (stderr)
-	Owner       string    // the identity creating the run (SelfSubjectReview), recorded on what it creates
-	// Dynamic and Kinds: the kinds the modes' templates create, looked for (in every namespace) and deleted at
-	// the end of the run, so that what a template creates outside the step namespaces is not left behind.
-	Dynamic dynamic.Interface
-	Kinds   []cluster.Kind
+	*Session
+	Log io.Writer // progress (stderr)
+	// Kinds: the kinds the modes' templates create, looked for (in every namespace, with the Session's dynamic
+	// client) and deleted at the end of the run, so that what a template creates outside the step namespaces is not
+	// left behind.
+	Kinds []cluster.Kind
 }
 
 // Result is run.json.
@@ -96,6 +89,8 @@ type Result struct {
 	Teardown    []cluster.Object              `json:"teardown,omitempty"`
 	Notes       []string                      `json:"notes,omitempty"`
 	OutputDir   string                        `json:"outputDir"`
+	// Command is "probe" for the run.json of `kubectl pyrometer probe --output-dir`; empty for a run.
+	Command string `json:"command,omitempty"`
 	// Samples are every probe sample of the run, streamed from this run's part of probe.jsonl (for the
 	// terminal's sparklines); nil when there is none.
 	Samples report.SampleSource `json:"-"`
@@ -137,6 +132,14 @@ type Runner struct {
 	// (another process uses the same run id), so the final cleanup deletes only what this process created.
 	createdNS []string
 	conflict  bool
+	// searchAll: the final cleanup also deletes what carries the run id outside the namespaces this process created
+	// (RBAC, what templates created elsewhere); always for a run, for a probe when it started the in-cluster probe.
+	searchAll bool
+	// onePhase: every sample belongs to this phase (a probe: its in-cluster samples too, as they come).
+	onePhase string
+	// log keeps the samples for the terminal's sparklines when there is no probe.jsonl (a probe without
+	// --output-dir); nil otherwise.
+	log *report.SampleLog
 
 	// agg keeps every sample's statistics, exact and compact (4 bytes a sample); the samples go to jsonl, whose
 	// lines of this run start at byte jsonlStart (the file may hold an earlier run's before).
@@ -184,8 +187,11 @@ func New(cfg Config, env Env) (*Runner, error) {
 	if env.Log == nil {
 		env.Log = io.Discard
 	}
+	if env.Session == nil {
+		env.Session = &Session{}
+	}
 	r := &Runner{cfg: cfg, env: env, dir: cfg.OutputDir, probeNS: cluster.ProbeNamespace(env.RunID), agg: probe.NewAggregate("recovery"),
-		clock: newClusterClock(), newBurner: newStressRunner}
+		clock: newClusterClock(), newBurner: newStressRunner, searchAll: true}
 	r.phase.Store("")
 	return r, nil
 }
@@ -219,11 +225,8 @@ func (r *Runner) Run(ctx context.Context, version any) (*Result, error) {
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("invalid --output-dir: %w", err)
 	}
-	if r.jsonl, err = report.CreateJSONL(filepath.Join(r.dir, "probe.jsonl")); err != nil {
-		return nil, fmt.Errorf("invalid --output-dir: %w", err)
-	}
-	if st, err := os.Stat(filepath.Join(r.dir, "probe.jsonl")); err == nil {
-		r.jsonlStart = st.Size()
+	if err := r.openSamples(); err != nil {
+		return nil, err
 	}
 	defer r.jsonl.Close()
 	r.res.Fingerprint = takeFingerprint(ctx, r.env.Client)
@@ -243,11 +246,7 @@ func (r *Runner) Run(ctx context.Context, version any) (*Result, error) {
 
 // execute runs the phases; it reports whether ctx ended (Ctrl-C) before the run completed.
 func (r *Runner) execute(ctx context.Context) (interrupted bool) {
-	pcfg := r.cfg.Probe
-	pcfg.Namespace = r.probeNS
-	pcfg.Labels = cluster.Labels(r.env.RunID, "probe")
-	pcfg.NamePrefix = cluster.ProbePrefix
-	pcfg.Source = probe.SourceLocal
+	pcfg := r.probeConfig()
 	if err := r.createNamespace(ctx, r.probeNS, "probe"); err != nil {
 		r.fail("setup", err.Error())
 		return ctx.Err() != nil
@@ -331,6 +330,16 @@ func (r *Runner) execute(ctx context.Context) (interrupted bool) {
 	}
 	r.addPhase(probePhase("recovery", report.PhaseTypeRecovery, r.cfg.Recovery))
 	return ctx.Err() != nil
+}
+
+// probeConfig is the local prober's configuration: in the run's probe namespace, its objects labelled as the run's.
+func (r *Runner) probeConfig() probe.Config {
+	pcfg := r.cfg.Probe
+	pcfg.Namespace = r.probeNS
+	pcfg.Labels = cluster.Labels(r.env.RunID, "probe")
+	pcfg.NamePrefix = cluster.ProbePrefix
+	pcfg.Source = probe.SourceLocal
+	return pcfg
 }
 
 // rampStep creates step i's load and measures while it runs. ok=false stops the ramp.
@@ -575,23 +584,23 @@ func (r *Runner) progress(what string, keep ...string) (stop func()) {
 var progressEvery = 5 * time.Second
 
 // finalCleanup removes everything of the run (probe namespace, RBAC, whatever a failed or interrupted step left),
-// with a fresh context. No kube-burner process runs any more (see rampStep), so one pass suffices.
+// with a fresh context, by the ownership rules of cleanupOwned. No kube-burner process runs any more (see
+// rampStep), so one pass suffices.
 func (r *Runner) finalCleanup() {
-	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.TeardownTimeout+time.Minute)
-	defer cancel()
-	opts := []cluster.Option{cluster.WithKinds(r.env.Dynamic, r.env.Kinds), cluster.WithNotes(func(n string) { r.note("cleanup: " + n) })}
+	defer func() {
+		if r.tmplDir != "" {
+			_ = os.RemoveAll(r.tmplDir)
+		}
+	}()
+	notes := func(n string) { r.note("cleanup: " + n) }
 	switch {
 	case len(r.createdNS) == 0:
 		// Nothing was created by this process (its first namespace already existed, or setup failed before):
 		// what carries this run id belongs to someone else.
 	case r.conflict:
 		r.note(fmt.Sprintf("run id %s is also used by another process: only the namespaces this run created were deleted", r.env.RunID))
-		var own []cluster.Object
-		for _, n := range r.createdNS {
-			own = append(own, cluster.Object{Kind: "Namespace", Name: n, RunID: r.env.RunID})
-		}
-		r.logf("cleanup: deleting the %d namespace(s) this run created (Ctrl-C again exits at once)", len(own))
-		objs, err := cluster.Delete(ctx, r.env.Client, own, r.cfg.TeardownTimeout)
+		r.logf("cleanup: deleting the %d namespace(s) this run created (Ctrl-C again exits at once)", len(r.createdNS))
+		objs, err := r.cleanupOwned(notes)
 		r.res.Teardown = append(r.res.Teardown, objs...)
 		if err != nil {
 			r.fail("cleanup", err.Error())
@@ -599,7 +608,7 @@ func (r *Runner) finalCleanup() {
 	default:
 		r.logf("cleanup: deleting everything left of run %s and waiting until it is gone (at most %v; Ctrl-C again exits at once)", r.env.RunID, r.cfg.TeardownTimeout)
 		stop := r.progress("cleanup")
-		objs, err := cluster.Cleanup(ctx, r.env.Client, r.env.RunID, r.cfg.TeardownTimeout, opts...)
+		objs, err := r.cleanupOwned(notes)
 		stop()
 		r.res.Teardown = append(r.res.Teardown, objs...)
 		if err != nil {
@@ -608,9 +617,6 @@ func (r *Runner) finalCleanup() {
 		} else {
 			r.logf("cleanup: done (%d object(s) deleted)", len(objs))
 		}
-	}
-	if r.tmplDir != "" {
-		_ = os.RemoveAll(r.tmplDir)
 	}
 }
 
@@ -630,14 +636,34 @@ func (r *Runner) createNamespace(ctx context.Context, name, component string) er
 }
 
 func (r *Runner) sink(s probe.Sample) {
-	if s.Source == probe.SourceCluster {
+	switch {
+	case r.onePhase != "":
+		s.Phase = r.onePhase
+	case s.Source == probe.SourceCluster:
 		// by its own timestamp: the log stream lags under load, so the phase current on arrival may be a later one
 		s.Phase = r.clock.attribute(s, time.Now())
-	} else if s.Phase == "" {
+	case s.Phase == "":
 		s.Phase = r.phase.Load().(string)
 	}
 	r.agg.Add(s)
-	_ = r.jsonl.Write(s)
+	if r.log != nil {
+		r.log.Add(s)
+	}
+	if r.jsonl != nil {
+		_ = r.jsonl.Write(s)
+	}
+}
+
+// openSamples opens the output directory's probe.jsonl for appending; this run's lines start at jsonlStart.
+func (r *Runner) openSamples() error {
+	var err error
+	if r.jsonl, err = report.CreateJSONL(filepath.Join(r.dir, "probe.jsonl")); err != nil {
+		return fmt.Errorf("invalid --output-dir: %w", err)
+	}
+	if st, err := os.Stat(filepath.Join(r.dir, "probe.jsonl")); err == nil {
+		r.jsonlStart = st.Size()
+	}
+	return nil
 }
 
 func (r *Runner) addPhase(ph report.Phase) {
@@ -656,7 +682,9 @@ func errSuffix(e string) string {
 func (r *Runner) fail(phase, reason string) {
 	f := Failure{Time: time.Now(), Phase: phase, Reason: reason}
 	r.res.Failures = append(r.res.Failures, f)
-	_ = report.AppendJSONL(filepath.Join(r.dir, "failures.jsonl"), f)
+	if r.dir != "" {
+		_ = report.AppendJSONL(filepath.Join(r.dir, "failures.jsonl"), f)
+	}
 }
 
 func (r *Runner) note(n string) { r.res.Notes = append(r.res.Notes, n) }
@@ -670,7 +698,7 @@ func (r *Runner) snapshot(ctx context.Context, prev *probe.ServerSnapshot, phase
 	s, err := probe.SnapshotServer(sctx, r.env.ProbeRC)
 	if len(phase) == 0 {
 		if err != nil {
-			r.note("server-side latency not collected: " + err.Error())
+			r.note(serverNote(err))
 		}
 		return s
 	}

@@ -48,7 +48,7 @@ func snapshotRunner(t *testing.T, pages ...string) *Runner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Runner{cfg: Config{Probe: probe.Config{RequestTimeout: 5 * time.Second}}, env: Env{ProbeRC: cs.Discovery().RESTClient(), Log: io.Discard},
+	return &Runner{cfg: Config{Probe: probe.Config{RequestTimeout: 5 * time.Second}}, env: Env{Session: &Session{ProbeRC: cs.Discovery().RESTClient()}, Log: io.Discard},
 		res: &Result{ServerSide: map[string][]probe.ServerStat{}}}
 }
 

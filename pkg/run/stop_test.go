@@ -101,8 +101,8 @@ func testRunner(t *testing.T, modeList string, fb *fakeBurner) (*Runner, *fake.C
 		Recovery: 50 * time.Millisecond, StepTimeout: 5 * time.Second, TeardownTimeout: 5 * time.Second, QPS: 50, Burst: 100,
 		Probe:     probe.Config{Kinds: []probe.Kind{probe.KindListCluster}, Interval: 10 * time.Millisecond, RequestTimeout: time.Second},
 		ProbeFrom: "local", OutputDir: t.TempDir(), Breaker: BreakerConfig{Interval: 50 * time.Millisecond}},
-		Env{RestConfig: &rest.Config{Host: srv.URL}, Client: client, ProbeClient: client, ProbeRC: rcs.Discovery().RESTClient(),
-			RunID: "abcd1234", Log: logs})
+		Env{Session: &Session{RestConfig: &rest.Config{Host: srv.URL}, Client: client, ProbeClient: client, ProbeRC: rcs.Discovery().RESTClient(),
+			RunID: "abcd1234"}, Log: logs})
 	if err != nil {
 		t.Fatal(err)
 	}
