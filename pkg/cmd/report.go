@@ -85,6 +85,9 @@ func (o *ReportOptions) Run() error {
 		if err := report.WriteStatsMarkdown(o.Out, doc.Stats); err != nil {
 			return err
 		}
+		if len(doc.Verdicts) == 0 && doc.CommandName() == result.CommandProbe {
+			return nil
+		}
 		fmt.Fprintln(o.Out)
 		return report.WriteVerdictMarkdown(o.Out, doc.Verdicts)
 	case "html":
@@ -126,9 +129,11 @@ func writeRunTables(w io.Writer, doc *result.Doc, samples result.SampleSource) e
 			fmt.Fprintf(w, "  %s: %s\n", l.Phase, l)
 		}
 	}
-	fmt.Fprintf(w, "\nVERDICTS (vs baseline)\n")
-	if err := report.WriteVerdictTable(w, doc.Verdicts); err != nil {
-		return err
+	if len(doc.Verdicts) > 0 || doc.CommandName() != result.CommandProbe { // a probe judges nothing
+		fmt.Fprintf(w, "\nVERDICTS (vs baseline)\n")
+		if err := report.WriteVerdictTable(w, doc.Verdicts); err != nil {
+			return err
+		}
 	}
 	if doc.Recovery != nil {
 		fmt.Fprintf(w, "\nRecovery: %s\n", doc.Recovery.String())

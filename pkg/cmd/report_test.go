@@ -212,4 +212,19 @@ func TestProbeReportHTML(t *testing.T) {
 	if !strings.Contains(string(csv), "\nprobe@cluster,") {
 		t.Errorf("probe-stats.csv lacks the in-cluster rows:\n%s", csv)
 	}
+	// run.json: the run document of a probe, which report and compare read
+	if _, err := os.Stat(filepath.Join(dir, "probe.json")); err == nil {
+		t.Error("probe.json written: run.json is the probe's document")
+	}
+	doc, err := result.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Command != "probe" || len(doc.Phases) != 1 || doc.Phases[0].Name != "probe" || doc.Outcome.Result != result.ResultMeasured || len(doc.Verdicts) != 0 {
+		t.Errorf("run.json of a probe: %+v", doc)
+	}
+	out, errOut, code := runCmd(t, "report", dir)
+	if code != 0 || !strings.Contains(out, "probe@cluster") || !strings.Contains(out, "Result: measured") || strings.Contains(out, "VERDICTS") {
+		t.Errorf("report of a probe directory: exit %d, stderr %q\n%s", code, errOut, out)
+	}
 }
