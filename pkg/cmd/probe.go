@@ -20,6 +20,7 @@ import (
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/signals"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
@@ -168,7 +169,7 @@ type ProbeResult struct {
 	OutputDir string     `json:"outputDir,omitempty"`
 	// Samples are every sample taken, for the terminal's sparklines (and report.html): streamed from probe.jsonl
 	// with --output-dir, else a compact log when stdout is a terminal; nil when nothing draws them.
-	Samples report.SampleSource `json:"-"`
+	Samples result.SampleSource `json:"-"`
 	// stats are the rows of the run document (probe-stats.csv): local ones "probe", in-cluster ones "probe@cluster".
 	stats []probe.Stats
 }
@@ -221,7 +222,7 @@ its per-verb/resource quantiles are shown too.`,
 	o.addFlags(cmd)
 	cmd.Flags().DurationVar(&o.Duration, "duration", o.Duration, "How long to probe.")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: table, json, yaml, csv, markdown.")
-	cmd.Flags().StringVar(&o.OutputDir, "output-dir", "", "Directory to write probe.jsonl, probe-stats.csv, probe.json and report.html to (created if missing; one already holding a run's or probe's artifacts is refused).")
+	cmd.Flags().StringVar(&o.OutputDir, "output-dir", "", "Directory to write run.json, probe.jsonl, probe-stats.csv and report.html to, which report and compare read (created if missing; one already holding a run's or probe's artifacts is refused).")
 	cmd.Flags().StringVar(&o.Emit, "emit", "", "Only print samples, as JSON lines (jsonl); used by the in-cluster probe.")
 	cmd.Flags().StringVar(&o.InNamespace, "in-namespace", "", "Probe in this existing namespace instead of creating one; used by the in-cluster probe.")
 	cmd.Flags().StringVar(&o.NamePrefix, "name-prefix", "", "Prefix of the probe's object names; used by the in-cluster probe.")
@@ -312,7 +313,7 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 		return probe.RunAgent(ctx, pcfg, o.Duration, o.configFlags.ToRESTConfig, o.Out, o.ErrOut)
 	}
 	if o.OutputDir != "" {
-		if err := report.CheckOutputDir(o.OutputDir); err != nil {
+		if err := result.CheckOutputDir(o.OutputDir); err != nil {
 			return err
 		}
 	}
@@ -359,7 +360,7 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 
 // probeResult is what probe prints, from its run document: the local rows, the in-cluster ones (phase "probe" as
 // well), the server-side rows and the local probe's scheduling lag.
-func probeResult(doc *run.Result, kinds []probe.Kind, duration, interval time.Duration) *ProbeResult {
+func probeResult(doc *result.Doc, kinds []probe.Kind, duration, interval time.Duration) *ProbeResult {
 	res := &ProbeResult{RunID: doc.RunID, Server: doc.Server, Start: doc.Start, Duration: duration.String(), Interval: interval.String(),
 		Kinds: kinds, ServerSide: doc.ServerSide[run.ProbePhase], Notes: doc.Notes, OutputDir: doc.OutputDir, Samples: doc.Samples, stats: doc.Stats}
 	for _, st := range doc.Stats {

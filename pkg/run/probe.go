@@ -15,7 +15,8 @@ import (
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
 )
 
 // ProbePhase is the one phase of `kubectl pyrometer probe` (its in-cluster rows: ProbePhase+"@cluster").
@@ -43,7 +44,7 @@ type ProbeConfig struct {
 //
 // The result is nil when the probe failed (nothing measured, setup failed; the error says why, with a failed
 // cleanup's error joined). Otherwise the error is the cleanup's, if it failed: the result is still worth printing.
-func Probe(ctx context.Context, pc ProbeConfig, env Env, version any) (*Result, error) {
+func Probe(ctx context.Context, pc ProbeConfig, env Env, version version.Info) (*result.Doc, error) {
 	r := newProbeRunner(pc, env, version)
 	if r.dir != "" {
 		if err := os.MkdirAll(r.dir, 0o755); err != nil {
@@ -54,7 +55,7 @@ func Probe(ctx context.Context, pc ProbeConfig, env Env, version any) (*Result, 
 		}
 		defer r.jsonl.Close()
 	} else if pc.KeepSamples {
-		r.log = &report.SampleLog{}
+		r.log = &result.SampleLog{}
 	}
 	needNS := pc.ProbeFrom != "local"
 	for _, k := range pc.Probe.Kinds {
@@ -72,7 +73,7 @@ func Probe(ctx context.Context, pc ProbeConfig, env Env, version any) (*Result, 
 	}
 	r.finishProbe()
 	if r.dir != "" {
-		if err := r.writeDocs("run.json", "probe-stats.csv", "report.html"); err != nil {
+		if err := r.writeDocs(result.RunFile, result.ProbeStatsFile, result.ReportFile); err != nil {
 			return nil, errors.Join(err, cleanErr)
 		}
 	}
@@ -80,7 +81,7 @@ func Probe(ctx context.Context, pc ProbeConfig, env Env, version any) (*Result, 
 }
 
 // newProbeRunner prepares the one-phase run of a probe; nothing is created, in the cluster or on disk.
-func newProbeRunner(pc ProbeConfig, env Env, version any) *Runner {
+func newProbeRunner(pc ProbeConfig, env Env, version version.Info) *Runner {
 	if env.Log == nil {
 		env.Log = io.Discard
 	}
@@ -94,7 +95,7 @@ func newProbeRunner(pc ProbeConfig, env Env, version any) *Runner {
 	for _, k := range pc.Probe.Kinds {
 		kinds = append(kinds, string(k))
 	}
-	r.res = &Result{Command: "probe", Version: version, RunID: env.RunID, Server: env.RestConfig.Host, Start: time.Now(),
+	r.res = &result.Doc{Command: result.CommandProbe, Version: version, RunID: env.RunID, Server: env.RestConfig.Host, Start: time.Now(),
 		Flags:      map[string]string{"duration": pc.Duration.String(), "interval": pc.Probe.Interval.String(), "probes": strings.Join(kinds, ", ")},
 		ServerSide: map[string][]probe.ServerStat{}, Notes: slices.Clone(pc.Notes), OutputDir: pc.OutputDir}
 	return r
@@ -107,7 +108,7 @@ func (r *Runner) finishProbe() {
 	if r.log != nil && r.log.Len() > 0 {
 		r.res.Samples = r.log
 	}
-	r.res.Outcome = report.Outcome{Result: report.ResultMeasured,
+	r.res.Outcome = result.Outcome{Result: result.ResultMeasured,
 		Reasons: []string{"a probe applies no load and has no baseline to judge against: read the statistics"}}
 }
 
@@ -138,7 +139,7 @@ func (r *Runner) probeOnce(ctx context.Context, pc ProbeConfig, needNS bool) err
 	if pc.Progress != nil {
 		stop = pc.Progress(r.agg)
 	}
-	ph := report.Phase{Name: ProbePhase, Type: report.PhaseTypeProbe, Start: r.res.Start, Status: report.StatusPass}
+	ph := result.Phase{Name: ProbePhase, Type: result.PhaseTypeProbe, Start: r.res.Start, Status: result.StatusPass}
 	var local error
 	if pc.ProbeFrom != "cluster" {
 		prober, err := probe.New(pcfg, r.env.ProbeClient, r.env.ProbeRC, nil)
@@ -178,12 +179,12 @@ func (r *Runner) probeOnce(ctx context.Context, pc ProbeConfig, needNS bool) err
 
 // endProbe records the phase ph (ending with its last sample) and its statistics; it fails when no samples were
 // taken (or no local ones, when the local probe ran).
-func (r *Runner) endProbe(ph report.Phase, from string) error {
+func (r *Runner) endProbe(ph result.Phase, from string) error {
 	ph.End = ph.Start
 	if last := r.agg.Last(); last.After(ph.End) {
 		ph.End = last
 	}
-	r.res.Phases = []report.Phase{ph}
+	r.res.Phases = []result.Phase{ph}
 	r.tagStats()
 	hasLoc, hasClu := r.agg.Has(probe.SourceLocal, ProbePhase), r.agg.Has(probe.SourceCluster, ProbePhase)
 	if !hasLoc && !hasClu || from != "cluster" && !hasLoc {
