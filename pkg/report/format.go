@@ -1,6 +1,6 @@
 // Package report renders results: the run document (pkg/result) and the other commands' results as tables, JSON,
 // YAML, CSV, Markdown (one table writer, WriteMarkdownTable), report.html and sparklines; and it packs a results
-// directory into a bundle. It holds no result type of its own.
+// directory into a bundle. The run document's types and logic live in pkg/result.
 package report
 
 import (
