@@ -307,3 +307,19 @@ func TestWriteGolden(t *testing.T) {
 }
 
 func assertGolden(t *testing.T, name string, got []byte) { t.Helper(); golden.Assert(t, name, got) }
+
+// The Markdown tables escape as every Markdown table does (report.WriteMarkdownTable): a | or a newline in a value
+// keeps its row one row of three cells.
+func TestWriteMarkdownEscapes(t *testing.T) {
+	rep := Report{Rows: []Row{}, Differences: []Difference{{Field: "--set", A: "cpu.a=1|2", B: "two\nlines"}}}
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{`| --set | cpu.a=1\|2 | two lines |`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -95,12 +95,12 @@ func WriteStatsMarkdown(w io.Writer, stats []probe.Stats) error {
 	for i := 2; i < len(h); i++ {
 		right[i] = true
 	}
-	if err := writeMarkdown(w, h, rows, right); err != nil {
+	if err := WriteMarkdownTable(w, h, rows, right); err != nil {
 		return err
 	}
 	note := "\nLatencies in ms, percentiles by nearest rank; failed requests count at their elapsed time.\n"
 	if flagged {
-		note += "\n" + escapeMarkdown(LowCountFootnote) + "\n"
+		note += "\n" + EscapeMarkdown(LowCountFootnote) + "\n"
 	}
 	_, err := io.WriteString(w, note)
 	return err
@@ -151,7 +151,7 @@ func WriteVerdictTable(w io.Writer, verdicts []result.Verdict) error {
 // WriteVerdictMarkdown writes the verdicts as a GitHub table with the columns of WriteVerdictTable.
 func WriteVerdictMarkdown(w io.Writer, verdicts []result.Verdict) error {
 	right := []bool{false, false, true, true, true, false, true, true, false, false, false}
-	return writeMarkdown(w, verdictHeader(), verdictRows(verdicts), right)
+	return WriteMarkdownTable(w, verdictHeader(), verdictRows(verdicts), right)
 }
 
 // serverTable builds the server-side table of one phase: VERB RESOURCE SUBRESOURCE SCOPE COUNT MEAN P50 P90 P99,
@@ -210,39 +210,6 @@ func renderTable(w io.Writer, header []string, rows [][]string) error {
 		return fmt.Errorf("failed to render table: %w", err)
 	}
 	return nil
-}
-
-// writeMarkdown writes a GitHub-flavoured Markdown table; right marks right-aligned (numeric) columns.
-func writeMarkdown(w io.Writer, header []string, rows [][]string, right []bool) error {
-	var b strings.Builder
-	line := func(cells []string) {
-		b.WriteString("|")
-		for _, c := range cells {
-			b.WriteString(" " + escapeMarkdown(c) + " |")
-		}
-		b.WriteString("\n")
-	}
-	line(header)
-	b.WriteString("|")
-	for i := range header {
-		if i < len(right) && right[i] {
-			b.WriteString(" ---: |")
-		} else {
-			b.WriteString(" --- |")
-		}
-	}
-	b.WriteString("\n")
-	for _, r := range rows {
-		line(r)
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-var markdownEscaper = strings.NewReplacer(`\`, `\\`, `|`, `\|`, `*`, `\*`, `_`, `\_`, "\n", " ")
-
-func escapeMarkdown(s string) string {
-	return markdownEscaper.Replace(s)
 }
 
 func msDuration(ms float64) string {

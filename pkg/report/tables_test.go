@@ -182,8 +182,8 @@ func TestWriteStatsMarkdown(t *testing.T) {
 }
 
 func TestEscapeMarkdown(t *testing.T) {
-	if got, want := escapeMarkdown("a|b*c_d\\e\nf"), `a\|b\*c\_d\\e f`; got != want {
-		t.Errorf("escapeMarkdown = %q, want %q", got, want)
+	if got, want := EscapeMarkdown("a|b*c_d\\e\nf"), `a\|b\*c\_d\\e f`; got != want {
+		t.Errorf("EscapeMarkdown = %q, want %q", got, want)
 	}
 }
 

@@ -3,8 +3,9 @@
 // and Load, which reads a results directory back. Every command writes and reads the document through Doc; renderers
 // (pkg/report, pkg/compare) keep no mirror of it.
 //
-// It is a leaf: it imports the standard library and the packages of the types the document holds (pkg/probe for
-// statistics and samples, pkg/cluster for the teardown's objects, pkg/version), never run, report, compare or cmd.
+// It is a leaf: it imports the standard library, the packages of the types the document holds (pkg/probe for
+// statistics and samples, pkg/cluster for the teardown's objects, pkg/version) and pkg/stat (the recovery's error
+// ratio test); never run, report, compare or cmd.
 package result
 
 import (

@@ -160,21 +160,16 @@ func TestSampleFileRange(t *testing.T) {
 		samples = append(samples, probe.Sample{TS: t0.Add(time.Duration(i) * time.Second), Kind: probe.KindGet, Verb: "get",
 			LatencyMS: float64(i + 1), Status: 200, Seq: int64(i + 1), Source: probe.SourceLocal})
 	}
-	path := filepath.Join(t.TempDir(), SamplesFile)
-	w, err := CreateJSONL(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var buf bytes.Buffer
+	w := NewJSONLWriter(&buf)
 	for _, s := range samples {
 		if err := w.Write(s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
+	b := buf.Bytes()
+	path := filepath.Join(t.TempDir(), SamplesFile)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	lines := bytes.SplitAfter(b, []byte("\n"))
