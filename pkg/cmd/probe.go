@@ -5,17 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	authorizationv1 "k8s.io/api/authorization/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
@@ -25,115 +19,6 @@ import (
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/signals"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
 )
-
-// Where probes run.
-const (
-	FromLocal   = "local"
-	FromCluster = "cluster"
-	FromBoth    = "both"
-)
-
-const defaultRequestTimeout = 10 * time.Second
-
-// DefaultInterval is the default time between two samples of each probe kind (5 per second per kind), and
-// DefaultWindow the default probe window of each phase of a run: together 100 samples per kind and phase, the
-// fewest that support a p99 (probe.MinSamplesP99); `probe`'s default 30 s gives 150. The probe's own cost at
-// this rate is in the README (Probe, "Cost of the probe").
-const (
-	DefaultInterval = 200 * time.Millisecond
-	DefaultWindow   = 20 * time.Second
-)
-
-// ProbeFlags are the probe settings shared by `probe` and `run`.
-type ProbeFlags struct {
-	Probes        string
-	Interval      time.Duration
-	Rate          float64
-	From          string
-	Image         string
-	ListNamespace string
-	NodeSelector  map[string]string // also for the in-cluster probe pod
-
-	kinds          []probe.Kind
-	explicitKinds  bool
-	rateSet        bool // the interval comes from --rate
-	requestTimeout time.Duration
-}
-
-func (f *ProbeFlags) addFlags(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.Probes, "probes", "all", "Probe kinds, comma separated: "+strings.Join(probe.KindNames(), ", ")+
-		", or all (all that the identity may use).")
-	cmd.Flags().DurationVar(&f.Interval, "interval", DefaultInterval, "Time between two samples of each kind (open loop: a slow answer never delays the next sample; kinds are staggered across it).")
-	cmd.Flags().Float64Var(&f.Rate, "rate", 0, "Samples per second per kind, > 0 and <= 1000; an alternative to --interval (given at a higher level, flag > --config > --profile, it wins over it).")
-	cmd.Flags().StringVar(&f.From, "probe-from", FromLocal, "Where probes run: local (in this process), cluster (a Job running the plugin's image), or both.")
-	cmd.Flags().StringVar(&f.Image, "probe-image", version.Get().ProbeImage, "Image of the in-cluster probe (the plugin's own image).")
-	cmd.Flags().StringVar(&f.ListNamespace, "list-namespace", probe.DefaultListNamespace, "Namespace whose ConfigMaps the list-namespace probe lists.")
-}
-
-// complete resolves the kinds and the per-request timeout (kubectl's --request-timeout; 10s when unset).
-func (f *ProbeFlags) complete(cmd *cobra.Command, cf *genericclioptions.ConfigFlags) error {
-	kinds, err := probe.ParseKinds(f.Probes)
-	if err != nil {
-		return fmt.Errorf("invalid --probes: %w", err)
-	}
-	f.kinds = kinds
-	f.explicitKinds = cmd.Flags().Changed("probes") && strings.TrimSpace(f.Probes) != "all"
-	if cmd.Flags().Changed("rate") {
-		if cmd.Flags().Changed("interval") {
-			return errors.New("invalid flags: --rate and --interval are mutually exclusive")
-		}
-		if math.IsNaN(f.Rate) || f.Rate <= 0 || f.Rate > 1000 { // NaN compares false with everything
-			return fmt.Errorf("invalid --rate %v: must be a number of samples per second per kind, greater than 0 and at most 1000", f.Rate)
-		}
-		f.Interval = time.Duration(math.MaxInt64) // a rate so low that the interval overflows: refused by validate
-		if iv := float64(time.Second) / f.Rate; iv < float64(math.MaxInt64) {
-			f.Interval = time.Duration(iv)
-		}
-		f.rateSet = true
-	}
-	f.requestTimeout, err = requestTimeout(cf)
-	return err
-}
-
-func (f *ProbeFlags) validate(window time.Duration, windowFlag string) error {
-	if f.Interval < time.Millisecond {
-		return fmt.Errorf("invalid --interval %v: must be at least 1ms", f.Interval)
-	}
-	if f.Interval > window && f.rateSet {
-		return fmt.Errorf("invalid --rate %v: one sample every %v is longer than %s %v (no sample would be taken)", f.Rate, f.Interval, windowFlag, window)
-	}
-	if f.Interval > window {
-		return fmt.Errorf("invalid --interval %v: must not be longer than %s %v (no sample would be taken)", f.Interval, windowFlag, window)
-	}
-	switch f.From {
-	case FromLocal, FromCluster, FromBoth:
-	default:
-		return fmt.Errorf("invalid --probe-from %q: allowed values are local, cluster, both", f.From)
-	}
-	if f.From != FromLocal && f.Image == "" {
-		return errors.New("invalid --probe-image: an image is required with --probe-from cluster or both")
-	}
-	return nil
-}
-
-// requestTimeout reads kubectl's --request-timeout ("0" = unset: the probe default of 10s).
-func requestTimeout(cf *genericclioptions.ConfigFlags) (time.Duration, error) {
-	s := ""
-	if cf.Timeout != nil {
-		s = strings.TrimSpace(*cf.Timeout)
-	}
-	if s == "" || s == "0" {
-		return defaultRequestTimeout, nil
-	}
-	if n, err := strconv.Atoi(s); err == nil && n > 0 {
-		return time.Duration(n) * time.Second, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("invalid --request-timeout %q: want a positive duration like 10s", s)
-	}
-	return d, nil
-}
 
 // ProbeOptions holds the flags of "kubectl pyrometer probe".
 type ProbeOptions struct {
@@ -256,53 +141,6 @@ func (o *ProbeOptions) Validate() error {
 		return errors.New("invalid --emit: needs --in-namespace")
 	}
 	return nil
-}
-
-// probeEnv carries the permission checks of the probe kinds (allowedKinds, can) for probe and run; the connection
-// itself is the run.Session.
-type probeEnv struct {
-	client kubernetes.Interface
-}
-
-// allowedKinds drops (default kinds) or refuses (explicit --probes) kinds the identity may not use.
-func (e *probeEnv) allowedKinds(ctx context.Context, f *ProbeFlags, cfg probe.Config, needNamespace bool) ([]probe.Kind, []string, error) {
-	kinds, notes, err := probe.Permitted(ctx, e.client, cfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("failed to check permissions: %w", err)
-	}
-	if needNamespace {
-		ok, err := e.can(ctx, authorizationv1.ResourceAttributes{Verb: "create", Resource: "namespaces"})
-		if err != nil {
-			return nil, nil, err
-		}
-		if !ok {
-			var keep []probe.Kind
-			for _, k := range kinds {
-				if k == probe.KindGet || k == probe.KindMutate || k == probe.KindWatch {
-					notes = append(notes, fmt.Sprintf("%s: not permitted (create namespaces, for the probe's own namespace)", k))
-					continue
-				}
-				keep = append(keep, k)
-			}
-			kinds = keep
-		}
-	}
-	if f.explicitKinds && len(notes) > 0 {
-		return nil, nil, fmt.Errorf("not permitted: %s", strings.Join(notes, "; "))
-	}
-	if len(kinds) == 0 {
-		return nil, nil, fmt.Errorf("no probe kind is permitted for this identity: %s", strings.Join(notes, "; "))
-	}
-	return kinds, notes, nil
-}
-
-func (e *probeEnv) can(ctx context.Context, ra authorizationv1.ResourceAttributes) (bool, error) {
-	r, err := e.client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx,
-		&authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &ra}}, metav1.CreateOptions{})
-	if err != nil {
-		return false, fmt.Errorf("failed to check permission to %s %s: %w", ra.Verb, ra.Resource, err)
-	}
-	return r.Status.Allowed, nil
 }
 
 // Run probes and prints the result.
