@@ -1,13 +1,24 @@
 package run
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
@@ -86,5 +97,63 @@ func TestProbeNoSamples(t *testing.T) {
 	}
 	if err := r.endProbe(ph, "cluster"); err != nil {
 		t.Errorf("--probe-from cluster with in-cluster samples: %v", err)
+	}
+}
+
+// The final cleanup's ownership rules (cleanupOwned): the namespaces this process created always, what else carries
+// the run id only when searchAll (a run; a probe that started the in-cluster probe), nothing when nothing was created.
+func TestCleanupOwned(t *testing.T) {
+	ctx := context.Background()
+	id := "abcd1234"
+	setup := func(searchAll bool) (*Runner, *fake.Clientset) {
+		kube := fake.NewClientset(&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "pyrometer-probe-" + id, Labels: cluster.Labels(id, "probe")}})
+		r := newProbeRunner(ProbeConfig{}, Env{Session: &Session{RestConfig: &rest.Config{Host: "h"}, Client: kube, RunID: id}}, version.Info{})
+		r.cfg.TeardownTimeout = 5 * time.Second
+		r.searchAll = searchAll
+		return r, kube
+	}
+	gone := func(kube *fake.Clientset, ns string) bool {
+		_, err := kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		return err != nil
+	}
+	roleLeft := func(kube *fake.Clientset) bool {
+		_, err := kube.RbacV1().ClusterRoles().Get(ctx, "pyrometer-probe-"+id, metav1.GetOptions{})
+		return err == nil
+	}
+
+	// nothing created: nothing deleted, even what carries the run id
+	r, kube := setup(true)
+	if objs, err := r.cleanupOwned(nil); err != nil || len(objs) != 0 || !roleLeft(kube) {
+		t.Errorf("nothing created: %v %v, role left %v", objs, err, roleLeft(kube))
+	}
+
+	// local probe: its namespace only
+	r, kube = setup(false)
+	if err := r.createNamespace(ctx, r.probeNS, "probe"); err != nil {
+		t.Fatal(err)
+	}
+	if objs, err := r.cleanupOwned(nil); err != nil || len(objs) != 1 || !gone(kube, r.probeNS) || !roleLeft(kube) {
+		t.Errorf("own namespace only: %v %v, role left %v", objs, err, roleLeft(kube))
+	}
+
+	// searchAll: the namespace and the RBAC; also when this identity may not list namespaces
+	for _, listNS := range []bool{true, false} {
+		r, kube = setup(true)
+		if err := r.createNamespace(ctx, r.probeNS, "probe"); err != nil {
+			t.Fatal(err)
+		}
+		if !listNS {
+			kube.PrependReactor("list", "namespaces", func(k8stesting.Action) (bool, runtime.Object, error) {
+				return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "namespaces"}, "", errors.New("no"))
+			})
+		}
+		var notes []string
+		objs, err := r.cleanupOwned(func(n string) { notes = append(notes, n) })
+		if err != nil || len(objs) != 2 || !gone(kube, r.probeNS) || roleLeft(kube) {
+			t.Errorf("list namespaces %v: %v %v, namespace gone %v, role left %v", listNS, objs, err, gone(kube, r.probeNS), roleLeft(kube))
+		}
+		if !listNS && (len(notes) != 1 || !strings.Contains(notes[0], "namespaces")) {
+			t.Errorf("a kind that cannot be listed is noted: %v", notes)
+		}
 	}
 }
