@@ -86,7 +86,7 @@ func newProbeRunner(pc ProbeConfig, env Env, version version.Info) *Runner {
 		env.Log = io.Discard
 	}
 	r := &Runner{cfg: Config{Probe: pc.Probe, ProbeFrom: pc.ProbeFrom, ProbeImage: pc.ProbeImage, OutputDir: pc.OutputDir,
-		TeardownTimeout: 2 * time.Minute, Baseline: pc.Duration},
+		TeardownTimeout: 2 * time.Minute},
 		env: env, dir: pc.OutputDir, probeNS: env.ProbeNamespace(), agg: probe.NewAggregate(), clock: newClusterClock(),
 		onePhase: ProbePhase}
 	r.agg.TrackProgress()
