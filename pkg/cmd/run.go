@@ -548,7 +548,7 @@ func (o *RunOptions) writeImageMap() error {
 	if rewrites == 0 {
 		b.WriteString("# (no rewrites)\n")
 	}
-	if err := os.WriteFile(filepath.Join(o.OutputDir, "image-map.txt"), []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(o.OutputDir, result.ImageMapFile), []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("failed to write image-map.txt: %w", err)
 	}
 	return nil
