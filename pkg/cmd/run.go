@@ -440,7 +440,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return err
 	}
 	pcfg := o.probeConfig(env)
-	pcfg.Kinds = check.kinds
+	pcfg.Kinds = check.Kinds
 	ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
 		return fmt.Errorf("failed to resolve the current namespace: %w", err)
@@ -448,7 +448,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	cfg := run.Config{Selection: o.selection, Steps: o.Steps, Baseline: o.Baseline, StepDuration: o.StepDuration, Recovery: o.Recovery,
 		StepTimeout: o.StepTimeout, TeardownTimeout: o.TeardownTimeout, QPS: o.QPS, Burst: o.Burst, Probe: pcfg,
 		ProbeFrom: o.From, ProbeImage: o.Image, NodeSelector: o.NodeSelector, PullSecrets: o.PullSecrets, PullSecretNamespace: ns,
-		OutputDir: o.OutputDir, Flags: o.flagsSeen, Safety: check.plan,
+		OutputDir: o.OutputDir, Flags: o.flagsSeen, Safety: check.Plan,
 		Breaker:      run.BreakerConfig{MaxErrorRate: o.MaxErrorRate, AbortP99MS: float64(o.AbortP99) / float64(time.Millisecond)},
 		SLOErrorRate: o.SLOErrorRate}
 	if o.Monitor {

@@ -74,15 +74,16 @@ type Env struct {
 
 // Result is run.json.
 type Result struct {
-	Version     any                           `json:"version"`
-	RunID       string                        `json:"runID"`
-	Server      string                        `json:"server"`
-	Start       time.Time                     `json:"start"`
-	End         time.Time                     `json:"end"`
-	Flags       map[string]string             `json:"flags"`
-	Modes       []string                      `json:"modes"`
-	Settings    map[string]map[string]float64 `json:"settings"`
-	Plan        Plan                          `json:"plan"`
+	Version  any                           `json:"version"`
+	RunID    string                        `json:"runID"`
+	Server   string                        `json:"server"`
+	Start    time.Time                     `json:"start"`
+	End      time.Time                     `json:"end"`
+	Flags    map[string]string             `json:"flags"`
+	Modes    []string                      `json:"modes"`
+	Settings map[string]map[string]float64 `json:"settings"`
+	// Safety is the safety plan the run was admitted with (safety.Plan): among others the cost per step and in
+	// total, computed once, by the safety check.
 	Safety      any                           `json:"safety,omitempty"`
 	Interactive any                           `json:"interactive,omitempty"`
 	Fingerprint Fingerprint                   `json:"fingerprint"`
@@ -106,12 +107,6 @@ type Result struct {
 	ServerSideNotes map[string]string `json:"serverSideNotes,omitempty"`
 	// ClusterProbe is the in-cluster probe's clock offset, attribution and health (--probe-from cluster|both).
 	ClusterProbe *ClusterProbeReport `json:"clusterProbe,omitempty"`
-}
-
-// Plan is the cost of the run as configured.
-type Plan struct {
-	PerStep modes.Cost `json:"perStep"`
-	Total   modes.Cost `json:"total"`
 }
 
 // Failure is one line of failures.jsonl.
@@ -203,20 +198,12 @@ func (r *Runner) logf(format string, a ...any) {
 // Run executes the run. It returns the result (also when the run failed or was interrupted: then partial) and an
 // error only when it could not start or write its artifacts.
 func (r *Runner) Run(ctx context.Context, version any) (*Result, error) {
-	cost, err := r.cfg.Selection.StepCost()
-	if err != nil {
-		return nil, err
-	}
-	total := modes.Cost{Namespaces: 1}
-	for i := 0; i < r.cfg.Steps; i++ {
-		total = total.Add(cost)
-	}
 	var modes []string
 	for _, m := range r.cfg.Selection.Modes {
 		modes = append(modes, m.Name)
 	}
 	r.res = &Result{Version: version, RunID: r.env.RunID, Server: r.env.RestConfig.Host, Start: time.Now(), Flags: r.cfg.Flags, Interactive: r.cfg.Interactive,
-		Modes: modes, Settings: r.cfg.Selection.Settings, Plan: Plan{PerStep: cost, Total: total}, Safety: r.cfg.Safety,
+		Modes: modes, Settings: r.cfg.Selection.Settings, Safety: r.cfg.Safety,
 		ServerSide: map[string][]probe.ServerStat{}, OutputDir: r.dir}
 	// never append to another run's files (the command checked before creating anything; its own files are there)
 	if err := report.CheckOutputDir(r.dir, "safety-plan.txt", "image-map.txt"); err != nil {
@@ -225,6 +212,7 @@ func (r *Runner) Run(ctx context.Context, version any) (*Result, error) {
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("invalid --output-dir: %w", err)
 	}
+	var err error
 	if r.jsonl, err = report.CreateJSONL(filepath.Join(r.dir, "probe.jsonl")); err != nil {
 		return nil, fmt.Errorf("invalid --output-dir: %w", err)
 	}

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/golden"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/authz"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/golden"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 )
 

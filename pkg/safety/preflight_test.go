@@ -77,7 +77,9 @@ func runRequirements() runNeeds {
 // TestPreflightReadOnly: an identity that may only get, list and watch is told everything else at once.
 func TestPreflightReadOnly(t *testing.T) {
 	c := withDiscovery(fake.NewClientset())
-	r := &reviewer{deny: func(a authz.Access) bool { return a.Path == "" && a.Verb != "get" && a.Verb != "list" && a.Verb != "watch" }}
+	r := &reviewer{deny: func(a authz.Access) bool {
+		return a.Path == "" && a.Verb != "get" && a.Verb != "list" && a.Verb != "watch"
+	}}
 	r.install(c)
 	missing, err := preflight(context.Background(), c, runRequirements())
 	if err != nil {
