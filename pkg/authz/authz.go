@@ -114,7 +114,9 @@ func Review(ctx context.Context, client kubernetes.Interface, as []Access) ([]bo
 				errs[i] = ctx.Err()
 				return
 			}
-			answers[i], errs[i] = review(ctx, client, as[i])
+			if errs[i] = ctx.Err(); errs[i] == nil {
+				answers[i], errs[i] = review(ctx, client, as[i])
+			}
 		}()
 	}
 	wg.Wait()
