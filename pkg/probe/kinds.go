@@ -150,6 +150,18 @@ func (k Kind) NeedsNamespace() bool {
 	return false
 }
 
+// urlPath is the non-resource URL the kind requests (with the REST client), "" when none.
+func (k Kind) urlPath() string {
+	if s := k.spec(); s != nil {
+		for _, p := range s.needs {
+			if p.path != "" {
+				return p.path
+			}
+		}
+	}
+	return ""
+}
+
 // Needs lists what the kind needs with cfg, including what Setup and Teardown do for it (the get and watch kinds
 // create and delete their ConfigMap).
 func (k Kind) Needs(cfg Config) []authz.Access {

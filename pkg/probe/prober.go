@@ -151,8 +151,10 @@ func New(cfg Config, client kubernetes.Interface, rc rest.Interface, clk clock.W
 		return nil, fmt.Errorf("invalid probe source %q: allowed values are %s, %s", cfg.Source, SourceLocal, SourceCluster)
 	}
 	cfg.ListNamespace = listNamespace(cfg)
-	if seen[KindReadyz] && rc == nil {
-		return nil, errors.New("the readyz probe needs a REST client for /readyz")
+	for _, k := range cfg.Kinds {
+		if path := k.urlPath(); path != "" && rc == nil {
+			return nil, fmt.Errorf("the %s probe needs a REST client for %s", k, path)
+		}
 	}
 	for k, v := range cfg.Labels {
 		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
