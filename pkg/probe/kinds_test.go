@@ -111,7 +111,7 @@ func TestKindTable(t *testing.T) {
 			t.Errorf("%s needs %q, want %q", k, got, w)
 		}
 	}
-	if got := Kind(KindListNamespace).Needs(Config{})[0].Namespace; got != DefaultListNamespace {
+	if got := KindListNamespace.Needs(Config{})[0].Namespace; got != DefaultListNamespace {
 		t.Errorf("list-namespace without --list-namespace lists in %q, want %q", got, DefaultListNamespace)
 	}
 	if n := len(Needs(AllKinds, cfg)); n != 8 {
