@@ -10,13 +10,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
-	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,6 +29,7 @@ import (
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/safety"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/signals"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
 )
@@ -310,47 +311,6 @@ func (e *probeEnv) reachable(ctx context.Context, timeout time.Duration) error {
 	return nil
 }
 
-// allowedKinds drops (default kinds) or refuses (explicit --probes) kinds the identity may not use.
-func (e *probeEnv) allowedKinds(ctx context.Context, f *ProbeFlags, cfg probe.Config, needNamespace bool) ([]probe.Kind, []string, error) {
-	kinds, notes, err := probe.Permitted(ctx, e.client, cfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("failed to check permissions: %w", err)
-	}
-	if needNamespace {
-		ok, err := e.can(ctx, authorizationv1.ResourceAttributes{Verb: "create", Resource: "namespaces"})
-		if err != nil {
-			return nil, nil, err
-		}
-		if !ok {
-			var keep []probe.Kind
-			for _, k := range kinds {
-				if k == probe.KindGet || k == probe.KindMutate || k == probe.KindWatch {
-					notes = append(notes, fmt.Sprintf("%s: not permitted (create namespaces, for the probe's own namespace)", k))
-					continue
-				}
-				keep = append(keep, k)
-			}
-			kinds = keep
-		}
-	}
-	if f.explicitKinds && len(notes) > 0 {
-		return nil, nil, fmt.Errorf("not permitted: %s", strings.Join(notes, "; "))
-	}
-	if len(kinds) == 0 {
-		return nil, nil, fmt.Errorf("no probe kind is permitted for this identity: %s", strings.Join(notes, "; "))
-	}
-	return kinds, notes, nil
-}
-
-func (e *probeEnv) can(ctx context.Context, ra authorizationv1.ResourceAttributes) (bool, error) {
-	r, err := e.client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx,
-		&authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &ra}}, metav1.CreateOptions{})
-	if err != nil {
-		return false, fmt.Errorf("failed to check permission to %s %s: %w", ra.Verb, ra.Resource, err)
-	}
-	return r.Status.Allowed, nil
-}
-
 // createNamespace creates the run's own namespace (Pod Security "restricted" enforced), annotated with its owner.
 func (e *probeEnv) createNamespace(ctx context.Context, name, component string) error {
 	labels := cluster.Labels(e.runID, component)
@@ -417,14 +377,11 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 	}
 	pcfg := probe.Config{Kinds: o.kinds, Interval: o.Interval, RequestTimeout: o.requestTimeout, Namespace: env.namespace,
 		ListNamespace: o.ListNamespace, Source: probe.SourceLocal, Labels: cluster.Labels(env.runID, "probe"), NamePrefix: "pyrometer-probe"}
-	kinds, notes, err := env.allowedKinds(ctx, &o.ProbeFlags, pcfg, true)
-	needNS := o.From != FromLocal
-	for _, k := range kinds {
-		needNS = needNS || k == probe.KindGet || k == probe.KindMutate || k == probe.KindWatch
-	}
+	kinds, notes, err := safety.PermittedKinds(ctx, env.client, pcfg, o.explicitKinds)
 	if err != nil {
 		return err
 	}
+	needNS := o.From != FromLocal || slices.ContainsFunc(kinds, probe.Kind.NeedsNamespace)
 	pcfg.Kinds = kinds
 	for _, n := range notes {
 		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
