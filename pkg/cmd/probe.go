@@ -16,6 +16,7 @@ import (
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/safety"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/signals"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
 )
@@ -164,7 +165,7 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 	}
 	pcfg := probe.Config{Kinds: o.kinds, Interval: o.Interval, RequestTimeout: o.requestTimeout, Namespace: s.ProbeNamespace(),
 		ListNamespace: o.ListNamespace, Source: probe.SourceLocal, Labels: cluster.Labels(s.RunID, "probe"), NamePrefix: cluster.ProbePrefix}
-	kinds, notes, err := (&probeEnv{client: s.Client}).allowedKinds(ctx, &o.ProbeFlags, pcfg, true)
+	kinds, notes, err := safety.PermittedKinds(ctx, s.Client, pcfg, o.explicitKinds)
 	if err != nil {
 		return err
 	}

@@ -440,12 +440,12 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return err
 	}
 	pcfg := o.probeConfig(env)
-	pcfg.Kinds = check.kinds
+	pcfg.Kinds = check.Kinds
 	ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
 		return fmt.Errorf("failed to resolve the current namespace: %w", err)
 	}
-	safetyPlan, err := result.RawJSON(check.plan)
+	safetyPlan, err := result.RawJSON(check.Plan)
 	if err != nil {
 		return err
 	}

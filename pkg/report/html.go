@@ -101,7 +101,6 @@ type htmlView struct {
 	Fingerprint  [][2]string
 	Config       [][2]string
 	Settings     htmlTable
-	Plan         string
 	Phases       htmlTable
 	NoSamples    bool
 }
@@ -170,7 +169,6 @@ func WriteHTMLFrom(w io.Writer, doc *result.Doc, src result.SampleSource) error 
 	}
 	v.Failures = htmlTable{Header: []string{"TIME", "PHASE", "REASON"}, Rows: fr}
 	v.Safety = indentJSON(doc.Safety)
-	v.Plan = planJSON(doc.Plan)
 	fp := doc.Fingerprint
 	v.Fingerprint = [][2]string{
 		{"Kubernetes version", orDash(fp.ServerVersion)},
@@ -561,18 +559,6 @@ func indentJSON(raw json.RawMessage) string {
 	return string(b)
 }
 
-// planJSON shows the plan as indentJSON does (keys sorted); "" without one (a probe).
-func planJSON(p *result.Plan) string {
-	if p == nil {
-		return ""
-	}
-	b, err := json.Marshal(p)
-	if err != nil {
-		return ""
-	}
-	return indentJSON(b)
-}
-
 func compactJSON(v any) string {
 	if s, ok := v.(string); ok {
 		return s
@@ -658,7 +644,6 @@ svg .p50{fill:#54aeff}svg .p90{fill:#0969da}svg .p99{fill:#0a3069}svg .pmax{fill
 <h2 id="s10">Configuration</h2>
 {{template "kv" .Config}}
 {{if .Settings.Rows}}<h3>Mode settings</h3>{{template "table" .Settings}}{{end}}
-{{if .Plan}}<h3>Planned cost</h3><pre>{{.Plan}}</pre>{{end}}
 </body>
 </html>
 {{define "kv"}}<table>{{range .}}<tr><th>{{index . 0}}</th><td>{{index . 1}}</td></tr>{{end}}</table>{{end}}

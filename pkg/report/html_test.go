@@ -51,7 +51,6 @@ func syntheticRun() (*result.Doc, []probe.Sample) {
 		Version: version.Info{Version: "v0.1.0"}, RunID: "r-<script>alert(1)</script>", Server: "https://10.0.0.1:6443",
 		Start: start, End: at, Flags: map[string]string{"steps": "1", "modes": "api"}, Modes: []string{"api"},
 		Settings:    map[string]map[string]float64{"api": {"qps": 20}},
-		Plan:        &result.Plan{Total: result.Cost{Objects: 40}},
 		Safety:      json.RawMessage(`{"maxObjects":100,"namespaces":["pyrometer-x"]}`),
 		Fingerprint: result.Fingerprint{ServerVersion: "v1.31.0", Nodes: 3, ReadyNodes: 3, AllocatableCPU: "12", AllocatableMem: "48Gi"},
 		Phases:      phases, Stats: stats, Verdicts: verdicts, Recovery: &rec,

@@ -167,7 +167,6 @@ func refWriteHTML(w io.Writer, doc *result.Doc, samples []probe.Sample) error {
 	}
 	v.Failures = htmlTable{Header: []string{"TIME", "PHASE", "REASON"}, Rows: fr}
 	v.Safety = indentJSON(doc.Safety)
-	v.Plan = planJSON(doc.Plan)
 	fp := doc.Fingerprint
 	v.Fingerprint = [][2]string{
 		{"Kubernetes version", orDash(fp.ServerVersion)},

@@ -65,8 +65,8 @@ type Doc struct {
 	Flags    map[string]string             `json:"flags"` // as given (the flags that were set)
 	Modes    []string                      `json:"modes"`
 	Settings map[string]map[string]float64 `json:"settings"`
-	Plan     *Plan                         `json:"plan,omitempty"` // nil for a probe
-	// Safety is the safety plan the run was admitted with (safety.Plan). It is kept as JSON: pkg/safety renders
+	// Safety is the safety plan the run was admitted with (safety.Plan; among others the cost per step and in
+	// total, computed once, by the safety check). It is kept as JSON: pkg/safety renders
 	// with pkg/report, which imports this package, so a safety.Plan field would be an import cycle.
 	Safety json.RawMessage `json:"safety,omitempty"`
 	// Interactive is what was answered at the prompts of run -i/-c/-r (the command's answers), as JSON: their type
@@ -115,12 +115,6 @@ type Cost struct {
 // Add returns c + o.
 func (c Cost) Add(o Cost) Cost {
 	return Cost{c.Namespaces + o.Namespaces, c.Objects + o.Objects, c.Pods + o.Pods, c.CPUMillis + o.CPUMillis, c.MemoryMi + o.MemoryMi}
-}
-
-// Plan is the cost of the run as configured.
-type Plan struct {
-	PerStep Cost `json:"perStep"`
-	Total   Cost `json:"total"`
 }
 
 // Fingerprint describes the cluster, so that two runs can be told comparable or not.

@@ -19,7 +19,7 @@ func TestSaveLoad(t *testing.T) {
 	dir := t.TempDir()
 	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	doc := &Doc{Command: CommandProbe, Version: version.Info{Version: "v0.1.0"}, RunID: "r1", Start: start, End: start.Add(time.Second),
-		Flags: map[string]string{"duration": "1s"}, Plan: &Plan{PerStep: Cost{Pods: 2}, Total: Cost{Pods: 4}},
+		Flags:  map[string]string{"duration": "1s"},
 		Safety: []byte(`{"steps":2}`), Phases: []Phase{{Name: "probe", Type: PhaseTypeProbe, Start: start, End: start.Add(time.Second), Status: StatusPass}},
 		Stats: []probe.Stats{{Phase: "probe", Kind: "readyz", Count: 1}}, Outcome: Outcome{Result: ResultMeasured}, OutputDir: dir}
 	if err := doc.Save(dir); err != nil {
@@ -88,7 +88,7 @@ func TestLoadErrors(t *testing.T) {
 
 // RawJSON leaves nothing (an omitted field) for nil, and encodes anything else.
 func TestRawJSON(t *testing.T) {
-	var nilPtr *Plan
+	var nilPtr *Cost
 	for _, v := range []any{nil, nilPtr} {
 		if b, err := RawJSON(v); err != nil || b != nil {
 			t.Errorf("RawJSON(%#v) = %s, %v; want nil", v, b, err)

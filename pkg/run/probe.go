@@ -57,10 +57,7 @@ func Probe(ctx context.Context, pc ProbeConfig, env Env, version version.Info) (
 	} else if pc.KeepSamples {
 		r.log = &result.SampleLog{}
 	}
-	needNS := pc.ProbeFrom != "local"
-	for _, k := range pc.Probe.Kinds {
-		needNS = needNS || k == probe.KindGet || k == probe.KindMutate || k == probe.KindWatch
-	}
+	needNS := pc.ProbeFrom != "local" || slices.ContainsFunc(pc.Probe.Kinds, probe.Kind.NeedsNamespace)
 	if needNS {
 		env.Identify(ctx)
 	}

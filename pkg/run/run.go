@@ -154,20 +154,12 @@ func (r *Runner) logf(format string, a ...any) {
 // Run executes the run. It returns the result (also when the run failed or was interrupted: then partial) and an
 // error only when it could not start or write its artifacts.
 func (r *Runner) Run(ctx context.Context, version version.Info) (*result.Doc, error) {
-	cost, err := r.cfg.Selection.StepCost()
-	if err != nil {
-		return nil, err
-	}
-	total := result.Cost{Namespaces: 1}
-	for i := 0; i < r.cfg.Steps; i++ {
-		total = total.Add(cost)
-	}
 	var modes []string
 	for _, m := range r.cfg.Selection.Modes {
 		modes = append(modes, m.Name)
 	}
 	r.res = &result.Doc{Version: version, RunID: r.env.RunID, Server: r.env.RestConfig.Host, Start: time.Now(), Flags: r.cfg.Flags, Interactive: r.cfg.Interactive,
-		Modes: modes, Settings: r.cfg.Selection.Settings, Plan: &result.Plan{PerStep: cost, Total: total}, Safety: r.cfg.Safety,
+		Modes: modes, Settings: r.cfg.Selection.Settings, Safety: r.cfg.Safety,
 		ServerSide: map[string][]probe.ServerStat{}, OutputDir: r.dir}
 	// never append to another run's files (the command checked before creating anything; its own files are there)
 	if err := result.CheckOutputDir(r.dir, result.SafetyPlanFile, result.ImageMapFile); err != nil {
