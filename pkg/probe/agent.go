@@ -15,7 +15,7 @@ import (
 )
 
 // AgentPrefix is the agent's object name prefix when the in-cluster probe gives none (--name-prefix).
-const AgentPrefix = "pyrometer-probe-pod"
+const AgentPrefix = cluster.ProbePrefix + "-pod"
 
 // RunAgent is the in-cluster probe's process (the pod's `probe --emit jsonl`, see jobArgs): it probes cfg for d in
 // cfg.Namespace, which exists already, with the pod's own identity, and writes every sample to out as one JSON line,
