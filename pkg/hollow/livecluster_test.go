@@ -229,6 +229,16 @@ func TestLiveHollowNodesPodStartup(t *testing.T) {
 			cpu1-cpu0, time.Since(t0).Seconds(), 100*(cpu1-cpu0)/time.Since(t0).Seconds(), rss/(1<<20), nodes, npods)
 	}
 
+	if pl, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: cluster.ComponentLabel + "=" + hollow.ComponentController}); err == nil && len(pl.Items) > 0 {
+		if raw, err := c.CoreV1().Pods(ns).GetLogs(pl.Items[0].Name, &corev1.PodLogOptions{}).DoRaw(ctx); err == nil {
+			t.Logf("kwok log: %d lines, %d errors, %d watch restarts", bytes.Count(raw, []byte("\n")),
+				bytes.Count(raw, []byte(`"level":"ERROR"`)), bytes.Count(raw, []byte("watch ended with error")))
+			if os.Getenv("PYROMETER_HOLLOW_KWOK_LOG") != "" {
+				_ = os.WriteFile(os.Getenv("PYROMETER_HOLLOW_KWOK_LOG"), raw, 0o644)
+			}
+		}
+	}
+
 	// The run's pods go first (kwok completes their deletion), then the hollow nodes and kwok.
 	if err := c.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: cluster.Selector(runID)}); err != nil {
 		t.Fatal(err)
