@@ -2,6 +2,7 @@ package hollow
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/netip"
@@ -174,8 +175,8 @@ func TolerateAny(tolerations []corev1.Toleration, t corev1.Taint) bool {
 // runtime.Unknown envelope with apiVersion and kind, the object) plus the key twice (the key index and the stored
 // KeyValue) and about 40 bytes of revision bookkeeping. Estimate's objects are the Node as Deploy creates it with the
 // status kwok's node-initialize stage adds, the Lease as kwok renews it and a small one-container pod as kwok's
-// pod-ready stage leaves it; they leave out metadata.managedFields (which the apiserver adds: Measure's figures
-// include them, and are the ones to quote).
+// pod-ready stage leaves it, each with managedFields like those the apiserver records for their writers; Measure
+// sizes the real objects instead (the figure to quote once they exist).
 //
 // History is what the objects' updates write between two compactions (the apiserver compacts every 5 minutes by
 // default, --etcd-compaction-interval): each lease is renewed every LeaseDurationSeconds/4 = 10 s (30 revisions per
@@ -280,6 +281,19 @@ func Estimate(opts Options, pods int) Etcd {
 	l.Spec.RenewTime = ptr.To(metav1.NowMicro())
 	l.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: name, UID: n.UID}}
 
+	// managedFields as the apiserver records them: the creator's fields, kwok's (status, lease renewal) and the
+	// controller-manager's (the node's pod CIDR)
+	n.ManagedFields = []metav1.ManagedFieldsEntry{
+		managed("kubectl-pyrometer", "", map[string]any{"metadata": map[string]any{"labels": n.Labels, "annotations": n.Annotations},
+			"spec": map[string]any{"providerID": n.Spec.ProviderID, "taints": n.Spec.Taints}, "status": map[string]any{"capacity": n.Status.Capacity, "allocatable": n.Status.Allocatable}}),
+		managed("kube-controller-manager", "", map[string]any{"spec": map[string]any{"podCIDR": n.Spec.PodCIDR, "podCIDRs": n.Spec.PodCIDRs}}),
+		managed("kwok", "status", map[string]any{"status": map[string]any{"conditions": n.Status.Conditions, "addresses": n.Status.Addresses,
+			"daemonEndpoints": n.Status.DaemonEndpoints, "nodeInfo": n.Status.NodeInfo, "phase": n.Status.Phase}}),
+	}
+	l.ManagedFields = []metav1.ManagedFieldsEntry{
+		managed("kubectl-pyrometer", "", map[string]any{"metadata": map[string]any{"labels": l.Labels}, "spec": map[string]any{"leaseDurationSeconds": 40}}),
+		managed("kwok", "", map[string]any{"metadata": map[string]any{"ownerReferences": l.OwnerReferences}, "spec": map[string]any{"holderIdentity": "", "renewTime": ""}}),
+	}
 	e := Etcd{Nodes: opts.Nodes, Leases: opts.Nodes, Pods: pods,
 		NodeBytes:  stored(n, "v1", "Node", nodeKey(name)),
 		LeaseBytes: stored(l, "coordination.k8s.io/v1", "Lease", leaseKey(name))}
@@ -313,7 +327,50 @@ func samplePod(runID, node string) *corev1.Pod {
 	}
 	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "pause", Image: "registry.k8s.io/pause:3.10", Ready: true,
 		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}}}}
+	p.ManagedFields = []metav1.ManagedFieldsEntry{
+		managed("kube-burner", "", map[string]any{"metadata": map[string]any{"labels": p.Labels}, "spec": p.Spec}),
+		managed("kube-scheduler", "status", map[string]any{"status": map[string]any{"conditions": p.Status.Conditions[3:]}}),
+		managed("kwok", "status", map[string]any{"status": p.Status}),
+	}
 	return p
+}
+
+// managed is a managedFields entry of manager owning the fields of v (a FieldsV1 set: "f:<field>" per map key,
+// "k:{...}" per keyed list item, as the apiserver writes them).
+func managed(manager, subresource string, v any) metav1.ManagedFieldsEntry {
+	raw, _ := json.Marshal(v)
+	var doc any
+	_ = json.Unmarshal(raw, &doc)
+	set, _ := json.Marshal(fieldSet(doc))
+	now := metav1.Now()
+	return metav1.ManagedFieldsEntry{Manager: manager, Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "v1", Time: &now,
+		FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: set}, Subresource: subresource}
+}
+
+func fieldSet(v any) any {
+	out := map[string]any{}
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			out["f:"+k] = fieldSet(e)
+		}
+	case []any:
+		for i, e := range x {
+			key := fmt.Sprintf("i:%d", i)
+			if m, ok := e.(map[string]any); ok {
+				for _, id := range []string{"name", "type", "key", "ip", "uid"} {
+					if v, ok := m[id]; ok {
+						key = fmt.Sprintf("k:{%q:%q}", id, fmt.Sprint(v))
+						break
+					}
+				}
+			}
+			f := fieldSet(e).(map[string]any)
+			f["."] = map[string]any{}
+			out[key] = f
+		}
+	}
+	return out
 }
 
 // Measure is Etcd from the real objects of run runID: its hollow nodes, their leases and the run's pods on them
