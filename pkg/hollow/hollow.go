@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -598,4 +599,55 @@ func (h *Hollow) Teardown(ctx context.Context, waitFor time.Duration) ([]cluster
 	nsObj := cluster.Object{Kind: "Namespace", Name: h.opts.Namespace, RunID: h.opts.RunID}
 	del, nerr := cluster.Delete(ctx, h.c, []cluster.Object{nsObj}, waitFor)
 	return append(objs, del...), errors.Join(err, nerr)
+}
+
+// Usage is kwok's own resource use, from its process metrics.
+type Usage struct {
+	Pod        string  `json:"pod"`
+	CPUSeconds float64 `json:"cpuSeconds"` // process_cpu_seconds_total: CPU time since kwok started
+	RSSBytes   float64 `json:"rssBytes"`   // process_resident_memory_bytes
+}
+
+// Usage reads kwok's /metrics through the apiserver's pod proxy (needs get on pods/proxy in its namespace). Two
+// readings give kwok's CPU over an interval.
+func (h *Hollow) Usage(ctx context.Context) (Usage, error) {
+	var u Usage
+	pods, err := h.c.CoreV1().Pods(h.opts.Namespace).List(ctx, metav1.ListOptions{LabelSelector: cluster.Selector(h.opts.RunID) + "," +
+		cluster.ComponentLabel + "=" + ComponentController})
+	if err != nil {
+		return u, fmt.Errorf("hollow nodes: failed to find kwok's pod: %w", err)
+	}
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodRunning {
+			u.Pod = p.Name
+		}
+	}
+	if u.Pod == "" {
+		return u, errors.New("hollow nodes: kwok's pod is not running")
+	}
+	raw, err := h.c.CoreV1().Pods(h.opts.Namespace).ProxyGet("http", u.Pod, fmt.Sprint(kwokPort), "/metrics", nil).DoRaw(ctx)
+	if err != nil {
+		return u, fmt.Errorf("hollow nodes: failed to read kwok's metrics: %w", err)
+	}
+	found := 0
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		v, err := strconv.ParseFloat(f[1], 64)
+		if err != nil {
+			continue
+		}
+		switch f[0] {
+		case "process_cpu_seconds_total":
+			u.CPUSeconds, found = v, found+1
+		case "process_resident_memory_bytes":
+			u.RSSBytes, found = v, found+1
+		}
+	}
+	if found < 2 {
+		return u, errors.New("hollow nodes: kwok's metrics lack process_cpu_seconds_total or process_resident_memory_bytes")
+	}
+	return u, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"os"
 	"regexp"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	restclient "k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
 	"sigs.k8s.io/yaml"
 
@@ -543,5 +545,40 @@ func TestCheckPodCIDRs(t *testing.T) {
 	c = fake.NewClientset(node("a", "10.244.0.0/24"))
 	if _, err := CheckPodCIDRs(ctx, c, "not-a-cidr"); err == nil {
 		t.Error("bad cluster CIDR accepted")
+	}
+}
+
+type rawResponse string
+
+func (r rawResponse) DoRaw(context.Context) ([]byte, error) { return []byte(r), nil }
+func (r rawResponse) Stream(context.Context) (io.ReadCloser, error) {
+	return io.NopCloser(strings.NewReader(string(r))), nil
+}
+
+func TestUsage(t *testing.T) {
+	ctx := context.Background()
+	o := opts()
+	c := fake.NewClientset()
+	h, err := Deploy(ctx, c, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Usage(ctx); err == nil || !strings.Contains(err.Error(), "not running") {
+		t.Errorf("no pod: %v", err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "kwok-x", Namespace: o.Namespace, Labels: cluster.Labels(o.RunID, ComponentController)},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+	if _, err := c.CoreV1().Pods(o.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var path string
+	c.PrependProxyReactor("pods", func(a k8stesting.Action) (bool, restclient.ResponseWrapper, error) {
+		p := a.(k8stesting.ProxyGetAction)
+		path = p.GetName() + ":" + p.GetPort() + p.GetPath()
+		return true, rawResponse("# HELP process_cpu_seconds_total x\nprocess_cpu_seconds_total 1.25\nprocess_resident_memory_bytes 6.0817408e+07\ngo_goroutines 42\n"), nil
+	})
+	u, err := h.Usage(ctx)
+	if err != nil || u.CPUSeconds != 1.25 || u.RSSBytes != 60817408 || u.Pod != "kwok-x" || path != "kwok-x:10247/metrics" {
+		t.Errorf("Usage = %+v, %v (path %s)", u, err, path)
 	}
 }

@@ -13,7 +13,6 @@ package hollow_test
 // The pod-run figures on hollow nodes measured here are therefore kwok's relist cadence, not the control plane's.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -118,33 +117,6 @@ func percentiles(samples []podstartup.Sample, kind string) (n int, p50, p99, max
 	return len(v), probe.Percentile(v, 0.50), probe.Percentile(v, 0.99), v[len(v)-1]
 }
 
-// kwokUsage reads kwok's own process metrics through the apiserver's pod proxy.
-func kwokUsage(ctx context.Context, c kubernetes.Interface, ns, runID string) (cpuSeconds, rssBytes float64, err error) {
-	pl, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: cluster.ComponentLabel + "=" + hollow.ComponentController + "," + cluster.RunIDLabel + "=" + runID})
-	if err != nil || len(pl.Items) == 0 {
-		return 0, 0, fmt.Errorf("kwok pod: %v (%d pods)", err, len(pl.Items))
-	}
-	raw, err := c.CoreV1().Pods(ns).ProxyGet("http", pl.Items[0].Name, "10247", "/metrics", nil).DoRaw(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	sc := bufio.NewScanner(bytes.NewReader(raw))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) != 2 {
-			continue
-		}
-		v, _ := strconv.ParseFloat(f[1], 64)
-		switch f[0] {
-		case "process_cpu_seconds_total":
-			cpuSeconds = v
-		case "process_resident_memory_bytes":
-			rssBytes = v
-		}
-	}
-	return cpuSeconds, rssBytes, nil
-}
-
 func TestLiveHollowNodesPodStartup(t *testing.T) {
 	c := liveClient(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
@@ -200,7 +172,10 @@ func TestLiveHollowNodesPodStartup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cpu0, _, _ := kwokUsage(ctx, c, ns, runID)
+	u0, err := h.Usage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t0 := time.Now()
 	pods(ctx, t, c, ns, runID, npods, 100*time.Millisecond, tr)
 	created := time.Now()
@@ -239,14 +214,13 @@ func TestLiveHollowNodesPodStartup(t *testing.T) {
 		t.Logf("measured %s", e)
 	}
 	time.Sleep(10 * time.Second) // one lease renewal round for the CPU figure
-	cpu1, rss, err := kwokUsage(ctx, c, ns, runID)
+	u1, err := h.Usage(ctx)
 	if err != nil {
-		t.Logf("kwok metrics: %v", err)
-	} else {
-		t.Logf("kwok controller: %.2f CPU-s during the pods and 10 s idle (%.1fs wall: %.0f%% of a core), RSS %.1f MiB, %d nodes %d pods",
-			cpu1-cpu0, time.Since(t0).Seconds(), 100*(cpu1-cpu0)/time.Since(t0).Seconds(), rss/(1<<20), nodes, npods)
+		t.Fatal(err)
 	}
-
+	cpu, wall := u1.CPUSeconds-u0.CPUSeconds, time.Since(t0).Seconds()
+	t.Logf("kwok controller: %.2f CPU-s during the pods and 10 s idle (%.1fs wall: %.1f%% of a core), RSS %.1f MiB, %d nodes %d pods",
+		cpu, wall, 100*cpu/wall, u1.RSSBytes/(1<<20), nodes, npods)
 	if pl, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: cluster.ComponentLabel + "=" + hollow.ComponentController}); err == nil && len(pl.Items) > 0 {
 		if raw, err := c.CoreV1().Pods(ns).GetLogs(pl.Items[0].Name, &corev1.PodLogOptions{}).DoRaw(ctx); err == nil {
 			t.Logf("kwok log: %d lines, %d errors, %d watch restarts", bytes.Count(raw, []byte("\n")),
