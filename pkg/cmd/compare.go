@@ -10,11 +10,9 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/compare"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/exitcode"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 )
-
-// ExitRegression is the exit code of "compare --fail-on-regression" when a significant regression was found.
-const ExitRegression = 3
 
 // CompareOptions holds the flags of "kubectl pyrometer compare".
 type CompareOptions struct {
@@ -57,12 +55,11 @@ from no errors); or p50 or p99 rose significantly by more than N%.`,
   # In CI: fail when p50 or p99 got significantly worse by more than 20%
   kubectl pyrometer compare baseline/ current/ --fail-on-regression 20%`,
 		Args: cobra.ExactArgs(2),
-		RunE: func(c *cobra.Command, args []string) error {
+		RunE: func(_ *cobra.Command, args []string) error {
 			o.DirA, o.DirB = args[0], args[1]
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			c.SilenceUsage = true
 			return o.Run()
 		},
 	}
@@ -102,7 +99,8 @@ func parsePercent(s string) (float64, error) {
 	return v, nil
 }
 
-// Run loads both runs, prints the comparison and returns an *ExitError with code 3 on a regression.
+// Run loads both runs, prints the comparison and returns an error with exit code 3 (exitcode.Regression) on a
+// regression.
 func (o *CompareOptions) Run() error {
 	a, err := compare.Load(o.DirA)
 	if err != nil {
@@ -128,7 +126,7 @@ func (o *CompareOptions) Run() error {
 		return nil
 	}
 	if g := rep.WorstRegression(o.threshold); g != nil {
-		return &ExitError{Code: ExitRegression, Err: fmt.Errorf("regression: %s, more than --fail-on-regression %g%%", g, o.threshold)}
+		return exitcode.New(exitcode.Regression, fmt.Errorf("regression: %s, more than --fail-on-regression %g%%", g, o.threshold))
 	}
 	return nil
 }

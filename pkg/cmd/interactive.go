@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/exitcode"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/interactive"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 )
@@ -49,7 +50,7 @@ func (o *RunOptions) terminal(ctx context.Context) *interactive.Terminal {
 
 // abortedAtPrompt is the error of Ctrl-C at a prompt: nothing was created, exit 130 as for an interrupt.
 func abortedAtPrompt() error {
-	return &ExitError{Code: 130, Err: errors.New("interrupted at a prompt: nothing was created")}
+	return exitcode.New(exitcode.Interrupted, errors.New("interrupted at a prompt: nothing was created"))
 }
 
 // prompt asks the modes and settings (-c), then the images and pull secrets (-r), and applies the answers to the

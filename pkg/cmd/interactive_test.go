@@ -18,8 +18,14 @@ func completedRun(t *testing.T, args ...string) (*RunOptions, *cobra.Command) {
 	t.Helper()
 	streams, _, _, _ := genericiooptions.NewTestIOStreams()
 	o := newRunOptions(genericclioptions.NewConfigFlags(false), streams)
+	o.catalogue = newCatalogue()
 	cmd := &cobra.Command{Use: "run"}
 	o.addRunFlags(cmd)
+	builtin, err := o.catalogue.builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.addModeFlags(cmd, builtin)
 	if err := cmd.ParseFlags(args); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/safety"
@@ -41,9 +42,10 @@ type PlanReport struct {
 	Notes   []string `json:"notes,omitempty"`
 }
 
-// NewCmdPlan returns "kubectl pyrometer plan".
-func NewCmdPlan(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+// NewCmdPlan returns "kubectl pyrometer plan". Its --<mode>-<parameter> flags come from cat, as run's do.
+func NewCmdPlan(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, cat *catalogue) *cobra.Command {
 	o := &PlanOptions{RunOptions: newRunOptions(cf, streams), Output: "text"}
+	o.catalogue = cat
 	cmd := &cobra.Command{
 		Use:   "plan [flags]",
 		Short: "Show the safety plan and missing permissions of a run, without creating anything",
@@ -77,6 +79,7 @@ given, or a required permission is missing); the error line names what blocks it
 		},
 	}
 	o.addRunFlags(cmd)
+	cat.use(cmd, func(c *modes.Catalog, _ error) { o.addModeFlags(cmd, c) })
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: text, json, yaml.")
 	return cmd
 }

@@ -467,7 +467,7 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 		return cleanErr
 	}
 	if ctx.Err() != nil {
-		return &ExitError{Code: 1, Err: errors.New("interrupted: partial results above; everything the probe created was removed")}
+		return errors.New("interrupted: partial results above; everything the probe created was removed")
 	}
 	return nil
 }

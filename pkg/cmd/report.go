@@ -42,12 +42,11 @@ func NewCmdReport(_ *genericclioptions.ConfigFlags, s genericiooptions.IOStreams
   # The self-contained HTML report, to a file
   kubectl pyrometer report pyrometer-20250102-030405 -o html > report.html`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
+		RunE: func(_ *cobra.Command, args []string) error {
 			o.Dir = args[0]
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			c.SilenceUsage = true
 			return o.Run()
 		},
 	}
