@@ -63,7 +63,7 @@ from no errors); or p50 or p99 rose significantly by more than N%.`,
 			return o.Run()
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: table, json, yaml, markdown.")
+	compareFormats.addFlag(cmd, &o.Output)
 	cmd.Flags().StringVar(&o.FailOnRegression, "fail-on-regression", "", "Exit 3 when the error ratio, p50 or p99 rose significantly by more than this percentage (e.g. 20%), or every request of a kind failed in B.")
 	cmd.Flags().Float64Var(&o.Alpha, "alpha", o.Alpha, "Significance level of the Mann-Whitney U test (latency) and of Fisher's exact test (errors).")
 	return cmd
@@ -71,7 +71,7 @@ from no errors); or p50 or p99 rose significantly by more than N%.`,
 
 // Validate checks the flags; it does no I/O.
 func (o *CompareOptions) Validate() error {
-	if err := report.ValidateFormat("output", o.Output, "table", "json", "yaml", "markdown"); err != nil {
+	if err := compareFormats.validate(&o.Output); err != nil {
 		return err
 	}
 	if !(o.Alpha > 0 && o.Alpha < 1) {

@@ -80,7 +80,7 @@ given, or a required permission is missing); the error line names what blocks it
 	}
 	o.addRunFlags(cmd)
 	cat.use(cmd, func(c *modes.Catalog, _ error) { o.addModeFlags(cmd, c) })
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: text, json, yaml.")
+	planFormats.addFlag(cmd, &o.Output)
 	return cmd
 }
 
@@ -89,7 +89,7 @@ func (o *PlanOptions) Validate() error {
 	if err := o.RunOptions.Validate(); err != nil {
 		return err
 	}
-	return report.ValidateFormat("output", o.Output, "text", "json", "yaml")
+	return planFormats.validate(&o.Output)
 }
 
 // Run reads the cluster and prints the plan. It creates nothing.

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 )
@@ -50,7 +51,7 @@ func NewCmdReport(_ *genericclioptions.ConfigFlags, s genericiooptions.IOStreams
 			return o.Run()
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "One of: table, json, markdown, html.")
+	reportFormats.addFlag(cmd, &o.Output)
 	return cmd
 }
 
@@ -59,7 +60,7 @@ func (o *ReportOptions) Validate() error {
 	if o.Dir == "" {
 		return errors.New("a run directory is required")
 	}
-	return report.ValidateFormat("output", o.Output, "table", "json", "markdown", "html")
+	return reportFormats.validate(&o.Output)
 }
 
 // Run reads DIR/run.json (and DIR/probe.jsonl for html) and writes the chosen output to o.Out.
@@ -82,6 +83,13 @@ func (o *ReportOptions) Run() error {
 			raw = append(raw, '\n')
 		}
 		_, err := o.Out.Write(raw)
+		return err
+	case "yaml": // run.json as YAML, every field of it (as -o json)
+		b, err := yaml.JSONToYAML(raw)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		_, err = o.Out.Write(b)
 		return err
 	case "markdown":
 		if err := report.WriteStatsMarkdown(o.Out, doc.Stats); err != nil {

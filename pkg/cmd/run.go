@@ -203,7 +203,7 @@ mode.parameter=value):
 		cmd.Long += modeHelp(c, err)
 		o.addModeFlags(cmd, c)
 	})
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: table, json, yaml, csv, markdown.")
+	runFormats.addFlag(cmd, &o.Output)
 	cmd.Flags().BoolVarP(&o.Interactive, "interactive", "i", false, "Ask at the terminal: the modes and their settings, the monitor, the images and pull secrets (= -c -r).")
 	cmd.Flags().BoolVarP(&o.AskModes, "interactive-modes", "c", false, "Ask at the terminal which modes to enable, their settings and the monitor.")
 	cmd.Flags().BoolVarP(&o.AskImages, "interactive-images", "r", false, "Ask at the terminal where to pull each image from (registry redirect) and the pull secrets.")
@@ -417,7 +417,7 @@ func (o *RunOptions) Validate() error {
 	if err := o.checkTerminal(); err != nil {
 		return err
 	}
-	return report.ValidateFormat("output", o.Output, "table", "json", "yaml", "csv", "markdown")
+	return runFormats.validate(&o.Output)
 }
 
 // Run runs the staged contention test.
