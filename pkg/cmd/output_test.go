@@ -121,4 +121,3 @@ func TestReportYAML(t *testing.T) {
 		t.Errorf("-o yaml differs from run.json:\n%s", out)
 	}
 }
-
