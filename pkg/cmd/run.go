@@ -310,20 +310,13 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 }
 
 // resolve computes, from the flags, the modes and their settings, the flags recorded in run.json and the image map.
-// It runs again after the prompts changed flags.
 func (o *RunOptions) resolve(cmd *cobra.Command) error {
 	cat := o.catalog
 	sel0, err := cat.ParseModes(o.Modes)
 	if err != nil {
 		return err
 	}
-	o.flagsSeen = map[string]string{}
-	// run.json records the run's own flags only: never kubectl's connection flags (--token, --password, ...)
-	cmd.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
-		if f.Changed {
-			o.flagsSeen[f.Name] = f.Value.String()
-		}
-	})
+	o.seeFlags(cmd)
 	overrides, err := o.overrides(cmd)
 	if err != nil {
 		return err
@@ -347,6 +340,17 @@ func (o *RunOptions) resolve(cmd *cobra.Command) error {
 		}
 	}
 	return nil
+}
+
+// seeFlags notes the flags given (or answered at a prompt), for run.json: the run's own flags only, never kubectl's
+// connection flags (--token, --password, ...).
+func (o *RunOptions) seeFlags(cmd *cobra.Command) {
+	o.flagsSeen = map[string]string{}
+	cmd.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
+		if f.Changed {
+			o.flagsSeen[f.Name] = f.Value.String()
+		}
+	})
 }
 
 // overrides are the mode settings given by the generated --<mode>-<parameter> flags, then by --set, in that order.
