@@ -86,7 +86,7 @@ func TestAnswersAppliedWithoutReparsingFlags(t *testing.T) {
 	o, cmd := completedRun(t, "--modes", "cpu,mem", "--cpu-replicas", "2", "--set", "cpu.replicas=3", "--set", "mem.mb=16",
 		"--image-rewrite", "docker.io/library/busybox:1.36.1=old/busybox:1")
 	if err := o.applyModes(&interactive.ModeChoices{Modes: []string{"cpu", "api"},
-		Edited: []interactive.Setting{{Mode: "cpu", Param: "replicas", Value: 4}, {Mode: "api", Param: "qps", Value: 75}},
+		Edited:  []interactive.Setting{{Mode: "cpu", Param: "replicas", Value: 4}, {Mode: "api", Param: "qps", Value: 75}},
 		Monitor: true, MonitorInterval: 5 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
