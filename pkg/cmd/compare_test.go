@@ -15,7 +15,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
 )
 
 // writeCompareRun writes a run directory with 200 successful local samples per kind, lognormal around 10 ms x scale.
@@ -28,7 +29,7 @@ func writeCompareRun(t *testing.T, seed uint64, scale float64) string {
 func writeCompareRunErrors(t *testing.T, seed uint64, scale float64, ok, failed int) string {
 	t.Helper()
 	dir := t.TempDir()
-	b, _ := json.Marshal(run.Result{RunID: "r", Version: map[string]any{"version": "v0.1.0"}})
+	b, _ := json.Marshal(result.Doc{RunID: "r", Version: version.Info{Version: "v0.1.0"}})
 	if err := os.WriteFile(filepath.Join(dir, "run.json"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/exitcode"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/interactive"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/safety"
 )
 
 // Answers is what a person answered at the prompts of run -i/-c/-r; run.json records it as "interactive".
@@ -240,7 +241,7 @@ func (o *RunOptions) summary() interactive.Summary {
 // confirmAtTerminal shows what was chosen and the safety plan, then asks the final confirmation (a blocked plan
 // is asked "start anyway?", preselected No). Missing permissions refuse the run before asking. It returns how a
 // blocked plan was let through, as admit does.
-func (o *RunOptions) confirmAtTerminal(ctx context.Context, c *safetyCheck) (string, error) {
+func (o *RunOptions) confirmAtTerminal(ctx context.Context, c *safety.Result) (string, error) {
 	if err := o.checkPermissions(c); err != nil {
 		return "", err
 	}
@@ -248,12 +249,12 @@ func (o *RunOptions) confirmAtTerminal(ctx context.Context, c *safetyCheck) (str
 	fmt.Fprintln(o.ErrOut)
 	o.summary().Write(o.ErrOut)
 	fmt.Fprintln(o.ErrOut, ">>> Safety plan:")
-	if err := c.plan.WriteText(o.ErrOut); err != nil {
+	if err := c.Plan.WriteText(o.ErrOut); err != nil {
 		return "", err
 	}
 	title, def := "Start the run?", true
-	if c.plan.Blocked {
-		title, def = "The safety plan is BLOCKED ("+c.plan.Reason()+"). Start the run anyway?", false
+	if c.Plan.Blocked {
+		title, def = "The safety plan is BLOCKED ("+c.Plan.Reason()+"). Start the run anyway?", false
 	}
 	ok, err := t.Confirm(title, "run "+o.RunID+": everything it creates is removed at the end and on Ctrl-C", def)
 	if errors.Is(err, interactive.ErrAborted) {
@@ -269,8 +270,8 @@ func (o *RunOptions) confirmAtTerminal(ctx context.Context, c *safetyCheck) (str
 		o.answers = &Answers{}
 	}
 	o.answers.Confirmed = true
-	if c.plan.Blocked {
-		o.warnBlocked(c.plan, "confirmed at the terminal")
+	if c.Plan.Blocked {
+		o.warnBlocked(c.Plan, "confirmed at the terminal")
 		return "confirmed at the terminal", nil
 	}
 	return "", nil

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/exitcode"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/stress"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
@@ -38,7 +39,7 @@ var errChild = errors.New("the kube-burner process failed (its result and logs w
 
 // runGuarded runs r. The run recovers from panics in its phases itself (it tears down and writes its artifacts);
 // a panic after that (results, artifacts) still ends in one error line with the cleanup command, exit code 1.
-func runGuarded(ctx context.Context, r *run.Runner, runID string, errOut io.Writer) (res *run.Result, err error) {
+func runGuarded(ctx context.Context, r *run.Runner, runID string, errOut io.Writer) (res *result.Doc, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			fmt.Fprintf(errOut, "internal error (panic: %v)\n%s\nif anything of the run is left, remove it with:\n  kubectl pyrometer cleanup --run-id %s\n",

@@ -5,10 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -17,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/authz"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
@@ -36,7 +35,7 @@ type PlanOptions struct {
 type PlanReport struct {
 	RunID string `json:"runID"`
 	safety.Plan
-	MissingPermissions []safety.Missing `json:"missingPermissions"`
+	MissingPermissions []authz.Access `json:"missingPermissions"`
 	// Allowed: the run would start (every required permission granted, and the plan not blocked or --yes given).
 	Allowed bool     `json:"allowed"`
 	Notes   []string `json:"notes,omitempty"`
@@ -98,92 +97,43 @@ func (o *PlanOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	required := safety.Required(c.missing)
-	rep := PlanReport{RunID: o.RunID, Plan: c.plan, MissingPermissions: c.missing, Notes: c.notes,
-		Allowed: len(required) == 0 && (!c.plan.Blocked || o.Yes)}
+	required := c.Required()
+	rep := PlanReport{RunID: o.RunID, Plan: c.Plan, MissingPermissions: c.Missing, Notes: c.Notes,
+		Allowed: len(required) == 0 && (!c.Plan.Blocked || o.Yes)}
 	if rep.MissingPermissions == nil {
-		rep.MissingPermissions = []safety.Missing{}
+		rep.MissingPermissions = []authz.Access{}
 	}
 	switch o.Output {
 	case "json", "yaml":
 		err = report.Write(o.Out, o.Output, rep)
 	default:
-		err = writeSafetyText(o.Out, c, "")
+		err = c.WriteText(o.Out, "")
 	}
 	if err != nil {
 		return err
 	}
 	switch {
-	case len(required) > 0 && c.plan.Blocked:
-		return fmt.Errorf("%w\nand the safety plan is blocked: %s", missingError(required), c.plan.Reason())
+	case len(required) > 0 && c.Plan.Blocked:
+		return fmt.Errorf("%w\nand the safety plan is blocked: %s", safety.MissingError(required), c.Plan.Reason())
 	case len(required) > 0:
-		return missingError(required)
-	case c.plan.Blocked && !o.Yes:
-		return fmt.Errorf("safety plan blocked: %s; pass --yes to run it anyway", c.plan.Reason())
-	case c.plan.Blocked:
-		fmt.Fprintf(o.ErrOut, "warning: the safety plan is blocked (%s); run would proceed anyway because of --yes\n", c.plan.Reason())
+		return safety.MissingError(required)
+	case c.Plan.Blocked && !o.Yes:
+		return fmt.Errorf("safety plan blocked: %s; pass --yes to run it anyway", c.Plan.Reason())
+	case c.Plan.Blocked:
+		fmt.Fprintf(o.ErrOut, "warning: the safety plan is blocked (%s); run would proceed anyway because of --yes\n", c.Plan.Reason())
 	}
 	return nil
 }
 
-// safetyCheck is what a run is decided on: the plan, the missing permissions, and the probe kinds it would use.
-type safetyCheck struct {
-	plan    safety.Plan
-	missing []safety.Missing
-	kinds   []probe.Kind
-	notes   []string
-}
-
-// checkSafety computes the safety plan and checks the permissions (the reviews through reviews). It only reads:
-// nodes, pods, discovery, and SelfSubjectAccessReviews.
-func (o *RunOptions) checkSafety(ctx context.Context, env *probeEnv, reviews kubernetes.Interface) (*safetyCheck, error) {
-	c := &safetyCheck{kinds: o.kinds}
-	pcfg := o.probeConfig(env)
-	// Kinds not asked for explicitly are dropped when not permitted (with a note); explicit ones must be permitted:
-	// their missing permissions are listed with all the others.
-	if !o.explicitKinds {
-		kinds, notes, err := env.allowedKinds(ctx, &o.ProbeFlags, pcfg, true)
-		if err != nil {
-			return nil, err
-		}
-		c.kinds, c.notes = kinds, notes
-	}
-	pcfg.Kinds = c.kinds
-	objects, err := safety.TemplateKinds(o.selection)
-	if err != nil {
-		return nil, err
-	}
-	cost, err := o.selection.StepCost()
-	if err != nil {
-		return nil, err
-	}
+// requirements are what the run asks for, for safety.Check.
+func (o *RunOptions) requirements(env *probeEnv) (safety.Requirements, error) {
 	pullNS, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
-		return nil, fmt.Errorf("failed to resolve the current namespace: %w", err)
+		return safety.Requirements{}, fmt.Errorf("failed to resolve the current namespace: %w", err)
 	}
-	req := safety.Requirements{StepNamespace: fmt.Sprintf("pyrometer-%s-step-1", o.RunID), ProbeNamespace: env.namespace,
-		Objects: objects, Pods: cost.Pods > 0, Probe: probe.RequiredAccess(c.kinds, pcfg), InCluster: o.From != FromLocal,
-		PullSecrets: o.PullSecrets, PullSecretNamespace: pullNS}
-	if req.InCluster && slices.Contains(c.kinds, probe.KindListNamespace) {
-		req.ListNamespace = pcfg.ListNamespace
-		if req.ListNamespace == "" {
-			req.ListNamespace = probe.DefaultListNamespace
-		}
-	}
-	if c.missing, err = safety.Preflight(ctx, reviews, req); err != nil {
-		return nil, fmt.Errorf("failed to check permissions: %w", err)
-	}
-	capacity, err := safety.ReadCapacity(ctx, env.client, o.NodeSelector)
-	if err != nil {
-		if required := safety.Required(c.missing); len(required) > 0 {
-			return nil, missingError(required) // the capacity cannot be read without them
-		}
-		return nil, fmt.Errorf("safety plan: %w", err)
-	}
-	if c.plan, err = safety.Compute(o.selection, o.Steps, o.Limits, capacity); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return safety.Requirements{Selection: o.selection, Steps: o.Steps, Limits: o.Limits, NodeSelector: o.NodeSelector,
+		StepNamespace: fmt.Sprintf("pyrometer-%s-step-1", o.RunID), Probe: o.probeConfig(env), ExplicitKinds: o.explicitKinds,
+		InCluster: o.From != FromLocal, PullSecrets: o.PullSecrets, PullSecretNamespace: pullNS}, nil
 }
 
 // probeConfig is the run's probe configuration (kinds as asked for).
@@ -206,41 +156,41 @@ func reviewClient(env *probeEnv) kubernetes.Interface {
 
 // admit decides whether the run may start: every required permission granted, and the plan not blocked, or --yes,
 // or confirmed on a terminal. It returns how a blocked plan was let through ("" when it was not blocked).
-func (o *RunOptions) admit(ctx context.Context, c *safetyCheck) (string, error) {
+func (o *RunOptions) admit(ctx context.Context, c *safety.Result) (string, error) {
 	if err := o.checkPermissions(c); err != nil {
 		return "", err
 	}
-	if !c.plan.Blocked {
+	if !c.Plan.Blocked {
 		return "", nil
 	}
 	if o.Yes {
-		o.warnBlocked(c.plan, "--yes was given")
+		o.warnBlocked(c.Plan, "--yes was given")
 		return "--yes", nil
 	}
 	if o.isInteractive() {
-		ok, err := o.confirm(ctx, c.plan)
+		ok, err := o.confirm(ctx, c.Plan)
 		if err != nil {
 			return "", err
 		}
 		if ok {
-			o.warnBlocked(c.plan, "confirmed at the terminal")
+			o.warnBlocked(c.Plan, "confirmed at the terminal")
 			return "confirmed at the terminal", nil
 		}
-		return "", fmt.Errorf("safety plan blocked: %s; not confirmed, nothing was created", c.plan.Reason())
+		return "", fmt.Errorf("safety plan blocked: %s; not confirmed, nothing was created", c.Plan.Reason())
 	}
 	return "", fmt.Errorf("safety plan blocked: %s; review it with kubectl pyrometer plan and the same flags, or pass --yes to proceed anyway",
-		c.plan.Reason())
+		c.Plan.Reason())
 }
 
 // checkPermissions notes the optional permissions that are missing and refuses the run when a required one is.
-func (o *RunOptions) checkPermissions(c *safetyCheck) error {
-	for _, m := range c.missing {
+func (o *RunOptions) checkPermissions(c *safety.Result) error {
+	for _, m := range c.Missing {
 		if m.Optional {
 			fmt.Fprintf(o.ErrOut, "note: not permitted: %s (%s)\n", m, m.Reason)
 		}
 	}
-	if required := safety.Required(c.missing); len(required) > 0 {
-		return missingError(required)
+	if required := c.Required(); len(required) > 0 {
+		return safety.MissingError(required)
 	}
 	return nil
 }
@@ -289,7 +239,7 @@ func (o *RunOptions) warnBlocked(p safety.Plan, why string) {
 }
 
 // writeSafetyPlan writes safety-plan.txt into the run's --output-dir (created if missing).
-func (o *RunOptions) writeSafetyPlan(c *safetyCheck, proceeded string) error {
+func (o *RunOptions) writeSafetyPlan(c *safety.Result, proceeded string) error {
 	if err := os.MkdirAll(o.OutputDir, 0o755); err != nil {
 		return fmt.Errorf("invalid --output-dir: %w", err)
 	}
@@ -297,42 +247,15 @@ func (o *RunOptions) writeSafetyPlan(c *safetyCheck, proceeded string) error {
 	if err != nil {
 		return fmt.Errorf("invalid --output-dir: %w", err)
 	}
-	if err := writeSafetyText(f, c, proceeded); err != nil {
+	if err := c.WriteText(f, proceeded); err != nil {
 		f.Close()
 		return fmt.Errorf("failed to write %s: %w", SafetyPlanFile, err)
 	}
 	return f.Close()
 }
 
-// writeSafetyText is the plan, the permissions, and (for a blocked plan that ran anyway) how it was let through.
-func writeSafetyText(w io.Writer, c *safetyCheck, proceeded string) error {
-	if err := c.plan.WriteText(w); err != nil {
-		return err
-	}
-	if proceeded != "" {
-		if _, err := fmt.Fprintf(w, "PROCEEDED ANYWAY: %s\n", proceeded); err != nil {
-			return err
-		}
-	}
-	_, err := fmt.Fprintln(w)
-	if err != nil {
-		return err
-	}
-	return safety.WritePermissions(w, c.missing)
-}
-
-// missingError lists every missing permission, grouped by resource, one per line.
-func missingError(missing []safety.Missing) error {
-	var b strings.Builder
-	b.WriteString("missing permissions, nothing was created; this identity may not:")
-	for _, l := range safety.Describe(missing) {
-		b.WriteString("\n  " + l)
-	}
-	return errors.New(b.String())
-}
-
 // connectAndCheck reaches the cluster and computes the safety plan and permissions (read-only), printing notes.
-func (o *RunOptions) connectAndCheck(ctx context.Context) (*probeEnv, *safetyCheck, error) {
+func (o *RunOptions) connectAndCheck(ctx context.Context) (*probeEnv, *safety.Result, error) {
 	env, err := newProbeEnv(o.configFlags)
 	if err != nil {
 		return nil, nil, err
@@ -341,11 +264,15 @@ func (o *RunOptions) connectAndCheck(ctx context.Context) (*probeEnv, *safetyChe
 	if err := env.reachable(ctx, o.requestTimeout); err != nil {
 		return nil, nil, err
 	}
-	c, err := o.checkSafety(ctx, env, reviewClient(env))
+	req, err := o.requirements(env)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, n := range c.notes {
+	c, err := safety.Check(ctx, reviewClient(env), req)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, n := range c.Notes {
 		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
 	}
 	return env, c, nil

@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/authz"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/safety"
 )
 
@@ -260,8 +261,8 @@ func TestRunBlockedWithoutYesCreatesNothing(t *testing.T) {
 	}
 }
 
-func blockedCheck() *safetyCheck {
-	return &safetyCheck{plan: safety.Plan{Blocked: true, Checks: []safety.Check{
+func blockedCheck() *safety.Result {
+	return &safety.Result{Plan: safety.Plan{Blocked: true, Checks: []safety.PlanCheck{
 		{Name: "cpu", OK: false, Message: "cpu: the run requests 3000m, 1000m more than the 2000m free on 1 schedulable node"},
 		{Name: "pods", OK: true, Message: "pods: fine"}}}}
 }
@@ -272,7 +273,7 @@ func TestAdmit(t *testing.T) {
 		yes         bool
 		interactive bool
 		input       string
-		missing     []safety.Missing
+		missing     []authz.Access
 		wantErr     string
 		wantErrOut  []string
 		proceeded   string
@@ -288,7 +289,7 @@ func TestAdmit(t *testing.T) {
 			wantErrOut: []string{"proceed anyway? [y/N] "}},
 		{name: "terminal: EOF refuses", interactive: true, input: "", wantErr: "not confirmed"},
 		{name: "missing permissions win over --yes", yes: true,
-			missing:    []safety.Missing{{Verb: "create", Resource: "namespaces"}, {Verb: "get", Path: "/metrics", Optional: true, Reason: "server-side"}},
+			missing:    []authz.Access{{Verb: "create", Resource: "namespaces"}, {Verb: "get", Path: "/metrics", Optional: true, Reason: "server-side"}},
 			wantErr:    "missing permissions, nothing was created; this identity may not:\n  create namespaces",
 			wantErrOut: []string{"note: not permitted: get /metrics (server-side)"}},
 	}
@@ -300,7 +301,7 @@ func TestAdmit(t *testing.T) {
 			o.Yes = tc.yes
 			o.interactive = func() bool { return tc.interactive }
 			c := blockedCheck()
-			c.missing = tc.missing
+			c.Missing = tc.missing
 			proceeded, err := o.admit(context.Background(), c)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -328,7 +329,7 @@ func TestAdmitNotBlocked(t *testing.T) {
 	streams, _, _, errOut := genericiooptions.NewTestIOStreams()
 	o := newRunOptions(nil, streams)
 	o.interactive = func() bool { t.Fatal("no question for an allowed plan"); return false }
-	proceeded, err := o.admit(context.Background(), &safetyCheck{})
+	proceeded, err := o.admit(context.Background(), &safety.Result{})
 	if err != nil || proceeded != "" || errOut.Len() != 0 {
 		t.Errorf("allowed plan: got %q, %v, stderr %q", proceeded, err, errOut.String())
 	}
@@ -354,7 +355,7 @@ func TestWriteSafetyPlanFile(t *testing.T) {
 	o := newRunOptions(nil, streams)
 	o.OutputDir = filepath.Join(t.TempDir(), "runs", "x")
 	c := blockedCheck()
-	c.missing = []safety.Missing{{Verb: "get", Path: "/metrics", Optional: true, Reason: "server-side latency"}}
+	c.Missing = []authz.Access{{Verb: "get", Path: "/metrics", Optional: true, Reason: "server-side latency"}}
 	if err := o.writeSafetyPlan(c, "--yes"); err != nil {
 		t.Fatal(err)
 	}

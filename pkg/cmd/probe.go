@@ -10,13 +10,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
-	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,6 +28,8 @@ import (
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/safety"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/signals"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
 )
@@ -175,7 +177,7 @@ type ProbeResult struct {
 	OutputDir string     `json:"outputDir,omitempty"`
 	// Samples are every sample taken, for the terminal's sparklines (and report.html): streamed from probe.jsonl
 	// with --output-dir, else a compact log when stdout is a terminal; nil when nothing draws them.
-	Samples report.SampleSource `json:"-"`
+	Samples result.SampleSource `json:"-"`
 	// last is the latest sample time (the end of report.html's probe phase).
 	last time.Time
 }
@@ -228,7 +230,7 @@ its per-verb/resource quantiles are shown too.`,
 	o.addFlags(cmd)
 	cmd.Flags().DurationVar(&o.Duration, "duration", o.Duration, "How long to probe.")
 	runFormats.addFlag(cmd, &o.Output)
-	cmd.Flags().StringVar(&o.OutputDir, "output-dir", "", "Directory to write probe.jsonl, probe-stats.csv, probe.json and report.html to (created if missing; one already holding a run's or probe's artifacts is refused).")
+	cmd.Flags().StringVar(&o.OutputDir, "output-dir", "", "Directory to write run.json, probe.jsonl, probe-stats.csv and report.html to, which report and compare read (created if missing; one already holding a run's or probe's artifacts is refused).")
 	cmd.Flags().StringVar(&o.Emit, "emit", "", "Only print samples, as JSON lines (jsonl); used by the in-cluster probe.")
 	cmd.Flags().StringVar(&o.InNamespace, "in-namespace", "", "Probe in this existing namespace instead of creating one; used by the in-cluster probe.")
 	cmd.Flags().StringVar(&o.NamePrefix, "name-prefix", "", "Prefix of the probe's object names; used by the in-cluster probe.")
@@ -309,47 +311,6 @@ func (e *probeEnv) reachable(ctx context.Context, timeout time.Duration) error {
 	return nil
 }
 
-// allowedKinds drops (default kinds) or refuses (explicit --probes) kinds the identity may not use.
-func (e *probeEnv) allowedKinds(ctx context.Context, f *ProbeFlags, cfg probe.Config, needNamespace bool) ([]probe.Kind, []string, error) {
-	kinds, notes, err := probe.Permitted(ctx, e.client, cfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("failed to check permissions: %w", err)
-	}
-	if needNamespace {
-		ok, err := e.can(ctx, authorizationv1.ResourceAttributes{Verb: "create", Resource: "namespaces"})
-		if err != nil {
-			return nil, nil, err
-		}
-		if !ok {
-			var keep []probe.Kind
-			for _, k := range kinds {
-				if k == probe.KindGet || k == probe.KindMutate || k == probe.KindWatch {
-					notes = append(notes, fmt.Sprintf("%s: not permitted (create namespaces, for the probe's own namespace)", k))
-					continue
-				}
-				keep = append(keep, k)
-			}
-			kinds = keep
-		}
-	}
-	if f.explicitKinds && len(notes) > 0 {
-		return nil, nil, fmt.Errorf("not permitted: %s", strings.Join(notes, "; "))
-	}
-	if len(kinds) == 0 {
-		return nil, nil, fmt.Errorf("no probe kind is permitted for this identity: %s", strings.Join(notes, "; "))
-	}
-	return kinds, notes, nil
-}
-
-func (e *probeEnv) can(ctx context.Context, ra authorizationv1.ResourceAttributes) (bool, error) {
-	r, err := e.client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx,
-		&authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &ra}}, metav1.CreateOptions{})
-	if err != nil {
-		return false, fmt.Errorf("failed to check permission to %s %s: %w", ra.Verb, ra.Resource, err)
-	}
-	return r.Status.Allowed, nil
-}
-
 // createNamespace creates the run's own namespace (Pod Security "restricted" enforced), annotated with its owner.
 func (e *probeEnv) createNamespace(ctx context.Context, name, component string) error {
 	labels := cluster.Labels(e.runID, component)
@@ -403,7 +364,7 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 		return o.runEmit(ctx)
 	}
 	if o.OutputDir != "" {
-		if err := report.CheckOutputDir(o.OutputDir); err != nil {
+		if err := result.CheckOutputDir(o.OutputDir); err != nil {
 			return err
 		}
 	}
@@ -416,14 +377,11 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 	}
 	pcfg := probe.Config{Kinds: o.kinds, Interval: o.Interval, RequestTimeout: o.requestTimeout, Namespace: env.namespace,
 		ListNamespace: o.ListNamespace, Source: probe.SourceLocal, Labels: cluster.Labels(env.runID, "probe"), NamePrefix: "pyrometer-probe"}
-	kinds, notes, err := env.allowedKinds(ctx, &o.ProbeFlags, pcfg, true)
-	needNS := o.From != FromLocal
-	for _, k := range kinds {
-		needNS = needNS || k == probe.KindGet || k == probe.KindMutate || k == probe.KindWatch
-	}
+	kinds, notes, err := safety.PermittedKinds(ctx, env.client, pcfg, o.explicitKinds)
 	if err != nil {
 		return err
 	}
+	needNS := o.From != FromLocal || slices.ContainsFunc(kinds, probe.Kind.NeedsNamespace)
 	pcfg.Kinds = kinds
 	for _, n := range notes {
 		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
@@ -433,7 +391,7 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 		if err := os.MkdirAll(o.OutputDir, 0o755); err != nil {
 			return fmt.Errorf("invalid --output-dir: %w", err)
 		}
-		if out, err = os.Create(filepath.Join(o.OutputDir, "probe.jsonl")); err != nil {
+		if out, err = os.Create(filepath.Join(o.OutputDir, result.SamplesFile)); err != nil {
 			return fmt.Errorf("invalid --output-dir: %w", err)
 		}
 		defer out.Close()
@@ -483,9 +441,9 @@ func (o *ProbeOptions) probe(ctx context.Context, env *probeEnv, pcfg probe.Conf
 	var mu sync.Mutex
 	agg := probe.NewAggregate()
 	agg.TrackProgress()
-	var log *report.SampleLog
+	var log *result.SampleLog
 	if out == nil && isTerminal(o.Out) && o.Output == "table" {
-		log = &report.SampleLog{}
+		log = &result.SampleLog{}
 	}
 	var writeErr error
 	sink := func(s probe.Sample) {
@@ -584,9 +542,9 @@ func (o *ProbeOptions) probe(ctx context.Context, env *probeEnv, pcfg probe.Conf
 	res.last = agg.Last()
 	switch {
 	case out != nil && (hasLoc || hasClu):
-		path := filepath.Join(o.OutputDir, "probe.jsonl")
+		path := filepath.Join(o.OutputDir, result.SamplesFile)
 		if st, err := os.Stat(path); err == nil {
-			res.Samples = report.SampleFile{Path: path, Limit: st.Size()}
+			res.Samples = result.SampleFile{Path: path, Limit: st.Size()}
 		}
 	case log != nil && log.Len() > 0:
 		res.Samples = log
@@ -625,44 +583,38 @@ func kindList(ks []probe.Kind) string {
 	return strings.Join(s, ", ")
 }
 
+// writeProbeArtifacts writes the --output-dir artifacts besides probe.jsonl: the run document run.json (the same
+// document as a run's, so report and compare read it), probe-stats.csv and report.html.
 func writeProbeArtifacts(dir string, res *ProbeResult) error {
-	f, err := os.Create(filepath.Join(dir, "probe-stats.csv"))
+	doc := probeDoc(res)
+	f, err := os.Create(filepath.Join(dir, result.ProbeStatsFile))
 	if err != nil {
-		return fmt.Errorf("failed to write probe-stats.csv: %w", err)
+		return fmt.Errorf("failed to write %s: %w", result.ProbeStatsFile, err)
 	}
-	stats := append(tagPhase(res.Local, "probe"), tagPhase(res.Cluster, "probe@cluster")...)
-	if err := report.WriteProbeStatsCSV(f, stats); err != nil {
+	if err := report.WriteProbeStatsCSV(f, doc.Stats); err != nil {
 		f.Close()
 		return err
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
-	j, err := os.Create(filepath.Join(dir, "probe.json"))
+	if err := doc.Save(dir); err != nil {
+		return err
+	}
+	h, err := os.Create(filepath.Join(dir, result.ReportFile))
 	if err != nil {
-		return fmt.Errorf("failed to write probe.json: %w", err)
+		return fmt.Errorf("failed to write %s: %w", result.ReportFile, err)
 	}
-	if err := report.Write(j, "json", res); err != nil {
-		j.Close()
-		return fmt.Errorf("failed to write probe.json: %w", err)
-	}
-	if err := j.Close(); err != nil {
-		return fmt.Errorf("failed to write probe.json: %w", err)
-	}
-	h, err := os.Create(filepath.Join(dir, "report.html"))
-	if err != nil {
-		return fmt.Errorf("failed to write report.html: %w", err)
-	}
-	if err := report.WriteHTMLFrom(h, probeDoc(res), res.Samples); err != nil {
+	if err := report.WriteHTMLFrom(h, doc, res.Samples); err != nil {
 		h.Close()
 		return err
 	}
 	return h.Close()
 }
 
-// probeDoc describes a probe as report.html expects a run: one phase "probe" (in-cluster rows "probe@cluster"),
-// no verdicts (nothing to compare with), outcome "measured".
-func probeDoc(res *ProbeResult) report.RunDoc {
+// probeDoc is the run document of a probe: command "probe", one phase "probe" (in-cluster rows "probe@cluster"), no
+// verdicts (nothing to compare with), outcome "measured".
+func probeDoc(res *ProbeResult) *result.Doc {
 	end := res.Start
 	last := res.last
 	if last.IsZero() && res.Samples != nil {
@@ -676,15 +628,20 @@ func probeDoc(res *ProbeResult) report.RunDoc {
 	if last.After(end) {
 		end = last
 	}
-	doc := report.RunDoc{Command: "probe", Version: version.Get(), RunID: res.RunID, Server: res.Server, Start: res.Start, End: end,
+	doc := &result.Doc{Command: result.CommandProbe, Version: version.Get(), RunID: res.RunID, Server: res.Server, Start: res.Start, End: end,
 		Flags:  map[string]string{"duration": res.Duration, "interval": res.Interval, "probes": kindList(res.Kinds)},
-		Phases: []report.Phase{{Name: "probe", Type: report.PhaseTypeProbe, Start: res.Start, End: end, Status: report.StatusPass}},
+		Phases: []result.Phase{{Name: "probe", Type: result.PhaseTypeProbe, Start: res.Start, End: end, Status: result.StatusPass}},
 		Stats:  append(tagPhase(res.Local, "probe"), tagPhase(res.Cluster, "probe@cluster")...),
-		Outcome: report.Outcome{Result: report.ResultMeasured,
+		Outcome: result.Outcome{Result: result.ResultMeasured,
 			Reasons: []string{"a probe applies no load and has no baseline to judge against: read the statistics"}},
-		Notes: res.Notes, OutputDir: res.OutputDir}
+		Notes: res.Notes, OutputDir: res.OutputDir, Samples: res.Samples}
 	if len(res.ServerSide) > 0 {
 		doc.ServerSide = map[string][]probe.ServerStat{"probe": res.ServerSide}
+	}
+	if res.Lag != nil {
+		lag := *res.Lag
+		lag.Phase = "probe"
+		doc.ProbeLag = []probe.Lag{lag}
 	}
 	return doc
 }

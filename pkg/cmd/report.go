@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 )
 
 // ReportOptions re-renders a finished run from its directory.
@@ -36,7 +36,7 @@ func NewCmdReport(_ *genericclioptions.ConfigFlags, s genericiooptions.IOStreams
 	o := NewReportOptions(s)
 	cmd := &cobra.Command{
 		Use:   "report DIR [flags]",
-		Short: "Re-render a finished run from its directory (run.json, probe.jsonl)",
+		Short: "Re-render a finished run or probe from its directory (run.json, probe.jsonl)",
 		Example: `  # The tables run printed
   kubectl pyrometer report pyrometer-20250102-030405
 
@@ -65,53 +65,48 @@ func (o *ReportOptions) Validate() error {
 
 // Run reads DIR/run.json (and DIR/probe.jsonl for html) and writes the chosen output to o.Out.
 func (o *ReportOptions) Run() error {
-	path := filepath.Join(o.Dir, "run.json")
-	raw, err := os.ReadFile(path)
+	doc, err := result.Load(o.Dir)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("%s: not found (is %s a pyrometer run directory?)", path, o.Dir)
-		}
-		return fmt.Errorf("failed to read %s: %w", path, err)
-	}
-	var doc report.RunDoc
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return fmt.Errorf("%s: malformed JSON: %w", path, err)
+		return err
 	}
 	switch o.Output {
-	case "json":
+	case "json", "yaml":
+		// run.json as written (Load checked that it is one); as YAML, every field of it
+		path := filepath.Join(o.Dir, result.RunFile)
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("failed to read %s: %w", path, result.PathError(err))
+		}
+		if o.Output == "yaml" {
+			if raw, err = yaml.JSONToYAML(raw); err != nil {
+				return fmt.Errorf("failed to read %s: %w", path, err)
+			}
+		}
 		if !bytes.HasSuffix(raw, []byte("\n")) {
 			raw = append(raw, '\n')
 		}
-		_, err := o.Out.Write(raw)
-		return err
-	case "yaml": // run.json as YAML, every field of it (as -o json)
-		b, err := yaml.JSONToYAML(raw)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		_, err = o.Out.Write(b)
+		_, err = o.Out.Write(raw)
 		return err
 	case "markdown":
 		if err := report.WriteStatsMarkdown(o.Out, doc.Stats); err != nil {
 			return err
 		}
+		if len(doc.Verdicts) == 0 && doc.CommandName() == result.CommandProbe {
+			return nil
+		}
 		fmt.Fprintln(o.Out)
 		return report.WriteVerdictMarkdown(o.Out, doc.Verdicts)
 	case "html":
 		// probe.jsonl is streamed (a 24-hour run's file does not fit in memory as samples).
-		var samples report.SampleSource
-		sp := filepath.Join(o.Dir, "probe.jsonl")
-		if _, err := os.Stat(sp); err == nil {
-			samples = report.SampleFile{Path: sp}
-		} else {
-			fmt.Fprintf(o.ErrOut, "warning: %s not found: the report has no latency-over-time charts\n", sp)
+		if doc.Samples == nil {
+			fmt.Fprintf(o.ErrOut, "warning: %s not found: the report has no latency-over-time charts\n", filepath.Join(o.Dir, result.SamplesFile))
 		}
-		return report.WriteHTMLFrom(o.Out, doc, samples)
+		return report.WriteHTMLFrom(o.Out, doc, doc.Samples)
 	}
-	var samples report.SampleSource
+	var samples result.SampleSource
 	if isTerminal(o.Out) {
 		// The sparklines are for a person at a terminal; without a readable probe.jsonl there are none.
-		samples = report.SampleFile{Path: filepath.Join(o.Dir, "probe.jsonl")}
+		samples = doc.Samples
 	}
 	return writeRunTables(o.Out, doc, samples)
 }
@@ -119,7 +114,7 @@ func (o *ReportOptions) Run() error {
 // writeRunTables prints what `run` prints at its end (and `report -o table`): statistics per phase, with
 // latency-over-time sparklines under them when samples are given (callers pass them when stdout is a
 // terminal), verdicts, recovery and the result.
-func writeRunTables(w io.Writer, doc report.RunDoc, samples report.SampleSource) error {
+func writeRunTables(w io.Writer, doc *result.Doc, samples result.SampleSource) error {
 	fmt.Fprintf(w, "CLIENT-SIDE LATENCY PER PHASE (ms; phases ending in @cluster come from the in-cluster probe)\n")
 	if err := report.WriteStatsTable(w, doc.Stats, true); err != nil {
 		return err
@@ -140,9 +135,11 @@ func writeRunTables(w io.Writer, doc report.RunDoc, samples report.SampleSource)
 			fmt.Fprintf(w, "  %s: %s\n", l.Phase, l)
 		}
 	}
-	fmt.Fprintf(w, "\nVERDICTS (vs baseline)\n")
-	if err := report.WriteVerdictTable(w, doc.Verdicts); err != nil {
-		return err
+	if len(doc.Verdicts) > 0 || doc.CommandName() != result.CommandProbe { // a probe judges nothing
+		fmt.Fprintf(w, "\nVERDICTS (vs baseline)\n")
+		if err := report.WriteVerdictTable(w, doc.Verdicts); err != nil {
+			return err
+		}
 	}
 	if doc.Recovery != nil {
 		fmt.Fprintf(w, "\nRecovery: %s\n", doc.Recovery.String())

@@ -10,7 +10,7 @@ import (
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/golden"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 )
 
 // writeRunDir writes a small finished run (run.json, probe.jsonl) to a temp dir.
@@ -20,7 +20,7 @@ func writeRunDir(t *testing.T) string {
 	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	var samples []probe.Sample
 	var stats []probe.Stats
-	var phases []report.Phase
+	var phases []result.Phase
 	var lags []probe.Lag
 	for i, name := range []string{"baseline", "ramp-step-1", "recovery"} {
 		at := start.Add(time.Duration(i) * time.Minute)
@@ -42,11 +42,11 @@ func writeRunDir(t *testing.T) string {
 		}
 		samples = append(samples, ps...)
 		lags = append(lags, probe.LagOf(name, ps, time.Second))
-		phases = append(phases, report.Phase{Name: name, Type: report.PhaseTypeProbe, Start: at, End: at.Add(20 * time.Second), Status: report.StatusPass})
+		phases = append(phases, result.Phase{Name: name, Type: result.PhaseTypeProbe, Start: at, End: at.Add(20 * time.Second), Status: result.StatusPass})
 	}
-	verdicts := report.Verdicts(stats, "baseline", report.DefaultSLOErrorRate)
+	verdicts := result.Verdicts(stats, "baseline", result.DefaultSLOErrorRate)
 	doc := map[string]any{"runID": "r1", "start": start, "phases": phases, "stats": stats, "verdicts": verdicts,
-		"probeLag": lags, "outcome": report.Decide(phases, verdicts, false), "fingerprint": map[string]any{"serverVersion": "v1.31.0"},
+		"probeLag": lags, "outcome": result.Decide(phases, verdicts, false), "fingerprint": map[string]any{"serverVersion": "v1.31.0"},
 		"safety": map[string]any{"maxObjects": 10}}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
@@ -55,7 +55,7 @@ func writeRunDir(t *testing.T) string {
 	if err := os.WriteFile(filepath.Join(dir, "run.json"), append(b, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	w, err := report.CreateJSONL(filepath.Join(dir, "probe.jsonl"))
+	w, err := result.CreateJSONL(filepath.Join(dir, "probe.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,16 +111,16 @@ func TestRunTablesWithSparklines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc report.RunDoc
+	var doc result.Doc
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	samples, err := report.ReadSamples(filepath.Join(dir, "probe.jsonl"))
+	samples, err := result.ReadSamples(filepath.Join(dir, "probe.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	if err := writeRunTables(&b, doc, report.SampleSlice(samples)); err != nil {
+	if err := writeRunTables(&b, &doc, result.SampleSlice(samples)); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -194,7 +194,7 @@ func TestProbeReportHTML(t *testing.T) {
 		}
 	}
 	res := &ProbeResult{RunID: "p1", Server: "https://10.0.0.1:6443", Start: start, Duration: "10s", Interval: "1s",
-		Kinds: []probe.Kind{probe.KindReadyz}, Local: probe.ByKind(loc), Cluster: probe.ByKind(clu), Samples: report.SampleSlice(samples)}
+		Kinds: []probe.Kind{probe.KindReadyz}, Local: probe.ByKind(loc), Cluster: probe.ByKind(clu), Samples: result.SampleSlice(samples)}
 	if err := writeProbeArtifacts(dir, res); err != nil {
 		t.Fatal(err)
 	}
@@ -211,5 +211,20 @@ func TestProbeReportHTML(t *testing.T) {
 	csv, _ := os.ReadFile(filepath.Join(dir, "probe-stats.csv"))
 	if !strings.Contains(string(csv), "\nprobe@cluster,") {
 		t.Errorf("probe-stats.csv lacks the in-cluster rows:\n%s", csv)
+	}
+	// run.json: the run document of a probe, which report and compare read
+	if _, err := os.Stat(filepath.Join(dir, "probe.json")); err == nil {
+		t.Error("probe.json written: run.json is the probe's document")
+	}
+	doc, err := result.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Command != "probe" || len(doc.Phases) != 1 || doc.Phases[0].Name != "probe" || doc.Outcome.Result != result.ResultMeasured || len(doc.Verdicts) != 0 {
+		t.Errorf("run.json of a probe: %+v", doc)
+	}
+	out, errOut, code := runCmd(t, "report", dir)
+	if code != 0 || !strings.Contains(out, "probe@cluster") || !strings.Contains(out, "Result: measured") || strings.Contains(out, "VERDICTS") {
+		t.Errorf("report of a probe directory: exit %d, stderr %q\n%s", code, errOut, out)
 	}
 }

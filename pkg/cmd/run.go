@@ -24,6 +24,7 @@ import (
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/exitcode"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/safety"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/signals"
@@ -176,7 +177,7 @@ mode.parameter=value):
 				return err
 			}
 			if !o.PrintConfig { // before any prompt and before anything is created
-				if err := report.CheckOutputDir(o.OutputDir); err != nil {
+				if err := result.CheckOutputDir(o.OutputDir); err != nil {
 					return err
 				}
 			}
@@ -240,7 +241,7 @@ func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
 	f.IntVar(&o.Limits.MaxObjectsPerStep, "max-objects-per-step", o.Limits.MaxObjectsPerStep, "Safety limit: most objects one ramp step may create.")
 	f.BoolVar(&o.Yes, "yes", false, "Proceed even when the safety plan is blocked (prints a warning).")
 	f.Var(newRatioFlag(&o.MaxErrorRate, 0.25), "max-error-rate", "Breaker: stop the ramp when more than this share of a step's probe requests fail: a fraction (0.25) or a percentage (25%); 0 = off.")
-	f.Var(newRatioFlag(&o.SLOErrorRate, report.DefaultSLOErrorRate), "slo-error-rate", "Availability SLO: a phase (baseline, step or recovery) fails when more than this share of its probe requests fail: a fraction (0.01) or a percentage (1%).")
+	f.Var(newRatioFlag(&o.SLOErrorRate, result.DefaultSLOErrorRate), "slo-error-rate", "Availability SLO: a phase (baseline, step or recovery) fails when more than this share of its probe requests fail: a fraction (0.01) or a percentage (1%).")
 	f.DurationVar(&o.AbortP99, "abort-p99", 0, "Breaker: stop the ramp when a step's probe p99 exceeds this latency (0 = off).")
 	f.BoolVar(&o.Monitor, "monitor", false, "Record node and pod usage (metrics API), node conditions and events into monitor.jsonl.")
 	f.DurationVar(&o.MonitorInterval, "monitor-interval", 10*time.Second, "Time between two monitor snapshots (1s..1h).")
@@ -454,22 +455,28 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return err
 	}
 	pcfg := o.probeConfig(env)
-	pcfg.Kinds = check.kinds
+	pcfg.Kinds = check.Kinds
 	ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
 		return fmt.Errorf("failed to resolve the current namespace: %w", err)
 	}
+	safetyPlan, err := result.RawJSON(check.Plan)
+	if err != nil {
+		return err
+	}
 	cfg := run.Config{Selection: o.selection, Steps: o.Steps, Baseline: o.Baseline, StepDuration: o.StepDuration, Recovery: o.Recovery,
 		StepTimeout: o.StepTimeout, TeardownTimeout: o.TeardownTimeout, QPS: o.QPS, Burst: o.Burst, Probe: pcfg,
 		ProbeFrom: o.From, ProbeImage: o.Image, NodeSelector: o.NodeSelector, PullSecrets: o.PullSecrets, PullSecretNamespace: ns,
-		OutputDir: o.OutputDir, Flags: o.flagsSeen, Safety: check.plan,
+		OutputDir: o.OutputDir, Flags: o.flagsSeen, Safety: safetyPlan,
 		Breaker:      run.BreakerConfig{MaxErrorRate: o.MaxErrorRate, AbortP99MS: float64(o.AbortP99) / float64(time.Millisecond)},
 		SLOErrorRate: o.SLOErrorRate}
 	if o.Monitor {
 		cfg.Monitor = o.MonitorInterval
 	}
 	if o.answers != nil {
-		cfg.Interactive = o.answers
+		if cfg.Interactive, err = result.RawJSON(o.answers); err != nil {
+			return err
+		}
 	}
 	if o.imageMap != nil {
 		cfg.ImageMap = o.imageMap.Rewrite
@@ -560,7 +567,7 @@ func (o *RunOptions) writeImageMap() error {
 	if rewrites == 0 {
 		b.WriteString("# (no rewrites)\n")
 	}
-	if err := os.WriteFile(filepath.Join(o.OutputDir, "image-map.txt"), []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(o.OutputDir, result.ImageMapFile), []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("failed to write image-map.txt: %w", err)
 	}
 	return nil
@@ -588,7 +595,7 @@ func (o *RunOptions) imageFor(img string) string {
 	return img
 }
 
-func (o *RunOptions) print(res *run.Result) error {
+func (o *RunOptions) print(res *result.Doc) error {
 	switch o.Output {
 	case "json", "yaml":
 		return report.Write(o.Out, o.Output, res)
@@ -601,13 +608,9 @@ func (o *RunOptions) print(res *run.Result) error {
 		fmt.Fprintln(o.Out)
 		return report.WriteVerdictMarkdown(o.Out, res.Verdicts)
 	}
-	doc, err := report.ToRunDoc(res)
-	if err != nil {
-		return err
-	}
-	var samples report.SampleSource
+	var samples result.SampleSource
 	if isTerminal(o.Out) {
 		samples = res.Samples
 	}
-	return writeRunTables(o.Out, doc, samples)
+	return writeRunTables(o.Out, res, samples)
 }

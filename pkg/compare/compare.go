@@ -1,11 +1,10 @@
-// Package compare compares two finished runs (two run directories with run.json and probe.jsonl): latency
+// Package compare compares two finished runs or probes (two results directories with run.json and probe.jsonl): latency
 // percentiles per phase and probe kind, whether the difference is statistically significant on the raw samples
 // (MannWhitney), whether the error ratio rose significantly (stat.ErrorRatioTest), and what differs between the two runs' cluster and configuration.
 package compare
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"math"
@@ -16,64 +15,48 @@ import (
 	"strings"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/stat"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
 )
 
 // Run is one loaded run directory.
 type Run struct {
 	Dir    string
-	Result run.Result
+	Result *result.Doc
 	// Samples holds the local samples of probe.jsonl, streamed into per phase and kind latencies (4 bytes each:
 	// a 24-hour run's file does not fit in memory as samples).
 	Samples *probe.Aggregate
 }
 
-// Load reads dir/run.json and dir/probe.jsonl. Errors are one line naming the file.
+// Load reads dir/run.json and dir/probe.jsonl (of a run or of probe --output-dir). Errors are one line naming the
+// file.
 func Load(dir string) (*Run, error) {
-	r := &Run{Dir: dir}
-	path := filepath.Join(dir, "run.json")
-	b, err := readFile(path)
+	doc, err := result.Load(dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(b, &r.Result); err != nil {
-		return nil, fmt.Errorf("failed to read %s: malformed JSON: %w", path, err)
-	}
-	path = filepath.Join(dir, "probe.jsonl")
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("failed to read %s: %w", path, pathErr(err))
+	r := &Run{Dir: dir, Result: doc}
+	if doc.Samples == nil {
+		path := filepath.Join(dir, result.SamplesFile)
+		_, err := os.Stat(path)
+		if err == nil {
+			err = fs.ErrNotExist
+		}
+		return nil, fmt.Errorf("failed to read %s: %w", path, result.PathError(err))
 	}
 	r.Samples = probe.NewAggregate()
-	err = report.SampleFile{Path: path}.Each(func(s probe.Sample) error {
+	err = doc.Samples.Each(func(s probe.Sample) error {
 		if probe.SourceOf(s) == probe.SourceLocal { // the in-cluster probe's samples are not compared
 			r.Samples.Add(s)
 		}
 		return nil
 	})
 	if err != nil {
-		// ReadSamples names path:line already ("dir/probe.jsonl:3: malformed line: ...").
+		// The sample file names path:line already ("dir/probe.jsonl:3: malformed line: ...").
 		return nil, fmt.Errorf("failed to read %s", oneLine(err.Error()))
 	}
 	return r, nil
-}
-
-func readFile(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("failed to read %s: %w", path, pathErr(err))
-	}
-	return b, nil
-}
-
-// pathErr drops the path from err: the message names the file once.
-func pathErr(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -363,7 +346,7 @@ func changePct(a, b float64) *float64 {
 // ignoredFlags do not change what is measured.
 var ignoredFlags = map[string]bool{"output": true, "output-dir": true, "run-id": true, "yes": true, "print-config": true}
 
-func configDiff(a, b run.Result) []Difference {
+func configDiff(a, b *result.Doc) []Difference {
 	var d []Difference
 	add := func(field, va, vb string) {
 		if va != vb {
@@ -392,19 +375,11 @@ func configDiff(a, b run.Result) []Difference {
 	return d
 }
 
-func pluginVersion(v any) string {
-	switch t := v.(type) {
-	case nil:
+func pluginVersion(v version.Info) string {
+	if v == (version.Info{}) {
 		return "(unknown)"
-	case string:
-		return t
-	case map[string]any:
-		if s, ok := t["version"].(string); ok {
-			return s
-		}
 	}
-	b, _ := json.Marshal(v)
-	return string(b)
+	return v.Version
 }
 
 func modeList(m []string) string {

@@ -13,8 +13,8 @@ import (
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/golden"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
 )
 
 var (
@@ -22,21 +22,21 @@ var (
 	kinds  = []probe.Kind{probe.KindGet, probe.KindListNamespace}
 )
 
-func testResult(id string) run.Result {
+func testResult(id string) result.Doc {
 	t0 := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	res := run.Result{Version: map[string]any{"version": "v0.1.0"}, RunID: id, Server: "https://k8s:6443",
+	res := result.Doc{Version: version.Info{Version: "v0.1.0"}, RunID: id, Server: "https://k8s:6443",
 		Flags: map[string]string{"steps": "1", "interval": "100ms"}, Modes: []string{"cpu"},
 		Settings:    map[string]map[string]float64{"cpu": {"replicas": 2}},
-		Fingerprint: run.Fingerprint{ServerVersion: "v1.31.0", Nodes: 3, ReadyNodes: 3}}
+		Fingerprint: result.Fingerprint{ServerVersion: "v1.31.0", Nodes: 3, ReadyNodes: 3}}
 	for _, p := range phases {
-		res.Phases = append(res.Phases, report.Phase{Name: p, Start: t0, End: t0})
+		res.Phases = append(res.Phases, result.Phase{Name: p, Start: t0, End: t0})
 	}
 	return res
 }
 
 // writeRun writes run.json and probe.jsonl with n successful local samples per phase and kind drawn by lat, plus
 // one error and one in-cluster sample per phase and kind (both must be left out of the latency comparison).
-func writeRun(t *testing.T, res run.Result, n int, lat func(i int) float64) string {
+func writeRun(t *testing.T, res result.Doc, n int, lat func(i int) float64) string {
 	t.Helper()
 	dir := t.TempDir()
 	b, err := json.Marshal(res)
@@ -134,7 +134,7 @@ func TestCompareTooFewSamples(t *testing.T) {
 
 // writeRunWith writes run.json and probe.jsonl with, per phase and kind, ok successful samples of latency lat and
 // failed ones of latency 10 s (timeouts).
-func writeRunWith(t *testing.T, res run.Result, ok, failed int, lat float64) string {
+func writeRunWith(t *testing.T, res result.Doc, ok, failed int, lat float64) string {
 	t.Helper()
 	dir := t.TempDir()
 	b, _ := json.Marshal(res)
@@ -222,7 +222,7 @@ func TestCompareErrorRatioRegression(t *testing.T) {
 
 func TestConfigDiff(t *testing.T) {
 	ra, rb := testResult("a"), testResult("b")
-	rb.Version = map[string]any{"version": "v0.2.0"}
+	rb.Version = version.Info{Version: "v0.2.0"}
 	rb.Fingerprint.ServerVersion, rb.Fingerprint.Nodes = "v1.32.1", 5
 	rb.Modes = []string{"cpu", "mem"}
 	rb.Settings = map[string]map[string]float64{"cpu": {"replicas": 4}}
@@ -307,3 +307,19 @@ func TestWriteGolden(t *testing.T) {
 }
 
 func assertGolden(t *testing.T, name string, got []byte) { t.Helper(); golden.Assert(t, name, got) }
+
+// The Markdown tables escape as every Markdown table does (report.WriteMarkdownTable): a | or a newline in a value
+// keeps its row one row of three cells.
+func TestWriteMarkdownEscapes(t *testing.T) {
+	rep := Report{Rows: []Row{}, Differences: []Difference{{Field: "--set", A: "cpu.a=1|2", B: "two\nlines"}}}
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{`| --set | cpu.a=1\|2 | two lines |`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, out)
+		}
+	}
+}

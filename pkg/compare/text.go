@@ -94,36 +94,28 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	if len(r.Rows) == 0 {
 		b.WriteString("No phase and probe kind has samples in both runs.\n")
 	} else {
-		mdRow(&b, header)
-		seps := make([]string, len(header))
-		for i := range seps {
-			seps[i] = "---"
-		}
-		mdRow(&b, seps)
+		rows := make([][]string, 0, len(r.Rows))
 		for _, row := range r.Rows {
-			mdRow(&b, row.cells())
+			rows = append(rows, row.cells())
+		}
+		if err := report.WriteMarkdownTable(&b, header, rows, nil); err != nil {
+			return err
 		}
 	}
 	b.WriteString("\n### Comparability\n\n")
 	if r.Comparable {
 		b.WriteString("Same cluster fingerprint and configuration.\n")
 	} else {
-		mdRow(&b, []string{"Field", "A", "B"})
-		mdRow(&b, []string{"---", "---", "---"})
+		rows := make([][]string, 0, len(r.Differences))
 		for _, d := range r.Differences {
-			mdRow(&b, []string{d.Field, d.A, d.B})
+			rows = append(rows, []string{d.Field, d.A, d.B})
+		}
+		if err := report.WriteMarkdownTable(&b, []string{"Field", "A", "B"}, rows, nil); err != nil {
+			return err
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func mdRow(b *strings.Builder, cells []string) {
-	esc := make([]string, len(cells))
-	for i, c := range cells {
-		esc[i] = strings.ReplaceAll(c, "|", `\|`)
-	}
-	b.WriteString("| " + strings.Join(esc, " | ") + " |\n")
 }
 
 func orDash(s string) string {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/stress"
 )
 
@@ -118,19 +119,8 @@ func (p *Parameter) typeName() string {
 
 func (p *Parameter) format(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
-// Cost is what one ramp step (or the whole run) creates and requests.
-type Cost struct {
-	Namespaces int   `json:"namespaces"`
-	Objects    int   `json:"objects"` // objects created from templates
-	Pods       int   `json:"pods"`
-	CPUMillis  int64 `json:"cpuMillis"`
-	MemoryMi   int64 `json:"memoryMi"`
-}
-
-// Add returns c + o.
-func (c Cost) Add(o Cost) Cost {
-	return Cost{c.Namespaces + o.Namespaces, c.Objects + o.Objects, c.Pods + o.Pods, c.CPUMillis + o.CPUMillis, c.MemoryMi + o.MemoryMi}
-}
+// Cost is what one ramp step (or the whole run) creates and requests (the type of run.json's plan).
+type Cost = result.Cost
 
 // StepCost is the cost of one ramp step of the selection (each step adds the same load: steps are cumulative).
 func (s *Selection) StepCost() (Cost, error) {

@@ -21,6 +21,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/authz"
 )
 
 // ClusterProbeConfig configures the in-cluster probe: a Job in the probe namespace that runs the plugin's own image
@@ -143,6 +145,15 @@ func (cp *ClusterProbe) Notes() []string {
 
 func (cp *ClusterProbe) labels() map[string]string { return cp.cfg.Probe.Labels }
 
+// priorityLevels is what the probe reads to name APF priority levels (best effort: Setup goes on without it).
+var priorityLevels = authz.Access{Verb: "list", Group: "flowcontrol.apiserver.k8s.io", Resource: "prioritylevelconfigurations"}
+
+// ClusterProbeGrants is what the in-cluster probe's ServiceAccount is granted: what its kinds need with cfg
+// (Needs), and the list of APF priority levels. Whoever creates these grants must hold them (or "escalate").
+func ClusterProbeGrants(kinds []Kind, cfg Config) []authz.Access {
+	return append(Needs(kinds, cfg), priorityLevels)
+}
+
 func (cp *ClusterProbe) createRBAC(ctx context.Context) error {
 	ns, name := cp.cfg.Probe.Namespace, cp.cfg.Name
 	meta := func(namespace string) metav1.ObjectMeta {
@@ -153,38 +164,15 @@ func (cp *ClusterProbe) createRBAC(ctx context.Context) error {
 		AutomountServiceAccountToken: ptr.To(true)}, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("in-cluster probe: failed to create serviceaccount %s/%s: %w", ns, name, err)
 	}
-	kinds := cp.cfg.Probe.Kinds
-	// In the probe's own namespace: the ConfigMaps of get, mutate and watch.
-	var verbs []string
-	for _, k := range kinds {
-		for _, a := range requiredAccess(k, cp.cfg.Probe) {
-			if a.resource == "configmaps" && a.namespace == ns && !slices.Contains(verbs, a.verb) {
-				verbs = append(verbs, a.verb)
-			}
-		}
-	}
-	if len(verbs) > 0 {
-		slices.Sort(verbs)
-		if err := cp.role(ctx, ns, meta(ns), []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: verbs}}, subject); err != nil {
+	// Exactly what the kinds need (their table entries), plus the priority level names: a Role in each namespace
+	// the kinds work in (the probe's, the list-namespace kind's), a ClusterRole for the rest.
+	rules := authz.RulesFor(ClusterProbeGrants(cp.cfg.Probe.Kinds, cp.cfg.Probe))
+	for _, rns := range rules.Namespaces {
+		if err := cp.role(ctx, rns, meta(rns), rules.Role[rns], subject); err != nil {
 			return err
 		}
 	}
-	if slices.Contains(kinds, KindListNamespace) {
-		lns := listNamespace(cp.cfg.Probe)
-		if err := cp.role(ctx, lns, meta(lns), []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"list"}}}, subject); err != nil {
-			return err
-		}
-	}
-	var rules []rbacv1.PolicyRule
-	if slices.Contains(kinds, KindListCluster) {
-		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"list"}})
-	}
-	if slices.Contains(kinds, KindReadyz) {
-		rules = append(rules, rbacv1.PolicyRule{NonResourceURLs: []string{"/readyz"}, Verbs: []string{"get"}})
-	}
-	// APF priority level names (best effort in the pod too)
-	rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{"flowcontrol.apiserver.k8s.io"}, Resources: []string{"prioritylevelconfigurations"}, Verbs: []string{"list"}})
-	cr := &rbacv1.ClusterRole{ObjectMeta: meta(""), Rules: rules}
+	cr := &rbacv1.ClusterRole{ObjectMeta: meta(""), Rules: rules.Cluster}
 	if _, err := cp.client.RbacV1().ClusterRoles().Create(ctx, cr, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("in-cluster probe: failed to create clusterrole %s: %w", name, err)
 	}

@@ -151,8 +151,10 @@ func New(cfg Config, client kubernetes.Interface, rc rest.Interface, clk clock.W
 		return nil, fmt.Errorf("invalid probe source %q: allowed values are %s, %s", cfg.Source, SourceLocal, SourceCluster)
 	}
 	cfg.ListNamespace = listNamespace(cfg)
-	if seen[KindReadyz] && rc == nil {
-		return nil, errors.New("the readyz probe needs a REST client for /readyz")
+	for _, k := range cfg.Kinds {
+		if path := k.urlPath(); path != "" && rc == nil {
+			return nil, fmt.Errorf("the %s probe needs a REST client for %s", k, path)
+		}
 	}
 	for k, v := range cfg.Labels {
 		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
@@ -164,9 +166,9 @@ func New(cfg Config, client kubernetes.Interface, rc rest.Interface, clk clock.W
 	}
 	cfg.Labels = maps.Clone(cfg.Labels)
 	cfg.Kinds = slices.Clone(cfg.Kinds)
-	if seen[KindGet] || seen[KindMutate] || seen[KindWatch] {
+	if slices.ContainsFunc(cfg.Kinds, Kind.NeedsNamespace) {
 		if cfg.Namespace == "" {
-			return nil, errors.New("the get, mutate and watch probes need a namespace")
+			return nil, errors.New(namespaceKinds() + " need a namespace")
 		}
 		// The longest name we build: a mutate ConfigMap of a large run and seq number.
 		if errs := validation.IsDNS1123Subdomain(cfg.NamePrefix + "-m999999-9999999999"); cfg.NamePrefix == "" || len(errs) > 0 {
@@ -184,8 +186,6 @@ func New(cfg Config, client kubernetes.Interface, rc rest.Interface, clk clock.W
 func joinKinds() string {
 	return strings.Join(KindNames(), ", ")
 }
-
-func (p *Prober) has(k Kind) bool { return slices.Contains(p.cfg.Kinds, k) }
 
 func (p *Prober) labels(role string) map[string]string {
 	l := maps.Clone(p.cfg.Labels)
@@ -219,45 +219,57 @@ func (p *Prober) Setup(ctx context.Context) error {
 	p.mu.Unlock()
 
 	p.resolvePriorityLevels(ctx)
-	cms := p.client.CoreV1().ConfigMaps(p.cfg.Namespace)
-	create := func(name, role string) (*corev1.ConfigMap, error) {
-		cm := &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: p.cfg.Namespace, Labels: p.labels(role)},
-			Data:       map[string]string{"probe": role},
-		}
-		cctx, cancel := context.WithTimeout(ctx, p.cfg.RequestTimeout)
-		defer cancel()
-		p.track(name, true)
-		created, err := cms.Create(cctx, cm, metav1.CreateOptions{})
-		if err != nil {
-			var apiStatus apierrors.APIStatus
-			if errors.As(err, &apiStatus) && apiStatus.Status().Code/100 == 4 {
-				p.track(name, false) // rejected (or already there, and then not ours to delete)
+	for _, k := range p.cfg.Kinds {
+		if setup := k.spec().setup; setup != nil {
+			if err := setup(p, ctx); err != nil {
+				return err
 			}
-			return nil, fmt.Errorf("failed to create probe ConfigMap %q in namespace %q: %w", name, p.cfg.Namespace, err)
 		}
-		return created, nil
-	}
-	if p.has(KindGet) {
-		if _, err := create(p.getName, "get"); err != nil {
-			return err
-		}
-	}
-	if p.has(KindWatch) {
-		cm, err := create(p.watchName, "watch")
-		if err != nil {
-			return err
-		}
-		w := newWatcher(p.client, p.cfg, p.watchName, p.clk)
-		if err := w.start(ctx, cm.ResourceVersion); err != nil {
-			return err
-		}
-		p.mu.Lock()
-		p.watch = w
-		p.mu.Unlock()
 	}
 	p.mu.Lock()
 	p.setUp = true
+	p.mu.Unlock()
+	return nil
+}
+
+// createConfigMap creates a ConfigMap of the probe (labelled with role) in Namespace and tracks it for Teardown.
+func (p *Prober) createConfigMap(ctx context.Context, name, role string) (*corev1.ConfigMap, error) {
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: p.cfg.Namespace, Labels: p.labels(role)},
+		Data:       map[string]string{"probe": role},
+	}
+	cctx, cancel := context.WithTimeout(ctx, p.cfg.RequestTimeout)
+	defer cancel()
+	p.track(name, true)
+	created, err := p.client.CoreV1().ConfigMaps(p.cfg.Namespace).Create(cctx, cm, metav1.CreateOptions{})
+	if err != nil {
+		var apiStatus apierrors.APIStatus
+		if errors.As(err, &apiStatus) && apiStatus.Status().Code/100 == 4 {
+			p.track(name, false) // rejected (or already there, and then not ours to delete)
+		}
+		return nil, fmt.Errorf("failed to create probe ConfigMap %q in namespace %q: %w", name, p.cfg.Namespace, err)
+	}
+	return created, nil
+}
+
+// setupGet creates the ConfigMap the get kind reads.
+func (p *Prober) setupGet(ctx context.Context) error {
+	_, err := p.createConfigMap(ctx, p.getName, "get")
+	return err
+}
+
+// setupWatch creates the ConfigMap the watch kind writes and opens the watch on it.
+func (p *Prober) setupWatch(ctx context.Context) error {
+	cm, err := p.createConfigMap(ctx, p.watchName, "watch")
+	if err != nil {
+		return err
+	}
+	w := newWatcher(p.client, p.cfg, p.watchName, p.clk)
+	if err := w.start(ctx, cm.ResourceVersion); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.watch = w
 	p.mu.Unlock()
 	return nil
 }
@@ -343,7 +355,7 @@ func (p *Prober) Run(ctx context.Context, phase string, d time.Duration, sink fu
 		p.mu.Unlock()
 		return errors.New("probe is already running")
 	}
-	if (p.has(KindGet) || p.has(KindWatch)) && !p.setUp {
+	if slices.ContainsFunc(p.cfg.Kinds, func(k Kind) bool { return k.spec().setup != nil }) && !p.setUp {
 		p.mu.Unlock()
 		return errors.New("probe is not set up: call Setup before Run")
 	}
@@ -421,47 +433,53 @@ func (p *Prober) schedule(ctx context.Context, start, end time.Time, fire func(i
 }
 
 func (p *Prober) fire(ctx context.Context, k Kind, run int, seq int64, intended time.Time, emit func(Sample)) {
-	base := Sample{Kind: k, Seq: seq}
-	cms := p.client.CoreV1().ConfigMaps(p.cfg.Namespace)
-	switch k {
-	case KindReadyz:
-		r := p.call(ctx, func(ctx context.Context) (int, error) {
-			var code int
-			err := p.rc.Get().AbsPath("/readyz").Do(ctx).StatusCode(&code).Error()
-			return code, err
-		})
-		emit(p.sample(base, "get", intended, r, http.StatusOK))
-	case KindGet:
-		r := p.call(ctx, func(ctx context.Context) (int, error) {
-			_, err := cms.Get(ctx, p.getName, metav1.GetOptions{})
-			return 0, err
-		})
-		emit(p.sample(base, "get", intended, r, http.StatusOK))
-	case KindListNamespace:
-		r := p.call(ctx, func(ctx context.Context) (int, error) {
-			_, err := p.client.CoreV1().ConfigMaps(p.cfg.ListNamespace).List(ctx, metav1.ListOptions{Limit: ListLimit})
-			return 0, err
-		})
-		emit(p.sample(base, "list", intended, r, http.StatusOK))
-	case KindListCluster:
-		r := p.call(ctx, func(ctx context.Context) (int, error) {
-			_, err := p.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: ListLimit})
-			return 0, err
-		})
-		emit(p.sample(base, "list", intended, r, http.StatusOK))
-	case KindMutate:
-		for _, s := range p.mutate(ctx, base, run, seq, intended) {
-			emit(s)
-		}
-	case KindWatch:
-		emit(p.watchOnce(ctx, base, run, seq, intended))
+	for _, smp := range k.spec().request(p, ctx, shot{base: Sample{Kind: k, Seq: seq}, run: run, seq: seq, intended: intended}) {
+		emit(smp)
 	}
+}
+
+// readyz is the readyz kind's request: GET /readyz.
+func (p *Prober) readyz(ctx context.Context, s shot) []Sample {
+	r := p.call(ctx, func(ctx context.Context) (int, error) {
+		var code int
+		err := p.rc.Get().AbsPath("/readyz").Do(ctx).StatusCode(&code).Error()
+		return code, err
+	})
+	return []Sample{p.sample(s.base, "get", s.intended, r, http.StatusOK)}
+}
+
+// getOne is the get kind's request: GET the ConfigMap Setup created.
+func (p *Prober) getOne(ctx context.Context, s shot) []Sample {
+	r := p.call(ctx, func(ctx context.Context) (int, error) {
+		_, err := p.client.CoreV1().ConfigMaps(p.cfg.Namespace).Get(ctx, p.getName, metav1.GetOptions{})
+		return 0, err
+	})
+	return []Sample{p.sample(s.base, "get", s.intended, r, http.StatusOK)}
+}
+
+// listInNamespace is the list-namespace kind's request: LIST the ConfigMaps of ListNamespace (first page).
+func (p *Prober) listInNamespace(ctx context.Context, s shot) []Sample {
+	r := p.call(ctx, func(ctx context.Context) (int, error) {
+		_, err := p.client.CoreV1().ConfigMaps(p.cfg.ListNamespace).List(ctx, metav1.ListOptions{Limit: ListLimit})
+		return 0, err
+	})
+	return []Sample{p.sample(s.base, "list", s.intended, r, http.StatusOK)}
+}
+
+// listNodes is the list-cluster kind's request: LIST nodes (first page).
+func (p *Prober) listNodes(ctx context.Context, s shot) []Sample {
+	r := p.call(ctx, func(ctx context.Context) (int, error) {
+		_, err := p.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: ListLimit})
+		return 0, err
+	})
+	return []Sample{p.sample(s.base, "list", s.intended, r, http.StatusOK)}
 }
 
 // mutate creates, patches and deletes one tiny ConfigMap: one sample per verb, all with the same seq.
 // When create fails there is nothing to patch or delete, so that seq has only the create sample. The
 // samples are handed over together after the chain so a slow sink cannot stretch it.
-func (p *Prober) mutate(ctx context.Context, base Sample, run int, seq int64, intended time.Time) []Sample {
+func (p *Prober) mutate(ctx context.Context, s shot) []Sample {
+	base, run, seq, intended := s.base, s.run, s.seq, s.intended
 	name := fmt.Sprintf("%s-m%d-%d", p.cfg.NamePrefix, run, seq)
 	cms := p.client.CoreV1().ConfigMaps(p.cfg.Namespace)
 	cm := &corev1.ConfigMap{
@@ -501,8 +519,13 @@ func (p *Prober) mutate(ctx context.Context, base Sample, run int, seq int64, in
 	return []Sample{created, patched, deleted}
 }
 
-// watchOnce writes seq's token onto the watched ConfigMap and waits for our watch to deliver it.
-func (p *Prober) watchOnce(ctx context.Context, base Sample, run int, seq int64, intended time.Time) Sample {
+// watchOnce is the watch kind's request: it writes seq's token onto the watched ConfigMap and waits for our watch
+// to deliver it.
+func (p *Prober) watchOnce(ctx context.Context, sh shot) []Sample {
+	return []Sample{p.watchSample(ctx, sh.base, sh.run, sh.seq, sh.intended)}
+}
+
+func (p *Prober) watchSample(ctx context.Context, base Sample, run int, seq int64, intended time.Time) Sample {
 	token := fmt.Sprintf("%d-%d", run, seq)
 	p.mu.Lock()
 	w := p.watch

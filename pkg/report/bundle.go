@@ -12,11 +12,9 @@ import (
 	"regexp"
 	"sort"
 	"time"
-)
 
-// BundleFiles are the run artifacts a bundle may hold; nothing else in the directory is taken.
-var BundleFiles = []string{"run.json", "phases.jsonl", "probe.jsonl", "summary.csv", "probe-stats.csv", "failures.jsonl",
-	"events.jsonl", "monitor.jsonl", "safety-plan.txt", "image-map.txt", "kube-burner.log", "report.html", "probe.json"}
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
+)
 
 // credentialForms are what a credential looks like in a file: one that matches any is left out of a bundle, whatever
 // its name. A key's value must be there (a key alone, or an empty value, is not a credential); a key inside a
@@ -96,12 +94,12 @@ type BundleEntry struct {
 }
 
 // WriteBundle packs the run artifacts of dir into out (.tar.gz, entries under a top directory named after dir,
-// mtimes from run end). It never takes kubeconfigs, tokens, Secrets' data or anything not in BundleFiles, and
+// mtimes from run end). It never takes kubeconfigs, tokens, Secrets' data or anything not in result.Files, and
 // leaves out any file whose content looks like a credential. Files are streamed, never read whole: a 24-hour
 // probe.jsonl costs no memory.
 func WriteBundle(dir, out string) (entries []BundleEntry, err error) {
-	if _, err := os.Stat(filepath.Join(dir, "run.json")); err != nil {
-		if _, err2 := os.Stat(filepath.Join(dir, "probe.jsonl")); err2 != nil {
+	if _, err := os.Stat(filepath.Join(dir, result.RunFile)); err != nil {
+		if _, err2 := os.Stat(filepath.Join(dir, result.SamplesFile)); err2 != nil {
 			return nil, fmt.Errorf("%s is not a run directory: %w", dir, err)
 		}
 	}
@@ -123,7 +121,7 @@ func WriteBundle(dir, out string) (entries []BundleEntry, err error) {
 	tw := tar.NewWriter(gz)
 	top := filepath.Base(filepath.Clean(dir))
 	mtime := time.Now()
-	names := append([]string(nil), BundleFiles...)
+	names := append([]string(nil), result.Files...)
 	sort.Strings(names)
 	for _, name := range names {
 		p := filepath.Join(dir, name)
@@ -141,7 +139,7 @@ func WriteBundle(dir, out string) (entries []BundleEntry, err error) {
 	others, _ := os.ReadDir(dir)
 	for _, o := range others {
 		known := false
-		for _, n := range BundleFiles {
+		for _, n := range result.Files {
 			known = known || n == o.Name()
 		}
 		if !known && filepath.Join(dir, o.Name()) != filepath.Clean(out) {

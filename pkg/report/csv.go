@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 )
 
 // ProbeStatsCSVHeader is the header of probe-stats.csv: the seed's columns first, in the seed's order, then
@@ -40,7 +41,7 @@ func WriteProbeStatsCSV(w io.Writer, stats []probe.Stats) error {
 // WriteSummaryCSV writes summary.csv, one row per phase: uuid "n/a" when there is none (as the seed did),
 // epochs in whole Unix seconds (empty when unset), elapsed_seconds with millisecond precision (empty when
 // the phase has no start or end), exit_code = Phase.RC.
-func WriteSummaryCSV(w io.Writer, phases []Phase) error {
+func WriteSummaryCSV(w io.Writer, phases []result.Phase) error {
 	rows := make([][]string, 0, len(phases))
 	for _, p := range phases {
 		uuid := p.UUID

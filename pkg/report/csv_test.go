@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"testing"
 	"time"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 )
 
 func TestWriteProbeStatsCSV(t *testing.T) {
@@ -32,15 +34,15 @@ func TestWriteProbeStatsCSV(t *testing.T) {
 
 func TestWriteSummaryCSV(t *testing.T) {
 	start := time.Date(2026, 3, 4, 3, 29, 23, 500_000_000, time.UTC)
-	phases := []Phase{
-		{Name: "baseline", Type: PhaseTypeProbe, Start: start, End: start.Add(22 * time.Second), Status: StatusPass},
-		{Name: "ramp-step-1", Type: PhaseTypeRamp, Start: start.Add(22 * time.Second), End: start.Add(63*time.Second + 250*time.Millisecond),
-			Status: StatusPass, UUID: "7a030ae6-5bd1-4c0e-9d43-1f5b8e0b7c11"},
-		{Name: "ramp-step-2", Type: PhaseTypeRamp, Start: start.Add(64 * time.Second), End: start.Add(70 * time.Second),
-			Status: StatusAborted, RC: 1, Error: `breaker: FailedScheduling "0/3 nodes are available", insufficient cpu`},
-		{Name: "teardown", Type: PhaseTypeTeardown, Start: start.Add(70 * time.Second), End: start.Add(112 * time.Second), Status: StatusPass},
+	phases := []result.Phase{
+		{Name: "baseline", Type: result.PhaseTypeProbe, Start: start, End: start.Add(22 * time.Second), Status: result.StatusPass},
+		{Name: "ramp-step-1", Type: result.PhaseTypeRamp, Start: start.Add(22 * time.Second), End: start.Add(63*time.Second + 250*time.Millisecond),
+			Status: result.StatusPass, UUID: "7a030ae6-5bd1-4c0e-9d43-1f5b8e0b7c11"},
+		{Name: "ramp-step-2", Type: result.PhaseTypeRamp, Start: start.Add(64 * time.Second), End: start.Add(70 * time.Second),
+			Status: result.StatusAborted, RC: 1, Error: `breaker: FailedScheduling "0/3 nodes are available", insufficient cpu`},
+		{Name: "teardown", Type: result.PhaseTypeTeardown, Start: start.Add(70 * time.Second), End: start.Add(112 * time.Second), Status: result.StatusPass},
 		// a phase that never ran (no times); the status column is written as given
-		{Name: "recovery", Type: PhaseTypeRecovery, Status: "skipped"},
+		{Name: "recovery", Type: result.PhaseTypeRecovery, Status: "skipped"},
 	}
 	var b bytes.Buffer
 	if err := WriteSummaryCSV(&b, phases); err != nil {

@@ -1,4 +1,6 @@
-// Package report holds result types and writes them as tables, JSON, YAML, CSV or Markdown.
+// Package report renders results: the run document (pkg/result) and the other commands' results as tables, JSON,
+// YAML, CSV, Markdown (one table writer, WriteMarkdownTable), report.html and sparklines; and it packs a results
+// directory into a bundle. The run document's types and logic live in pkg/result.
 package report
 
 import (

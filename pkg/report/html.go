@@ -13,76 +13,9 @@ import (
 	"time"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
 )
-
-// RunDoc mirrors the parts of run.json (run.Result) that report.html and `kubectl pyrometer report` show.
-// pkg/run imports this package, so the document is read through its JSON form instead of the run type.
-type RunDoc struct {
-	// Command is "probe" for the report of `kubectl pyrometer probe --output-dir`; empty for a run.
-	Command     string                        `json:"command,omitempty"`
-	Version     any                           `json:"version"`
-	RunID       string                        `json:"runID"`
-	Server      string                        `json:"server"`
-	Start       time.Time                     `json:"start"`
-	End         time.Time                     `json:"end"`
-	Flags       map[string]string             `json:"flags"`
-	Modes       []string                      `json:"modes"`
-	Settings    map[string]map[string]float64 `json:"settings"`
-	Plan        json.RawMessage               `json:"plan,omitempty"`
-	Safety      json.RawMessage               `json:"safety,omitempty"`
-	Fingerprint RunFingerprint                `json:"fingerprint"`
-	Phases      []Phase                       `json:"phases"`
-	Stats       []probe.Stats                 `json:"stats"`
-	ServerSide  map[string][]probe.ServerStat `json:"serverSide,omitempty"`
-	Verdicts    []Verdict                     `json:"verdicts"`
-	Recovery    *Recovery                     `json:"recovery,omitempty"`
-	ProbeLag    []probe.Lag                   `json:"probeLag,omitempty"`
-	Outcome     Outcome                       `json:"outcome"`
-	Failures    []RunFailure                  `json:"failures,omitempty"`
-	Notes       []string                      `json:"notes,omitempty"`
-	OutputDir   string                        `json:"outputDir"`
-
-	// ServerSideNotes says per phase why it has no server-side rows (the apiserver process changed, a snapshot
-	// failed).
-	ServerSideNotes map[string]string `json:"serverSideNotes,omitempty"`
-}
-
-// RunFingerprint mirrors run.Fingerprint.
-type RunFingerprint struct {
-	ServerVersion  string `json:"serverVersion"`
-	Nodes          int    `json:"nodes"`
-	ReadyNodes     int    `json:"readyNodes"`
-	AllocatableCPU string `json:"allocatableCPU"`
-	AllocatableMem string `json:"allocatableMemory"`
-	Error          string `json:"error,omitempty"`
-}
-
-// RunFailure mirrors run.Failure (one line of failures.jsonl).
-type RunFailure struct {
-	Time   time.Time `json:"ts"`
-	Phase  string    `json:"phase"`
-	Reason string    `json:"reason"`
-}
-
-// ToRunDoc converts a run document (a RunDoc, or anything that encodes to run.json such as *run.Result)
-// into a RunDoc through its JSON form.
-func ToRunDoc(res any) (RunDoc, error) {
-	switch d := res.(type) {
-	case RunDoc:
-		return d, nil
-	case *RunDoc:
-		return *d, nil
-	}
-	b, err := json.Marshal(res)
-	if err != nil {
-		return RunDoc{}, fmt.Errorf("failed to encode the run document: %w", err)
-	}
-	var d RunDoc
-	if err := json.Unmarshal(b, &d); err != nil {
-		return RunDoc{}, fmt.Errorf("failed to decode the run document: %w", err)
-	}
-	return d, nil
-}
 
 // HTML chart geometry.
 const (
@@ -152,7 +85,7 @@ type htmlServerPhase struct {
 }
 
 type htmlView struct {
-	Doc          RunDoc
+	Doc          *result.Doc
 	Title        string
 	Generated    string
 	OutcomeClass string
@@ -168,41 +101,32 @@ type htmlView struct {
 	Fingerprint  [][2]string
 	Config       [][2]string
 	Settings     htmlTable
-	Plan         string
 	Phases       htmlTable
 	NoSamples    bool
 }
 
 // WriteHTML writes report.html: one self-contained page (inline CSS and SVG, no scripts, no external
 // references) with latency over time and per-phase distributions per probe kind, and the tables of run.json.
-// res is the run document (see ToRunDoc); samples are the probe's samples (probe.jsonl), possibly none.
+// doc is the run document; samples are the probe's samples (probe.jsonl), possibly none.
 // Latency axes are logarithmic (base 10): latencies span from sub-millisecond reads to 30 s list timeouts,
 // and the SLO lines (1 s, 30 s) stay readable next to a 5 ms baseline.
-func WriteHTML(w io.Writer, res any, samples []probe.Sample) error {
-	return WriteHTMLFrom(w, res, SampleSlice(samples))
+func WriteHTML(w io.Writer, doc *result.Doc, samples []probe.Sample) error {
+	return WriteHTMLFrom(w, doc, result.SampleSlice(samples))
 }
 
 // WriteHTMLFrom is WriteHTML streaming the samples from src (nil: none): two passes, memory per kind and chart
 // pixel, not per sample. Nothing is written when src fails.
-func WriteHTMLFrom(w io.Writer, res any, src SampleSource) error {
-	doc, err := ToRunDoc(res)
-	if err != nil {
-		return err
-	}
+func WriteHTMLFrom(w io.Writer, doc *result.Doc, src result.SampleSource) error {
 	if src == nil {
-		src = SampleSlice(nil)
+		src = result.SampleSlice(nil)
 	}
 	timelines, err := timelineCharts(src, doc)
 	if err != nil {
 		return err
 	}
-	cmd := "run"
-	if doc.Command != "" {
-		cmd = doc.Command
-	}
-	v := htmlView{Doc: doc, Title: "kubectl pyrometer " + cmd + " " + orDash(doc.RunID), NoSamples: len(timelines) == 0}
+	v := htmlView{Doc: doc, Title: "kubectl pyrometer " + doc.CommandName() + " " + orDash(doc.RunID), NoSamples: len(timelines) == 0}
 	switch doc.Outcome.Result {
-	case ResultPass, ResultMeasured:
+	case result.ResultPass, result.ResultMeasured:
 		v.OutcomeClass = "pass"
 	case "":
 		v.OutcomeClass = "unknown"
@@ -245,7 +169,6 @@ func WriteHTMLFrom(w io.Writer, res any, src SampleSource) error {
 	}
 	v.Failures = htmlTable{Header: []string{"TIME", "PHASE", "REASON"}, Rows: fr}
 	v.Safety = indentJSON(doc.Safety)
-	v.Plan = indentJSON(doc.Plan)
 	fp := doc.Fingerprint
 	v.Fingerprint = [][2]string{
 		{"Kubernetes version", orDash(fp.ServerVersion)},
@@ -255,7 +178,7 @@ func WriteHTMLFrom(w io.Writer, res any, src SampleSource) error {
 	if fp.Error != "" {
 		v.Fingerprint = append(v.Fingerprint, [2]string{"Error", fp.Error})
 	}
-	if doc.Version != nil {
+	if doc.Version != (version.Info{}) {
 		v.Config = append(v.Config, [2]string{"plugin version", compactJSON(doc.Version)})
 	}
 	v.Config = append(v.Config, [2]string{"modes", orDash(strings.Join(doc.Modes, ", "))})
@@ -281,7 +204,7 @@ func WriteHTMLFrom(w io.Writer, res any, src SampleSource) error {
 	return nil
 }
 
-func serverPhases(doc RunDoc) []htmlServerPhase {
+func serverPhases(doc *result.Doc) []htmlServerPhase {
 	var names []string
 	for _, p := range doc.Phases {
 		_, ok := doc.ServerSide[p.Name]
@@ -386,7 +309,7 @@ func px(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
 // sloLine draws the kind's SLO threshold, if any.
 func sloLine(c *svgChart, s logScale, kind string) {
-	slo := SLOThresholdMS(kind)
+	slo := result.SLOThresholdMS(kind)
 	if slo <= 0 {
 		return
 	}
@@ -412,7 +335,7 @@ type timeline struct {
 }
 
 // timelineCharts draws a timeline per kind of the samples of src (keyed by kind).
-func timelineCharts(src SampleSource, doc RunDoc) (map[string]*timeline, error) {
+func timelineCharts(src result.SampleSource, doc *result.Doc) (map[string]*timeline, error) {
 	tls := map[string]*timeline{}
 	err := src.Each(func(s probe.Sample) error {
 		tl := tls[string(s.Kind)]
@@ -458,7 +381,7 @@ func (tl *timeline) scan(s probe.Sample) {
 }
 
 // start draws phases as shaded bands, axes and the SLO line.
-func (tl *timeline) start(doc RunDoc) {
+func (tl *timeline) start(doc *result.Doc) {
 	kind := tl.kind
 	c := svgChart{W: chartW, H: chartH, Label: "latency over time, " + kind}
 	t0, t1, minV, maxV := tl.t0, tl.t1, tl.minV, tl.maxV
@@ -479,7 +402,7 @@ func (tl *timeline) start(doc RunDoc) {
 	}
 	plotW := float64(chartW - padLeft - padRight)
 	x := func(t time.Time) float64 { return padLeft + t.Sub(t0).Seconds()/span*plotW }
-	ys := newLogScale(minV, math.Max(maxV, SLOThresholdMS(kind)))
+	ys := newLogScale(minV, math.Max(maxV, result.SLOThresholdMS(kind)))
 
 	for i, p := range doc.Phases {
 		if p.Start.IsZero() || p.End.IsZero() {
@@ -570,7 +493,7 @@ func distributionChart(kind string, stats []probe.Stats) svgChart {
 	if math.IsInf(minV, 1) {
 		minV = 1
 	}
-	ys := newLogScale(minV, math.Max(maxV, SLOThresholdMS(kind)))
+	ys := newLogScale(minV, math.Max(maxV, result.SLOThresholdMS(kind)))
 	ys.grid(&c)
 	plotW := float64(chartW - padLeft - padRight)
 	slot := plotW / float64(len(stats))
@@ -590,7 +513,7 @@ func distributionChart(kind string, stats []probe.Stats) svgChart {
 		for j, b := range bars {
 			v := b.val(s)
 			y := ys.y(v)
-			title := fmt.Sprintf("%s %s %s: %s ms", kind, s.Phase, b.name, FormatMS(v))
+			title := fmt.Sprintf("%s %s %s: %s ms", kind, s.Phase, b.name, result.FormatMS(v))
 			if slices.Contains(s.LowCount, b.name) {
 				title += " (too few samples for this percentile)"
 			}
@@ -721,7 +644,6 @@ svg .p50{fill:#54aeff}svg .p90{fill:#0969da}svg .p99{fill:#0a3069}svg .pmax{fill
 <h2 id="s10">Configuration</h2>
 {{template "kv" .Config}}
 {{if .Settings.Rows}}<h3>Mode settings</h3>{{template "table" .Settings}}{{end}}
-{{if .Plan}}<h3>Planned cost</h3><pre>{{.Plan}}</pre>{{end}}
 </body>
 </html>
 {{define "kv"}}<table>{{range .}}<tr><th>{{index . 0}}</th><td>{{index . 1}}</td></tr>{{end}}</table>{{end}}

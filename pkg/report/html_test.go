@@ -10,20 +10,22 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
 )
 
 // syntheticRun builds a run of baseline, ramp-step-1 and recovery with get and list-cluster samples, some
 // of them errors, and the run document the run would write for it.
-func syntheticRun() (map[string]any, []probe.Sample) {
+func syntheticRun() (*result.Doc, []probe.Sample) {
 	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	var all []probe.Sample
-	var phases []Phase
+	var phases []result.Phase
 	var stats []probe.Stats
 	at := start
 	for i, ph := range []struct {
 		name, typ string
 		base      float64
-	}{{"baseline", PhaseTypeProbe, 5}, {"ramp-step-1", PhaseTypeRamp, 80}, {"recovery", PhaseTypeRecovery, 6}} {
+	}{{"baseline", result.PhaseTypeProbe, 5}, {"ramp-step-1", result.PhaseTypeRamp, 80}, {"recovery", result.PhaseTypeRecovery, 6}} {
 		var ps []probe.Sample
 		for _, k := range []probe.Kind{probe.KindGet, probe.KindListCluster} {
 			for n := range 120 {
@@ -39,25 +41,24 @@ func syntheticRun() (map[string]any, []probe.Sample) {
 			st.Phase = ph.name
 			stats = append(stats, st)
 		}
-		phases = append(phases, Phase{Name: ph.name, Type: ph.typ, Start: at, End: at.Add(30 * time.Second), Status: StatusPass})
+		phases = append(phases, result.Phase{Name: ph.name, Type: ph.typ, Start: at, End: at.Add(30 * time.Second), Status: result.StatusPass})
 		all = append(all, ps...)
 		at = at.Add(31 * time.Second)
 	}
-	verdicts := Verdicts(stats, "baseline", DefaultSLOErrorRate)
-	rec := RecoveryTime(all[len(all)-240:], RecoveryBaseline{P50MS: 5, Count: 240}, DefaultRecoveryWindow)
-	doc := map[string]any{
-		"version": map[string]string{"gitVersion": "v0.1.0"}, "runID": "r-<script>alert(1)</script>", "server": "https://10.0.0.1:6443",
-		"start": start, "end": at, "flags": map[string]string{"steps": "1", "modes": "api"}, "modes": []string{"api"},
-		"settings":    map[string]map[string]float64{"api": {"qps": 20}},
-		"plan":        map[string]any{"total": map[string]int{"objects": 40}},
-		"safety":      map[string]any{"maxObjects": 100, "namespaces": []string{"pyrometer-x"}},
-		"fingerprint": RunFingerprint{ServerVersion: "v1.31.0", Nodes: 3, ReadyNodes: 3, AllocatableCPU: "12", AllocatableMem: "48Gi"},
-		"phases":      phases, "stats": stats, "verdicts": verdicts, "recovery": rec,
-		"serverSide": map[string][]probe.ServerStat{"ramp-step-1": {{Verb: "GET", Resource: "configmaps", Scope: "resource",
+	verdicts := result.Verdicts(stats, "baseline", result.DefaultSLOErrorRate)
+	rec := result.RecoveryTime(all[len(all)-240:], result.RecoveryBaseline{P50MS: 5, Count: 240}, result.DefaultRecoveryWindow)
+	doc := &result.Doc{
+		Version: version.Info{Version: "v0.1.0"}, RunID: "r-<script>alert(1)</script>", Server: "https://10.0.0.1:6443",
+		Start: start, End: at, Flags: map[string]string{"steps": "1", "modes": "api"}, Modes: []string{"api"},
+		Settings:    map[string]map[string]float64{"api": {"qps": 20}},
+		Safety:      json.RawMessage(`{"maxObjects":100,"namespaces":["pyrometer-x"]}`),
+		Fingerprint: result.Fingerprint{ServerVersion: "v1.31.0", Nodes: 3, ReadyNodes: 3, AllocatableCPU: "12", AllocatableMem: "48Gi"},
+		Phases:      phases, Stats: stats, Verdicts: verdicts, Recovery: &rec,
+		ServerSide: map[string][]probe.ServerStat{"ramp-step-1": {{Verb: "GET", Resource: "configmaps", Scope: "resource",
 			Count: 120, Mean: 61.25, P50Bucket: "<=50", P90Bucket: "<=100", P99Bucket: "<=250", Metric: "apiserver_request_sli_duration_seconds"}}},
-		"serverSideNotes": map[string]string{"recovery": "the apiserver process changed between the snapshots"},
-		"outcome":         Decide(phases, verdicts, false),
-		"failures":        []RunFailure{{Time: start, Phase: "ramp-step-1", Reason: "kube-burner said <no>"}},
+		ServerSideNotes: map[string]string{"recovery": "the apiserver process changed between the snapshots"},
+		Outcome:         result.Decide(phases, verdicts, false),
+		Failures:        []result.Failure{{Time: start, Phase: "ramp-step-1", Reason: "kube-burner said <no>"}},
 	}
 	return doc, all
 }
@@ -133,7 +134,7 @@ func TestWriteHTML(t *testing.T) {
 func TestWriteHTMLWithoutSamples(t *testing.T) {
 	doc, _ := syntheticRun()
 	b, _ := json.Marshal(doc)
-	var d RunDoc
+	var d result.Doc
 	if err := json.Unmarshal(b, &d); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func TestWriteHTMLWithoutSamples(t *testing.T) {
 
 func TestWriteHTMLEmpty(t *testing.T) {
 	var buf bytes.Buffer
-	if err := WriteHTML(&buf, RunDoc{}, nil); err != nil {
+	if err := WriteHTML(&buf, &result.Doc{}, nil); err != nil {
 		t.Fatalf("WriteHTML: %v", err)
 	}
 	if _, err := html.Parse(&buf); err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 )
 
 // samples24h is a 24-hour probe's worth of samples: 10 per second for each of the 6 kinds.
@@ -70,7 +71,7 @@ func BenchmarkStats5M(b *testing.B) {
 		_, _, newP99 := agg.Progress()
 		progressNew := totalAlloc() - ta
 		local := agg.ByKind(probe.SourceLocal, "probe")
-		log := &SampleLog{}
+		log := &result.SampleLog{}
 		for i := range n {
 			log.Add(benchSample(t0, i))
 		}

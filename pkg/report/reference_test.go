@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
 )
 
-func refWriteSparklines(w io.Writer, samples []probe.Sample, phases []Phase, width int) error {
+func refWriteSparklines(w io.Writer, samples []probe.Sample, phases []result.Phase, width int) error {
 	if len(samples) == 0 || width < 2 {
 		return nil
 	}
@@ -112,18 +114,10 @@ func refWriteSparklines(w io.Writer, samples []probe.Sample, phases []Phase, wid
 	return nil
 }
 
-func refWriteHTML(w io.Writer, res any, samples []probe.Sample) error {
-	doc, err := ToRunDoc(res)
-	if err != nil {
-		return err
-	}
-	cmd := "run"
-	if doc.Command != "" {
-		cmd = doc.Command
-	}
-	v := htmlView{Doc: doc, Title: "kubectl pyrometer " + cmd + " " + orDash(doc.RunID), NoSamples: len(samples) == 0}
+func refWriteHTML(w io.Writer, doc *result.Doc, samples []probe.Sample) error {
+	v := htmlView{Doc: doc, Title: "kubectl pyrometer " + doc.CommandName() + " " + orDash(doc.RunID), NoSamples: len(samples) == 0}
 	switch doc.Outcome.Result {
-	case ResultPass, ResultMeasured:
+	case result.ResultPass, result.ResultMeasured:
 		v.OutcomeClass = "pass"
 	case "":
 		v.OutcomeClass = "unknown"
@@ -173,7 +167,6 @@ func refWriteHTML(w io.Writer, res any, samples []probe.Sample) error {
 	}
 	v.Failures = htmlTable{Header: []string{"TIME", "PHASE", "REASON"}, Rows: fr}
 	v.Safety = indentJSON(doc.Safety)
-	v.Plan = indentJSON(doc.Plan)
 	fp := doc.Fingerprint
 	v.Fingerprint = [][2]string{
 		{"Kubernetes version", orDash(fp.ServerVersion)},
@@ -183,7 +176,7 @@ func refWriteHTML(w io.Writer, res any, samples []probe.Sample) error {
 	if fp.Error != "" {
 		v.Fingerprint = append(v.Fingerprint, [2]string{"Error", fp.Error})
 	}
-	if doc.Version != nil {
+	if doc.Version != (version.Info{}) {
 		v.Config = append(v.Config, [2]string{"plugin version", compactJSON(doc.Version)})
 	}
 	v.Config = append(v.Config, [2]string{"modes", orDash(strings.Join(doc.Modes, ", "))})
@@ -229,7 +222,7 @@ func refKindsOf(samples []probe.Sample, stats []probe.Stats) []string {
 	return append(out, sortedKeys(seen)...)
 }
 
-func refTimelineChart(kind string, samples []probe.Sample, doc RunDoc) (svgChart, string) {
+func refTimelineChart(kind string, samples []probe.Sample, doc *result.Doc) (svgChart, string) {
 	c := svgChart{W: chartW, H: chartH, Label: "latency over time, " + kind}
 	t0, t1 := samples[0].TS, samples[0].TS
 	maxV, minV := 0.0, math.Inf(1)
@@ -262,7 +255,7 @@ func refTimelineChart(kind string, samples []probe.Sample, doc RunDoc) (svgChart
 	}
 	plotW := float64(chartW - padLeft - padRight)
 	x := func(t time.Time) float64 { return padLeft + t.Sub(t0).Seconds()/span*plotW }
-	ys := newLogScale(minV, math.Max(maxV, SLOThresholdMS(kind)))
+	ys := newLogScale(minV, math.Max(maxV, result.SLOThresholdMS(kind)))
 
 	for i, p := range doc.Phases {
 		if p.Start.IsZero() || p.End.IsZero() {

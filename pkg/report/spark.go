@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 )
 
 // SparkWidth is the number of columns of a terminal sparkline.
@@ -23,13 +24,13 @@ const SparkErrorMark = '×'
 // "<kind>@cluster"): the run's time span is cut into width columns (fewer when no line has that many samples), each drawn as the slowest sample in it
 // on a log scale from the kind's fastest to its slowest column; × marks a column in which a request failed,
 // a blank one had no sample. When phases are given, a ruler line marks where each one starts.
-func WriteSparklines(w io.Writer, samples []probe.Sample, phases []Phase, width int) error {
-	return WriteSparklinesFrom(w, SampleSlice(samples), phases, width)
+func WriteSparklines(w io.Writer, samples []probe.Sample, phases []result.Phase, width int) error {
+	return WriteSparklinesFrom(w, result.SampleSlice(samples), phases, width)
 }
 
 // WriteSparklinesFrom is WriteSparklines streaming its samples (two passes over src, memory per line and
 // column, not per sample). Nothing is written when src fails.
-func WriteSparklinesFrom(w io.Writer, src SampleSource, phases []Phase, width int) error {
+func WriteSparklinesFrom(w io.Writer, src result.SampleSource, phases []result.Phase, width int) error {
 	if src == nil || width < 2 {
 		return nil
 	}

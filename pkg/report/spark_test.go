@@ -8,6 +8,7 @@ import (
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/golden"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 )
 
 func TestSparklines(t *testing.T) {
@@ -25,7 +26,7 @@ func TestSparklines(t *testing.T) {
 		samples = append(samples, s)
 		samples = append(samples, probe.Sample{TS: s.TS, Kind: probe.KindReadyz, LatencyMS: 1, Status: 200, Source: probe.SourceCluster})
 	}
-	phases := []Phase{
+	phases := []result.Phase{
 		{Name: "baseline", Start: t0, End: t0.Add(15 * time.Second)},
 		{Name: "ramp-step-1", Start: t0.Add(15 * time.Second), End: t0.Add(25 * time.Second)},
 		{Name: "recovery", Start: t0.Add(25 * time.Second), End: t0.Add(40 * time.Second)},

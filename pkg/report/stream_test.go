@@ -3,23 +3,23 @@ package report
 import (
 	"bytes"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 )
 
 // randomRun draws samples over three phases, both sources, several kinds (one unknown), with errors and
 // timeouts, in an order that is not sorted by time (in-cluster samples arrive late).
-func randomRun(rng *rand.Rand, n int) ([]probe.Sample, []Phase) {
+func randomRun(rng *rand.Rand, n int) ([]probe.Sample, []result.Phase) {
 	t0 := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	kinds := []probe.Kind{probe.KindReadyz, probe.KindGet, probe.KindListCluster, probe.KindWatch, "future-kind"}
-	phases := []Phase{
-		{Name: "baseline", Type: PhaseTypeProbe, Start: t0, End: t0.Add(20 * time.Second), Status: StatusPass},
-		{Name: "ramp-step-1", Type: PhaseTypeRamp, Start: t0.Add(20 * time.Second), End: t0.Add(50 * time.Second), Status: StatusFail},
-		{Name: "recovery", Type: PhaseTypeRecovery, Start: t0.Add(50 * time.Second), End: t0.Add(70 * time.Second), Status: StatusPass},
+	phases := []result.Phase{
+		{Name: "baseline", Type: result.PhaseTypeProbe, Start: t0, End: t0.Add(20 * time.Second), Status: result.StatusPass},
+		{Name: "ramp-step-1", Type: result.PhaseTypeRamp, Start: t0.Add(20 * time.Second), End: t0.Add(50 * time.Second), Status: result.StatusFail},
+		{Name: "recovery", Type: result.PhaseTypeRecovery, Start: t0.Add(50 * time.Second), End: t0.Add(70 * time.Second), Status: result.StatusPass},
 	}
 	out := make([]probe.Sample, n)
 	for i := range out {
@@ -47,7 +47,7 @@ func randomRun(rng *rand.Rand, n int) ([]probe.Sample, []Phase) {
 func writeSampleFile(t *testing.T, samples []probe.Sample) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "probe.jsonl")
-	w, err := CreateJSONL(path)
+	w, err := result.CreateJSONL(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,9 +68,9 @@ func TestStreamingMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, n := range []int{1, 2, 5, 61, 500, 5000} {
 		samples, phases := randomRun(rng, n)
-		src := SampleFile{Path: writeSampleFile(t, samples)}
+		src := result.SampleFile{Path: writeSampleFile(t, samples)}
 		for _, width := range []int{2, 40, SparkWidth} {
-			for _, ph := range [][]Phase{nil, phases} {
+			for _, ph := range [][]result.Phase{nil, phases} {
 				var want, got bytes.Buffer
 				if err := refWriteSparklines(&want, samples, ph, width); err != nil {
 					t.Fatal(err)
@@ -96,7 +96,7 @@ func TestStreamingMatchesReference(t *testing.T) {
 				stats = append(stats, st)
 			}
 		}
-		doc := RunDoc{RunID: "r1", Start: phases[0].Start, End: phases[2].End, Phases: phases, Stats: stats}
+		doc := &result.Doc{RunID: "r1", Start: phases[0].Start, End: phases[2].End, Phases: phases, Stats: stats}
 		var want, got bytes.Buffer
 		if err := refWriteHTML(&want, doc, samples); err != nil {
 			t.Fatal(err)
@@ -110,43 +110,12 @@ func TestStreamingMatchesReference(t *testing.T) {
 	}
 }
 
-// A run's part of a shared probe.jsonl: only the bytes [Offset, Limit), and a line cut at Limit is skipped.
-func TestSampleFileRange(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	samples, _ := randomRun(rng, 10)
-	path := writeSampleFile(t, samples)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := bytes.SplitAfter(b, []byte("\n"))
-	off := int64(len(lines[0]) + len(lines[1]))
-	limit := off + int64(len(lines[2])+len(lines[3])) + 5 // 5 bytes into the fifth line
-	got, err := collect(SampleFile{Path: path, Offset: off, Limit: limit})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 || got[0].Seq != samples[2].Seq || got[1].Seq != samples[3].Seq {
-		t.Errorf("range read %d samples (%v), want samples 3 and 4", len(got), got)
-	}
-	got, err = collect(SampleFile{Path: path, Offset: off})
-	if err != nil || len(got) != 8 {
-		t.Errorf("from offset: %d samples, %v; want 8", len(got), err)
-	}
-}
-
-func collect(src SampleSource) ([]probe.Sample, error) {
-	var out []probe.Sample
-	err := src.Each(func(s probe.Sample) error { out = append(out, s); return nil })
-	return out, err
-}
-
 // The 16-byte SampleLog draws the same sparklines and charts as the samples it recorded.
 func TestSampleLogMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	samples, phases := randomRun(rng, 3000)
 	samples[7].LatencyMS = 1.0 / 3 // not whole µs: kept exactly too
-	log := &SampleLog{}
+	log := &result.SampleLog{}
 	for _, s := range samples {
 		log.Add(s)
 	}
@@ -163,7 +132,7 @@ func TestSampleLogMatchesReference(t *testing.T) {
 	if got.String() != want.String() {
 		t.Fatalf("sparklines differ:\n got %s\nwant %s", got.String(), want.String())
 	}
-	doc := RunDoc{RunID: "r1", Start: phases[0].Start, End: phases[2].End, Phases: phases}
+	doc := &result.Doc{RunID: "r1", Start: phases[0].Start, End: phases[2].End, Phases: phases}
 	want.Reset()
 	got.Reset()
 	if err := refWriteHTML(&want, doc, samples); err != nil {

@@ -3,12 +3,13 @@ package report
 import (
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 )
 
 // LowCountFootnote follows a stats table in which a percentile is flagged with "*".
@@ -17,16 +18,6 @@ var LowCountFootnote = fmt.Sprintf("* fewer samples than needed for that percent
 
 // ServerNote follows the server-side table; %s is the metric(s) the figures came from.
 const ServerNote = "server-side, from %s deltas: MEAN is exact (sum/count, ms); P50, P90, P99 are the histogram bucket (ms) holding that quantile"
-
-// FormatMS formats a latency in ms for humans: 1 decimal from 10 ms up (1432.1), 2 below (3.27), so that
-// small latencies keep two significant digits and large ones do not pretend to a precision they lack.
-// Machine outputs (CSV, JSON) keep the full microsecond precision instead.
-func FormatMS(v float64) string {
-	if math.Abs(v) >= 9.995 { // what %.2f would print as 10.00 or more
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	}
-	return strconv.FormatFloat(v, 'f', 2, 64)
-}
 
 // formatRatio prints a ratio to the baseline as "1.21x", "-" when there is none.
 func formatRatio(r float64) string {
@@ -62,13 +53,13 @@ func statsRows(stats []probe.Stats, showPhase bool) (rows [][]string, flagged bo
 			pct := func(name string, v float64) string {
 				if slices.Contains(s.LowCount, name) {
 					flagged = true
-					return FormatMS(v) + "*"
+					return result.FormatMS(v) + "*"
 				}
-				return FormatMS(v)
+				return result.FormatMS(v)
 			}
-			row = append(row, strconv.FormatFloat(s.ErrorPct, 'f', 1, 64), FormatMS(s.Min),
+			row = append(row, strconv.FormatFloat(s.ErrorPct, 'f', 1, 64), result.FormatMS(s.Min),
 				pct("p50", s.P50), pct("p90", s.P90), pct("p95", s.P95), pct("p99", s.P99),
-				FormatMS(s.Max), FormatMS(s.Mean))
+				result.FormatMS(s.Max), result.FormatMS(s.Mean))
 		}
 		if showPhase {
 			row = append([]string{orDash(s.Phase)}, row...)
@@ -104,12 +95,12 @@ func WriteStatsMarkdown(w io.Writer, stats []probe.Stats) error {
 	for i := 2; i < len(h); i++ {
 		right[i] = true
 	}
-	if err := writeMarkdown(w, h, rows, right); err != nil {
+	if err := WriteMarkdownTable(w, h, rows, right); err != nil {
 		return err
 	}
 	note := "\nLatencies in ms, percentiles by nearest rank; failed requests count at their elapsed time.\n"
 	if flagged {
-		note += "\n" + escapeMarkdown(LowCountFootnote) + "\n"
+		note += "\n" + EscapeMarkdown(LowCountFootnote) + "\n"
 	}
 	_, err := io.WriteString(w, note)
 	return err
@@ -119,7 +110,7 @@ func verdictHeader() []string {
 	return []string{"PHASE", "KIND", "P50", "P99", "ERR%", "SLO", "P50-RATIO", "P99-RATIO", "LEVEL", "RESULT", "REASON"}
 }
 
-func verdictRows(verdicts []Verdict) [][]string {
+func verdictRows(verdicts []result.Verdict) [][]string {
 	rows := make([][]string, 0, len(verdicts))
 	for _, v := range verdicts {
 		var slo []string
@@ -129,11 +120,11 @@ func verdictRows(verdicts []Verdict) [][]string {
 		if v.Count > 0 || v.SLOErrorPct > 0 { // a run.json from before the availability SLO has neither
 			slo = append(slo, "err<="+trimFloat(v.SLOErrorPct)+"%")
 		}
-		result := StatusPass
+		res := result.StatusPass
 		if !v.Pass {
-			result = StatusFail
+			res = result.StatusFail
 		}
-		p99 := FormatMS(v.P99MS)
+		p99 := result.FormatMS(v.P99MS)
 		if v.P99LowCount && v.Count > 0 {
 			p99 += "*"
 		}
@@ -142,8 +133,8 @@ func verdictRows(verdicts []Verdict) [][]string {
 			reason = strings.TrimPrefix(reason+"; "+v.Note, "; ")
 		}
 		rows = append(rows, []string{
-			orDash(v.Phase), v.Kind, FormatMS(v.P50MS), p99, strconv.FormatFloat(v.ErrorPct, 'f', 1, 64), orDash(strings.Join(slo, " ")),
-			formatRatio(v.P50Ratio), formatRatio(v.P99Ratio), orDash(v.Level), result, reason,
+			orDash(v.Phase), v.Kind, result.FormatMS(v.P50MS), p99, strconv.FormatFloat(v.ErrorPct, 'f', 1, 64), orDash(strings.Join(slo, " ")),
+			formatRatio(v.P50Ratio), formatRatio(v.P99Ratio), orDash(v.Level), res, reason,
 		})
 	}
 	return rows
@@ -153,14 +144,14 @@ func verdictRows(verdicts []Verdict) [][]string {
 // REASON, with the SLO as "p99<=1s err<=1%" ("err<=1%" for the pooled row), ratios as "1.21x" ("-" when not
 // compared), a p99 of fewer than probe.MinSamplesP99 samples marked "*", and REASON holding the reason of a
 // failure and the note on what too few samples left unjudged.
-func WriteVerdictTable(w io.Writer, verdicts []Verdict) error {
+func WriteVerdictTable(w io.Writer, verdicts []result.Verdict) error {
 	return renderTable(w, verdictHeader(), verdictRows(verdicts))
 }
 
 // WriteVerdictMarkdown writes the verdicts as a GitHub table with the columns of WriteVerdictTable.
-func WriteVerdictMarkdown(w io.Writer, verdicts []Verdict) error {
+func WriteVerdictMarkdown(w io.Writer, verdicts []result.Verdict) error {
 	right := []bool{false, false, true, true, true, false, true, true, false, false, false}
-	return writeMarkdown(w, verdictHeader(), verdictRows(verdicts), right)
+	return WriteMarkdownTable(w, verdictHeader(), verdictRows(verdicts), right)
 }
 
 // serverTable builds the server-side table of one phase: VERB RESOURCE SUBRESOURCE SCOPE COUNT MEAN P50 P90 P99,
@@ -180,7 +171,7 @@ func serverTable(stats []probe.ServerStat) (header []string, rows [][]string, no
 	rows = make([][]string, 0, len(stats))
 	for _, s := range stats {
 		row := []string{s.Verb, s.Resource, orDash(s.Subresource), orDash(s.Scope), strconv.FormatInt(s.Count, 10),
-			FormatMS(s.Mean), orDash(s.P50Bucket), orDash(s.P90Bucket), orDash(s.P99Bucket)}
+			result.FormatMS(s.Mean), orDash(s.P50Bucket), orDash(s.P90Bucket), orDash(s.P99Bucket)}
 		if mixed {
 			row = append(row, orDash(s.Metric))
 		}
@@ -221,35 +212,11 @@ func renderTable(w io.Writer, header []string, rows [][]string) error {
 	return nil
 }
 
-// writeMarkdown writes a GitHub-flavoured Markdown table; right marks right-aligned (numeric) columns.
-func writeMarkdown(w io.Writer, header []string, rows [][]string, right []bool) error {
-	var b strings.Builder
-	line := func(cells []string) {
-		b.WriteString("|")
-		for _, c := range cells {
-			b.WriteString(" " + escapeMarkdown(c) + " |")
-		}
-		b.WriteString("\n")
-	}
-	line(header)
-	b.WriteString("|")
-	for i := range header {
-		if i < len(right) && right[i] {
-			b.WriteString(" ---: |")
-		} else {
-			b.WriteString(" --- |")
-		}
-	}
-	b.WriteString("\n")
-	for _, r := range rows {
-		line(r)
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+func msDuration(ms float64) string {
+	return time.Duration(ms * float64(time.Millisecond)).String()
 }
 
-var markdownEscaper = strings.NewReplacer(`\`, `\\`, `|`, `\|`, `*`, `\*`, `_`, `\_`, "\n", " ")
-
-func escapeMarkdown(s string) string {
-	return markdownEscaper.Replace(s)
+// trimFloat prints a float without trailing zeros: 1000, 1.2.
+func trimFloat(v float64) string {
+	return strconv.FormatFloat(v, 'f', -1, 64)
 }

@@ -2,13 +2,17 @@ package report
 
 import (
 	"bytes"
-	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 )
+
+// t0 is when the samples of these tests start.
+var t0 = time.Date(2026, 3, 4, 3, 29, 28, 0, time.UTC)
 
 // samples returns n deterministic samples of one phase and kind, latencies spread around baseMS; every
 // errEvery-th sample (when > 0) is a timeout at 5 s.
@@ -44,9 +48,9 @@ func phaseStats(phases ...[]probe.Sample) []probe.Stats {
 // lowCountStats: 12 samples per kind (p95 and p99 flagged), one phase with a single sample (p50 too).
 func lowCountStats() []probe.Stats {
 	return phaseStats(
-		concat(samples("baseline", probe.KindReadyz, 12, 1.5, 0), samples("baseline", probe.KindGet, 12, 2.5, 0),
+		slices.Concat(samples("baseline", probe.KindReadyz, 12, 1.5, 0), samples("baseline", probe.KindGet, 12, 2.5, 0),
 			samples("baseline", probe.KindListCluster, 12, 8, 0)),
-		concat(samples("ramp-step-1", probe.KindReadyz, 12, 4, 0), samples("ramp-step-1", probe.KindGet, 12, 9, 6),
+		slices.Concat(samples("ramp-step-1", probe.KindReadyz, 12, 4, 0), samples("ramp-step-1", probe.KindGet, 12, 9, 6),
 			samples("ramp-step-1", probe.KindListCluster, 12, 40, 0)),
 		samples("recovery", probe.KindGet, 1, 3, 0),
 	)
@@ -55,20 +59,9 @@ func lowCountStats() []probe.Stats {
 // fullStats: enough samples for every percentile.
 func fullStats() []probe.Stats {
 	return phaseStats(
-		concat(samples("baseline", probe.KindGet, 120, 2.5, 0), samples("baseline", probe.KindMutate, 120, 6, 0)),
-		concat(samples("ramp-step-1", probe.KindGet, 120, 14, 40), samples("ramp-step-1", probe.KindMutate, 120, 35, 0)),
+		slices.Concat(samples("baseline", probe.KindGet, 120, 2.5, 0), samples("baseline", probe.KindMutate, 120, 6, 0)),
+		slices.Concat(samples("ramp-step-1", probe.KindGet, 120, 14, 40), samples("ramp-step-1", probe.KindMutate, 120, 35, 0)),
 	)
-}
-
-func TestFormatMS(t *testing.T) {
-	tests := map[float64]string{
-		0: "0.00", 0.004: "0.00", 3.274: "3.27", 9.99: "9.99", 9.995: "10.0", 10: "10.0", 1432.14: "1432.1", 30000: "30000.0",
-	}
-	for v, want := range tests {
-		if got := FormatMS(v); got != want {
-			t.Errorf("FormatMS(%v) = %q, want %q", v, got, want)
-		}
-	}
 }
 
 func TestWriteStatsTable(t *testing.T) {
@@ -124,13 +117,13 @@ func TestWriteVerdictTable(t *testing.T) {
 	stats := append(fullStats(), probe.Stats{Phase: "ramp-step-2", Kind: "get", Count: 12, Errors: 12, ErrorPct: 100, P50: 5000, P99: 5000,
 		LowCount: []string{"p95", "p99"}})
 	var b bytes.Buffer
-	if err := WriteVerdictTable(&b, Verdicts(stats, "baseline", DefaultSLOErrorRate)); err != nil {
+	if err := WriteVerdictTable(&b, result.Verdicts(stats, "baseline", result.DefaultSLOErrorRate)); err != nil {
 		t.Fatal(err)
 	}
 	assertGolden(t, "verdicts.golden", b.Bytes())
 
 	b.Reset()
-	if err := WriteVerdictMarkdown(&b, Verdicts(stats, "baseline", DefaultSLOErrorRate)); err != nil {
+	if err := WriteVerdictMarkdown(&b, result.Verdicts(stats, "baseline", result.DefaultSLOErrorRate)); err != nil {
 		t.Fatal(err)
 	}
 	assertGolden(t, "verdicts.md.golden", b.Bytes())
@@ -189,19 +182,14 @@ func TestWriteStatsMarkdown(t *testing.T) {
 }
 
 func TestEscapeMarkdown(t *testing.T) {
-	if got, want := escapeMarkdown("a|b*c_d\\e\nf"), `a\|b\*c\_d\\e f`; got != want {
-		t.Errorf("escapeMarkdown = %q, want %q", got, want)
+	if got, want := EscapeMarkdown("a|b*c_d\\e\nf"), `a\|b\*c\_d\\e f`; got != want {
+		t.Errorf("EscapeMarkdown = %q, want %q", got, want)
 	}
-}
-
-func Example_formatMS() {
-	fmt.Println(FormatMS(3.274), FormatMS(1432.14))
-	// Output: 3.27 1432.1
 }
 
 // A run.json written before the availability SLO has no count nor slo_error_pct: no "err<=0%" is made up.
 func TestVerdictRowsOfAnOldRun(t *testing.T) {
-	rows := verdictRows([]Verdict{{Phase: "baseline", Kind: "get", SLOThresholdMS: 1000, Pass: true},
+	rows := verdictRows([]result.Verdict{{Phase: "baseline", Kind: "get", SLOThresholdMS: 1000, Pass: true},
 		{Phase: "baseline", Kind: "all", Pass: true}})
 	if rows[0][5] != "p99<=1s" || rows[1][5] != "-" {
 		t.Errorf("SLO cells %q %q, want p99<=1s and -", rows[0][5], rows[1][5])

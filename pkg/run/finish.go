@@ -16,20 +16,11 @@ import (
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 )
 
-// Fingerprint describes the cluster, so that two runs can be told comparable or not.
-type Fingerprint struct {
-	ServerVersion  string `json:"serverVersion"`
-	Nodes          int    `json:"nodes"`
-	ReadyNodes     int    `json:"readyNodes"`
-	AllocatableCPU string `json:"allocatableCPU"`
-	AllocatableMem string `json:"allocatableMemory"`
-	Error          string `json:"error,omitempty"`
-}
-
-func takeFingerprint(ctx context.Context, c kubernetes.Interface) Fingerprint {
-	var fp Fingerprint
+func takeFingerprint(ctx context.Context, c kubernetes.Interface) result.Fingerprint {
+	var fp result.Fingerprint
 	if v, err := c.Discovery().ServerVersion(); err == nil {
 		fp.ServerVersion = v.GitVersion
 	} else {
@@ -167,7 +158,7 @@ func (r *Runner) finish(interrupted bool) {
 			}
 		}
 	}
-	r.res.Verdicts = report.Verdicts(judged, base, r.cfg.SLOErrorRate)
+	r.res.Verdicts = result.Verdicts(judged, base, r.cfg.SLOErrorRate)
 	if r.agg.Has(probe.SourceLocal, "recovery") && !interrupted {
 		var rec []probe.Sample
 		for _, s := range r.agg.Samples("recovery") {
@@ -177,19 +168,19 @@ func (r *Runner) finish(interrupted bool) {
 		}
 		// The baseline's local samples: the p50 of its successful ones (every kind pooled) and its error count.
 		pooled := r.agg.Pooled(probe.SourceLocal, "baseline")
-		baseline := report.RecoveryBaseline{P50MS: r.agg.SuccessPercentile(probe.SourceLocal, "baseline", 0.5),
+		baseline := result.RecoveryBaseline{P50MS: r.agg.SuccessPercentile(probe.SourceLocal, "baseline", 0.5),
 			Count: pooled.Count, Errors: pooled.Errors}
-		v := report.RecoveryTime(rec, baseline, report.DefaultRecoveryWindow)
+		v := result.RecoveryTime(rec, baseline, result.DefaultRecoveryWindow)
 		r.res.Recovery = &v
 	}
-	r.res.Outcome = report.Decide(r.res.Phases, r.res.Verdicts, interrupted)
+	r.res.Outcome = result.Decide(r.res.Phases, r.res.Verdicts, interrupted)
 	for _, f := range r.res.Failures {
 		if f.Phase == "setup" || f.Phase == "cleanup" {
 			r.res.Outcome.Reasons = append(r.res.Outcome.Reasons, f.Phase+": "+f.Reason)
 		}
 	}
 	if len(r.res.Phases) == 0 || r.res.Phases[0].Name != "baseline" {
-		r.res.Outcome = report.Outcome{Result: report.ResultFailed, ExitCode: report.ExitFailed, Reasons: r.res.Outcome.Reasons}
+		r.res.Outcome = result.Outcome{Result: result.ResultFailed, ExitCode: result.ExitFailed, Reasons: r.res.Outcome.Reasons}
 	}
 }
 
@@ -205,19 +196,19 @@ func (r *Runner) writeArtifacts() error {
 		}
 		return fh.Close()
 	}
-	if err := write("run.json", func(f *os.File) error { return report.Write(f, "json", r.res) }); err != nil {
+	if err := r.res.Save(r.dir); err != nil {
 		return err
 	}
-	if err := write("summary.csv", func(f *os.File) error { return report.WriteSummaryCSV(f, r.res.Phases) }); err != nil {
+	if err := write(result.SummaryFile, func(f *os.File) error { return report.WriteSummaryCSV(f, r.res.Phases) }); err != nil {
 		return err
 	}
-	if err := write("probe-stats.csv", func(f *os.File) error { return report.WriteProbeStatsCSV(f, r.res.Stats) }); err != nil {
+	if err := write(result.ProbeStatsFile, func(f *os.File) error { return report.WriteProbeStatsCSV(f, r.res.Stats) }); err != nil {
 		return err
 	}
-	if err := write("report.html", func(f *os.File) error { return report.WriteHTMLFrom(f, r.res, r.res.Samples) }); err != nil {
+	if err := write(result.ReportFile, func(f *os.File) error { return report.WriteHTMLFrom(f, r.res, r.res.Samples) }); err != nil {
 		return err
 	}
-	for _, name := range []string{"failures.jsonl", "events.jsonl", "phases.jsonl"} {
+	for _, name := range []string{result.FailuresFile, result.EventsFile, result.PhasesFile} {
 		p := filepath.Join(r.dir, name)
 		if _, err := os.Stat(p); os.IsNotExist(err) {
 			if err := os.WriteFile(p, nil, 0o644); err != nil {
@@ -230,14 +221,14 @@ func (r *Runner) writeArtifacts() error {
 
 // sampleFile is this run's part of probe.jsonl as it is now (the in-cluster probe may still append a line
 // while the artifacts are written); nil without samples.
-func (r *Runner) sampleFile() report.SampleSource {
+func (r *Runner) sampleFile() result.SampleSource {
 	if r.agg.Count() == 0 {
 		return nil
 	}
-	path := filepath.Join(r.dir, "probe.jsonl")
+	path := filepath.Join(r.dir, result.SamplesFile)
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil
 	}
-	return report.SampleFile{Path: path, Offset: r.jsonlStart, Limit: st.Size()}
+	return result.SampleFile{Path: path, Offset: r.jsonlStart, Limit: st.Size()}
 }

@@ -6,28 +6,13 @@ import (
 	"time"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 )
 
 // UnmeasuredPhase is the phase of an in-cluster sample taken outside every measured window: before the baseline,
 // while kube-burner creates a step's load (before its probe window), during teardown, after recovery. Such samples
 // are kept in probe.jsonl but count in no row, as the local probe takes none there.
 const UnmeasuredPhase = "unmeasured"
-
-// ClusterProbeReport is run.json's account of the in-cluster probe.
-type ClusterProbeReport struct {
-	// ClockOffsetMS is the pod's clock minus this machine's, estimated from the first samples (offsetSamples): for
-	// each, the pod's time when it finished (ts + lag + latency) minus the time its log line arrived here; the largest
-	// such difference (the line delivered fastest) is the estimate. It is low by that fastest delivery delay
-	// (typically a few ms), as a one-way measurement must be. Samples are attributed to phases by ts - offset.
-	ClockOffsetMS float64 `json:"clockOffsetMS"`
-	// MaxDeliveryMS is how much longer than the fastest the slowest log line took to arrive: how far behind the
-	// stream fell under load (the reason samples are attributed by their timestamps, not by when they arrive).
-	MaxDeliveryMS float64 `json:"maxDeliveryMS"`
-	Samples       int     `json:"samples"`
-	// Unmeasured counts the samples outside every measured window (phase "unmeasured" in probe.jsonl).
-	Unmeasured int                       `json:"unmeasured"`
-	Health     *probe.ClusterProbeHealth `json:"health,omitempty"`
-}
 
 // clusterClock attributes in-cluster samples to the measured windows by their own timestamps, with the pod's clock
 // offset estimated as they arrive. A window opens when its probing starts and closes when it ends; a sample arrives
@@ -110,10 +95,10 @@ func (c *clusterClock) caughtUp() bool {
 	return true
 }
 
-func (c *clusterClock) report() *ClusterProbeReport {
+func (c *clusterClock) report() *result.ClusterProbe {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r := &ClusterProbeReport{Samples: c.samples, Unmeasured: c.outside, MaxDeliveryMS: math.Round(c.maxDelay*1000) / 1000}
+	r := &result.ClusterProbe{Samples: c.samples, Unmeasured: c.outside, MaxDeliveryMS: math.Round(c.maxDelay*1000) / 1000}
 	if !math.IsNaN(c.offset) {
 		r.ClockOffsetMS = math.Round(c.offset*1000) / 1000
 	}

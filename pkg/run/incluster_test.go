@@ -7,12 +7,12 @@ import (
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 )
 
 func sinkRunner(t *testing.T) *Runner {
 	t.Helper()
-	w, err := report.CreateJSONL(filepath.Join(t.TempDir(), "probe.jsonl"))
+	w, err := result.CreateJSONL(filepath.Join(t.TempDir(), "probe.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}

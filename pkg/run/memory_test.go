@@ -10,7 +10,7 @@ import (
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 )
 
 // What a run holds in memory per probe sample it has taken: a 24-hour run takes millions. The samples go to
@@ -22,7 +22,7 @@ func TestSinkMemoryPerSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.jsonl = report.NewJSONLWriter(io.Discard)
+	r.jsonl = result.NewJSONLWriter(io.Discard)
 	r.phase.Store("ramp-step-1")
 	t0 := time.Now()
 	var before, after runtime.MemStats
@@ -47,15 +47,15 @@ func TestFinishMatchesSortAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.jsonl = report.NewJSONLWriter(io.Discard)
+	r.jsonl = result.NewJSONLWriter(io.Discard)
 	r.dir = t.TempDir()
 	t0 := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	r.res = &Result{}
+	r.res = &result.Doc{}
 	rng := rand.New(rand.NewPCG(11, 12))
 	var all []probe.Sample
 	for p, name := range []string{"baseline", "ramp-step-1", "teardown", "recovery"} {
 		start := t0.Add(time.Duration(p) * time.Minute)
-		r.res.Phases = append(r.res.Phases, report.Phase{Name: name, Start: start, End: start.Add(time.Minute), Status: report.StatusPass})
+		r.res.Phases = append(r.res.Phases, result.Phase{Name: name, Start: start, End: start.Add(time.Minute), Status: result.StatusPass})
 		for i := range 600 {
 			s := probe.Sample{TS: start.Add(time.Duration(i) * 100 * time.Millisecond), Phase: name, Kind: probe.AllKinds[rng.IntN(len(probe.AllKinds))],
 				LatencyMS: float64(rng.IntN(40000)+500) / 1000 * float64(1+p%2*10), Status: 200, Source: probe.SourceLocal}
@@ -105,7 +105,7 @@ func TestFinishMatchesSortAll(t *testing.T) {
 	if !reflect.DeepEqual(r.res.Stats, want) {
 		t.Fatalf("stats differ:\n got %+v\nwant %+v", r.res.Stats, want)
 	}
-	rec := report.RecoveryTime(byPhase["recovery"], report.NewRecoveryBaseline(byPhase["baseline"]), report.DefaultRecoveryWindow)
+	rec := result.RecoveryTime(byPhase["recovery"], result.NewRecoveryBaseline(byPhase["baseline"]), result.DefaultRecoveryWindow)
 	if r.res.Recovery == nil || !reflect.DeepEqual(*r.res.Recovery, rec) {
 		t.Fatalf("recovery = %+v, want %+v", r.res.Recovery, rec)
 	}

@@ -12,7 +12,7 @@ import (
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 )
 
 // MonitorRecord is one line of monitor.jsonl.
@@ -33,7 +33,7 @@ type MonitorRecord struct {
 // monitor samples, every interval until ctx ends: node and pod usage from the metrics API (when metrics-server is
 // there), node conditions, and the events of the run's namespaces, into monitor.jsonl.
 func (r *Runner) monitor(ctx context.Context, interval time.Duration) (stop func()) {
-	w, err := report.CreateJSONL(filepath.Join(r.dir, "monitor.jsonl"))
+	w, err := result.CreateJSONL(filepath.Join(r.dir, result.MonitorFile))
 	if err != nil {
 		r.note("monitor not started: " + err.Error())
 		return func() {}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 )
 
 // TestSetupConflictDeletesNothingOfTheOtherRun: a run whose namespace exists already (another process uses the
@@ -23,7 +24,7 @@ func TestSetupConflictDeletesNothingOfTheOtherRun(t *testing.T) {
 	kube := fake.NewClientset(
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: other[0], Labels: cluster.Labels(id, "probe")}},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: other[1], Labels: cluster.Labels(id, "stress")}})
-	r := &Runner{env: Env{Client: kube, RunID: id, Owner: "bob", Log: io.Discard}, cfg: Config{TeardownTimeout: 5 * time.Second}, res: &Result{}}
+	r := &Runner{env: Env{Client: kube, RunID: id, Owner: "bob", Log: io.Discard}, cfg: Config{TeardownTimeout: 5 * time.Second}, res: &result.Doc{}}
 	ctx := context.Background()
 	err := r.createNamespace(ctx, other[0], "probe")
 	if err == nil || !strings.Contains(err.Error(), "exists") {
@@ -37,7 +38,7 @@ func TestSetupConflictDeletesNothingOfTheOtherRun(t *testing.T) {
 	}
 
 	// This process created its probe namespace, then found its step namespace taken: it deletes its own only.
-	r = &Runner{env: Env{Client: kube, RunID: id, Owner: "carol", Log: io.Discard}, cfg: Config{TeardownTimeout: 5 * time.Second}, res: &Result{}}
+	r = &Runner{env: Env{Client: kube, RunID: id, Owner: "carol", Log: io.Discard}, cfg: Config{TeardownTimeout: 5 * time.Second}, res: &result.Doc{}}
 	mine := "pyrometer-" + id + "-own"
 	if err := r.createNamespace(ctx, mine, "probe"); err != nil {
 		t.Fatal(err)

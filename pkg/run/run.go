@@ -5,6 +5,7 @@ package run
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,8 +27,9 @@ import (
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/stress"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
 )
 
 // Config is a resolved run.
@@ -51,10 +53,10 @@ type Config struct {
 	OutputDir           string
 	Flags               map[string]string // as given, for run.json
 	Breaker             BreakerConfig
-	SLOErrorRate        float64       // availability SLO of every phase: the fraction of probe requests that may fail
-	Monitor             time.Duration // > 0: write monitor.jsonl every Monitor
-	Safety              any           // the safety plan the run was admitted with (for run.json)
-	Interactive         any           // the answers given at the prompts of run -i/-c/-r (for run.json; nil: none)
+	SLOErrorRate        float64         // availability SLO of every phase: the fraction of probe requests that may fail
+	Monitor             time.Duration   // > 0: write monitor.jsonl every Monitor
+	Safety              json.RawMessage // the safety plan the run was admitted with (for run.json)
+	Interactive         json.RawMessage // the answers given at the prompts of run -i/-c/-r (for run.json; nil: none)
 }
 
 // Env is the cluster the run talks to.
@@ -72,55 +74,6 @@ type Env struct {
 	Kinds   []cluster.Kind
 }
 
-// Result is run.json.
-type Result struct {
-	Version     any                           `json:"version"`
-	RunID       string                        `json:"runID"`
-	Server      string                        `json:"server"`
-	Start       time.Time                     `json:"start"`
-	End         time.Time                     `json:"end"`
-	Flags       map[string]string             `json:"flags"`
-	Modes       []string                      `json:"modes"`
-	Settings    map[string]map[string]float64 `json:"settings"`
-	Plan        Plan                          `json:"plan"`
-	Safety      any                           `json:"safety,omitempty"`
-	Interactive any                           `json:"interactive,omitempty"`
-	Fingerprint Fingerprint                   `json:"fingerprint"`
-	Phases      []report.Phase                `json:"phases"`
-	Stats       []probe.Stats                 `json:"stats"`
-	ServerSide  map[string][]probe.ServerStat `json:"serverSide,omitempty"`
-	Verdicts    []report.Verdict              `json:"verdicts"`
-	Recovery    *report.Recovery              `json:"recovery,omitempty"`
-	ProbeLag    []probe.Lag                   `json:"probeLag,omitempty"` // per phase, local probe
-	Outcome     report.Outcome                `json:"outcome"`
-	Failures    []Failure                     `json:"failures,omitempty"`
-	Teardown    []cluster.Object              `json:"teardown,omitempty"`
-	Notes       []string                      `json:"notes,omitempty"`
-	OutputDir   string                        `json:"outputDir"`
-	// Samples are every probe sample of the run, streamed from this run's part of probe.jsonl (for the
-	// terminal's sparklines); nil when there is none.
-	Samples report.SampleSource `json:"-"`
-
-	// ServerSideNotes says per phase why it has no server-side rows (the apiserver process changed, a snapshot
-	// failed).
-	ServerSideNotes map[string]string `json:"serverSideNotes,omitempty"`
-	// ClusterProbe is the in-cluster probe's clock offset, attribution and health (--probe-from cluster|both).
-	ClusterProbe *ClusterProbeReport `json:"clusterProbe,omitempty"`
-}
-
-// Plan is the cost of the run as configured.
-type Plan struct {
-	PerStep modes.Cost `json:"perStep"`
-	Total   modes.Cost `json:"total"`
-}
-
-// Failure is one line of failures.jsonl.
-type Failure struct {
-	Time   time.Time `json:"ts"`
-	Phase  string    `json:"phase"`
-	Reason string    `json:"reason"`
-}
-
 // Runner runs one run.
 type Runner struct {
 	cfg Config
@@ -130,8 +83,8 @@ type Runner struct {
 	probeNS string
 	phase   atomic.Value // current phase name, for samples streamed from the in-cluster probe
 	agg     *probe.Aggregate
-	jsonl   *report.JSONLWriter
-	res     *Result
+	jsonl   *result.JSONLWriter
+	res     *result.Doc
 	burner  burner
 	tmplDir string
 	// createdNS are the namespaces this process created; conflict: a namespace of this run id existed already
@@ -200,33 +153,26 @@ func (r *Runner) logf(format string, a ...any) {
 
 // Run executes the run. It returns the result (also when the run failed or was interrupted: then partial) and an
 // error only when it could not start or write its artifacts.
-func (r *Runner) Run(ctx context.Context, version any) (*Result, error) {
-	cost, err := r.cfg.Selection.StepCost()
-	if err != nil {
-		return nil, err
-	}
-	total := modes.Cost{Namespaces: 1}
-	for i := 0; i < r.cfg.Steps; i++ {
-		total = total.Add(cost)
-	}
+func (r *Runner) Run(ctx context.Context, version version.Info) (*result.Doc, error) {
 	var modes []string
 	for _, m := range r.cfg.Selection.Modes {
 		modes = append(modes, m.Name)
 	}
-	r.res = &Result{Version: version, RunID: r.env.RunID, Server: r.env.RestConfig.Host, Start: time.Now(), Flags: r.cfg.Flags, Interactive: r.cfg.Interactive,
-		Modes: modes, Settings: r.cfg.Selection.Settings, Plan: Plan{PerStep: cost, Total: total}, Safety: r.cfg.Safety,
+	r.res = &result.Doc{Version: version, RunID: r.env.RunID, Server: r.env.RestConfig.Host, Start: time.Now(), Flags: r.cfg.Flags, Interactive: r.cfg.Interactive,
+		Modes: modes, Settings: r.cfg.Selection.Settings, Safety: r.cfg.Safety,
 		ServerSide: map[string][]probe.ServerStat{}, OutputDir: r.dir}
 	// never append to another run's files (the command checked before creating anything; its own files are there)
-	if err := report.CheckOutputDir(r.dir, "safety-plan.txt", "image-map.txt"); err != nil {
+	if err := result.CheckOutputDir(r.dir, result.SafetyPlanFile, result.ImageMapFile); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("invalid --output-dir: %w", err)
 	}
-	if r.jsonl, err = report.CreateJSONL(filepath.Join(r.dir, "probe.jsonl")); err != nil {
+	var err error
+	if r.jsonl, err = result.CreateJSONL(filepath.Join(r.dir, result.SamplesFile)); err != nil {
 		return nil, fmt.Errorf("invalid --output-dir: %w", err)
 	}
-	if st, err := os.Stat(filepath.Join(r.dir, "probe.jsonl")); err == nil {
+	if st, err := os.Stat(filepath.Join(r.dir, result.SamplesFile)); err == nil {
 		r.jsonlStart = st.Size()
 	}
 	defer r.jsonl.Close()
@@ -284,8 +230,8 @@ func (r *Runner) execute(ctx context.Context) (interrupted bool) {
 	}
 
 	// probe runs one measured phase; it never stops early on its own.
-	probePhase := func(name, typ string, d time.Duration) report.Phase {
-		ph := report.Phase{Name: name, Type: typ, Start: time.Now()}
+	probePhase := func(name, typ string, d time.Duration) result.Phase {
+		ph := result.Phase{Name: name, Type: typ, Start: time.Now()}
 		r.phase.Store(name)
 		r.clock.open(name, ph.Start, d)
 		r.logf("%s: probing for %v", name, d)
@@ -301,15 +247,15 @@ func (r *Runner) execute(ctx context.Context) (interrupted bool) {
 		}
 		ph.End = time.Now()
 		r.clock.close(name, ph.End)
-		ph.Status = report.StatusPass
+		ph.Status = result.StatusPass
 		if err != nil {
-			ph.Status, ph.RC, ph.Error = report.StatusAborted, 1, err.Error()
+			ph.Status, ph.RC, ph.Error = result.StatusAborted, 1, err.Error()
 		}
 		snap = r.snapshot(ctx, snap, name)
 		return ph
 	}
 
-	r.addPhase(probePhase("baseline", report.PhaseTypeProbe, r.cfg.Baseline))
+	r.addPhase(probePhase("baseline", result.PhaseTypeProbe, r.cfg.Baseline))
 	if ctx.Err() != nil {
 		return true
 	}
@@ -333,18 +279,18 @@ func (r *Runner) execute(ctx context.Context) (interrupted bool) {
 	if ctx.Err() != nil {
 		return true
 	}
-	r.addPhase(probePhase("recovery", report.PhaseTypeRecovery, r.cfg.Recovery))
+	r.addPhase(probePhase("recovery", result.PhaseTypeRecovery, r.cfg.Recovery))
 	return ctx.Err() != nil
 }
 
 // rampStep creates step i's load and measures while it runs. ok=false stops the ramp.
-func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe.Prober, local bool) (report.Phase, bool) {
-	ph := report.Phase{Name: name, Type: report.PhaseTypeRamp, Start: time.Now(), UUID: uuid.NewString(), Details: map[string]string{}}
+func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe.Prober, local bool) (result.Phase, bool) {
+	ph := result.Phase{Name: name, Type: result.PhaseTypeRamp, Start: time.Now(), UUID: uuid.NewString(), Details: map[string]string{}}
 	r.phase.Store(name)
-	fail := func(reason string) (report.Phase, bool) {
-		ph.End, ph.Status, ph.RC, ph.Error = time.Now(), report.StatusFail, 1, reason
+	fail := func(reason string) (result.Phase, bool) {
+		ph.End, ph.Status, ph.RC, ph.Error = time.Now(), result.StatusFail, 1, reason
 		if ctx.Err() != nil {
-			ph.Status = report.StatusAborted
+			ph.Status = result.StatusAborted
 		}
 		r.fail(name, reason)
 		return ph, false
@@ -362,13 +308,13 @@ func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe
 	outer := ctx
 	ctx, brk, stopBreaker := r.startBreaker(outer, ns, name)
 	defer stopBreaker()
-	fail = func(reason string) (report.Phase, bool) {
+	fail = func(reason string) (result.Phase, bool) {
 		if b := brk.Reason(); b != "" {
 			reason = "breaker: " + b
 		}
-		ph.End, ph.Status, ph.RC, ph.Error = time.Now(), report.StatusFail, 1, reason
+		ph.End, ph.Status, ph.RC, ph.Error = time.Now(), result.StatusFail, 1, reason
 		if outer.Err() != nil {
-			ph.Status = report.StatusAborted
+			ph.Status = result.StatusAborted
 		}
 		r.fail(name, reason)
 		return ph, false
@@ -458,7 +404,7 @@ func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe
 	if perr != nil {
 		return fail(perr.Error())
 	}
-	ph.End, ph.Status = time.Now(), report.StatusPass
+	ph.End, ph.Status = time.Now(), result.StatusPass
 	return ph, true
 }
 
@@ -490,7 +436,7 @@ func (r *Runner) ensureBurner() error {
 			}
 		}
 	}
-	logf, err := os.Create(filepath.Join(r.dir, "kube-burner.log"))
+	logf, err := os.Create(filepath.Join(r.dir, result.KubeBurnerLog))
 	if err != nil {
 		return fmt.Errorf("failed to create kube-burner.log: %w", err)
 	}
@@ -504,8 +450,8 @@ func (r *Runner) ensureBurner() error {
 
 // teardown deletes the step namespaces in parallel and waits until they are gone. Every load generator of the run
 // has stopped by now (rampStep waits for its kube-burner processes), so nothing re-creates what is deleted here.
-func (r *Runner) teardown() report.Phase {
-	ph := report.Phase{Name: "teardown", Type: report.PhaseTypeTeardown, Start: time.Now(), Details: map[string]string{}}
+func (r *Runner) teardown() result.Phase {
+	ph := result.Phase{Name: "teardown", Type: result.PhaseTypeTeardown, Start: time.Now(), Details: map[string]string{}}
 	r.phase.Store("teardown")
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.TeardownTimeout+30*time.Second)
 	defer cancel()
@@ -527,9 +473,9 @@ func (r *Runner) teardown() report.Phase {
 	}
 	ph.End = time.Now()
 	ph.Details["namespaces"] = fmt.Sprint(len(stressNS))
-	ph.Status = report.StatusPass
+	ph.Status = result.StatusPass
 	if err != nil {
-		ph.Status, ph.RC, ph.Error = report.StatusFail, 1, err.Error()
+		ph.Status, ph.RC, ph.Error = result.StatusFail, 1, err.Error()
 		r.fail("teardown", err.Error())
 	}
 	return ph
@@ -658,9 +604,9 @@ func (r *Runner) sink(s probe.Sample) {
 	_ = r.jsonl.Write(s)
 }
 
-func (r *Runner) addPhase(ph report.Phase) {
+func (r *Runner) addPhase(ph result.Phase) {
 	r.res.Phases = append(r.res.Phases, ph)
-	_ = report.AppendJSONL(filepath.Join(r.dir, "phases.jsonl"), ph)
+	_ = result.AppendJSONL(filepath.Join(r.dir, result.PhasesFile), ph)
 	r.logf("%s: %s (%.1fs)%s", ph.Name, ph.Status, ph.Elapsed().Seconds(), errSuffix(ph.Error))
 }
 
@@ -672,9 +618,9 @@ func errSuffix(e string) string {
 }
 
 func (r *Runner) fail(phase, reason string) {
-	f := Failure{Time: time.Now(), Phase: phase, Reason: reason}
+	f := result.Failure{Time: time.Now(), Phase: phase, Reason: reason}
 	r.res.Failures = append(r.res.Failures, f)
-	_ = report.AppendJSONL(filepath.Join(r.dir, "failures.jsonl"), f)
+	_ = result.AppendJSONL(filepath.Join(r.dir, result.FailuresFile), f)
 }
 
 func (r *Runner) note(n string) { r.res.Notes = append(r.res.Notes, n) }
@@ -722,7 +668,7 @@ func (r *Runner) recordEvents(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	w, err := report.CreateJSONL(filepath.Join(r.dir, "events.jsonl"))
+	w, err := result.CreateJSONL(filepath.Join(r.dir, result.EventsFile))
 	if err != nil {
 		return
 	}

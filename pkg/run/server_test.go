@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 )
 
 // metricsPage is an apiserver's /metrics with one series, GET configmaps: fast requests <=5 ms, slow ones <=1 s,
@@ -49,7 +50,7 @@ func snapshotRunner(t *testing.T, pages ...string) *Runner {
 		t.Fatal(err)
 	}
 	return &Runner{cfg: Config{Probe: probe.Config{RequestTimeout: 5 * time.Second}}, env: Env{ProbeRC: cs.Discovery().RESTClient(), Log: io.Discard},
-		res: &Result{ServerSide: map[string][]probe.ServerStat{}}}
+		res: &result.Doc{ServerSide: map[string][]probe.ServerStat{}}}
 }
 
 // The snapshots at the phase boundaries: each phase's rows are the difference from the snapshot at its start. When

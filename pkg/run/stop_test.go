@@ -25,7 +25,9 @@ import (
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/stress"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
 )
 
 // fakeBurner stands for kube-burner's process: a run lasts until ctx ends (or hold passes), like a flood.
@@ -107,7 +109,7 @@ func testRunner(t *testing.T, modeList string, fb *fakeBurner) (*Runner, *fake.C
 		t.Fatal(err)
 	}
 	r.newBurner = func(*rest.Config, io.Writer) (burner, error) { return fb, nil }
-	r.res = &Result{ServerSide: map[string][]probe.ServerStat{}}
+	r.res = &result.Doc{ServerSide: map[string][]probe.ServerStat{}}
 	return r, client, logs
 }
 
@@ -192,7 +194,7 @@ func TestRunPanicStillTearsDown(t *testing.T) {
 			m["boom"]++
 		}
 	}
-	res, err := r.Run(context.Background(), "test")
+	res, err := r.Run(context.Background(), version.Info{Version: "test"})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}

@@ -89,12 +89,12 @@ func RunPods(sel *modes.Selection, steps int) ([]PodShape, error) {
 // fitCheck packs pods first-fit-decreasing (largest CPU request first, then memory) onto nodes (in their order),
 // a pod taking a node only when its CPU, its memory and a pod slot are all free there, as the scheduler requires.
 // The message names the first pod (in that order) that does not fit, and where the most was free.
-func fitCheck(pods []PodShape, nodes []NodeFree, on string) Check {
+func fitCheck(pods []PodShape, nodes []NodeFree, on string) PlanCheck {
 	total := 0
 	for _, p := range pods {
 		total += p.Count
 	}
-	c := Check{Name: CheckFit, Value: int64(total)}
+	c := PlanCheck{Name: CheckFit, Value: int64(total)}
 	if total == 0 {
 		c.OK, c.Message = true, "fit: the run creates no pods"
 		return c

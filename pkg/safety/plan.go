@@ -53,8 +53,8 @@ const (
 	CheckPodSlots       = "pod-slots"
 )
 
-// Check is one comparison of the plan: Value (what the run creates or requests) against Limit.
-type Check struct {
+// PlanCheck is one comparison of the plan: Value (what the run creates or requests) against Limit.
+type PlanCheck struct {
 	Name    string `json:"name"`
 	Value   int64  `json:"value"`
 	Limit   int64  `json:"limit"`
@@ -70,25 +70,39 @@ type Plan struct {
 	Total    modes.Cost `json:"total"` // all steps together (steps are cumulative), plus the probe's namespace
 	Limits   `json:"limits"`
 	Capacity `json:"capacity"`
-	Checks   []Check `json:"checks"`
-	Blocked  bool    `json:"blocked"`
+	Checks   []PlanCheck `json:"checks"`
+	Blocked  bool        `json:"blocked"`
 }
 
 // Compute builds the safety plan of steps ramp steps of sel. It is pure: capacity comes from ReadCapacity.
 func Compute(sel *modes.Selection, steps int, limits Limits, capacity Capacity) (Plan, error) {
+	per, err := stepCost(sel, steps, limits)
+	if err != nil {
+		return Plan{}, err
+	}
+	return compute(sel, per, steps, limits, capacity)
+}
+
+// stepCost checks the inputs of a plan and computes the cost of one step: the only place the step cost is computed.
+func stepCost(sel *modes.Selection, steps int, limits Limits) (modes.Cost, error) {
 	if sel == nil || len(sel.Modes) == 0 {
-		return Plan{}, errors.New("safety plan: no stress modes selected")
+		return modes.Cost{}, errors.New("safety plan: no stress modes selected")
 	}
 	if steps < 1 {
-		return Plan{}, fmt.Errorf("safety plan: steps must be at least 1, got %d", steps)
+		return modes.Cost{}, fmt.Errorf("safety plan: steps must be at least 1, got %d", steps)
 	}
 	if err := limits.Validate(); err != nil {
-		return Plan{}, err
+		return modes.Cost{}, err
 	}
 	per, err := sel.StepCost()
 	if err != nil {
-		return Plan{}, fmt.Errorf("safety plan: %w", err)
+		return modes.Cost{}, fmt.Errorf("safety plan: %w", err)
 	}
+	return per, nil
+}
+
+// compute is Compute with the step cost per (stepCost).
+func compute(sel *modes.Selection, per modes.Cost, steps int, limits Limits, capacity Capacity) (Plan, error) {
 	total := modes.Cost{Namespaces: 1} // the probe's namespace
 	for i := 0; i < steps; i++ {
 		total = total.Add(per)
@@ -96,8 +110,8 @@ func Compute(sel *modes.Selection, steps int, limits Limits, capacity Capacity) 
 	p := Plan{Steps: steps, PerStep: per, Total: total, Limits: limits, Capacity: capacity}
 
 	// limit compares with a configured limit, free with the free capacity of the nodes.
-	limit := func(name string, value, max int64, desc, flag string) Check {
-		c := Check{Name: name, Value: value, Limit: max, OK: value <= max}
+	limit := func(name string, value, max int64, desc, flag string) PlanCheck {
+		c := PlanCheck{Name: name, Value: value, Limit: max, OK: value <= max}
 		if c.OK {
 			c.Message = fmt.Sprintf("%s: %s, within %s %d", name, desc, flag, max)
 		} else {
@@ -106,8 +120,8 @@ func Compute(sel *modes.Selection, steps int, limits Limits, capacity Capacity) 
 		return c
 	}
 	on := capacity.where()
-	free := func(name string, value, avail int64, unit, desc, freeWhat string) Check {
-		c := Check{Name: name, Value: value, Limit: avail, Unit: unit, OK: value <= avail}
+	free := func(name string, value, avail int64, unit, desc, freeWhat string) PlanCheck {
+		c := PlanCheck{Name: name, Value: value, Limit: avail, Unit: unit, OK: value <= avail}
 		if c.OK {
 			c.Message = fmt.Sprintf("%s: %s, within the %d%s %s on %s", name, desc, avail, unit, freeWhat, on)
 		} else {
@@ -115,7 +129,7 @@ func Compute(sel *modes.Selection, steps int, limits Limits, capacity Capacity) 
 		}
 		return c
 	}
-	p.Checks = []Check{
+	p.Checks = []PlanCheck{
 		limit(CheckPods, int64(total.Pods), int64(limits.MaxPods), fmt.Sprintf("the run creates %d pods", total.Pods), "--max-pods"),
 		limit(CheckNamespaces, int64(total.Namespaces), int64(limits.MaxNamespaces),
 			fmt.Sprintf("the run creates %d namespaces (one per step and the probe's)", total.Namespaces), "--max-namespaces"),
@@ -141,8 +155,8 @@ func Compute(sel *modes.Selection, steps int, limits Limits, capacity Capacity) 
 }
 
 // Failed returns the checks that block the run.
-func (p Plan) Failed() []Check {
-	var out []Check
+func (p Plan) Failed() []PlanCheck {
+	var out []PlanCheck
 	for _, c := range p.Checks {
 		if !c.OK {
 			out = append(out, c)

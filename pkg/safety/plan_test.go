@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/authz"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/golden"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 )
@@ -26,7 +27,7 @@ func cpuSelection(replicas, millicores, api float64) *modes.Selection {
 	return sel
 }
 
-func check(t *testing.T, p Plan, name string) Check {
+func check(t *testing.T, p Plan, name string) PlanCheck {
 	t.Helper()
 	for _, c := range p.Checks {
 		if c.Name == name {
@@ -34,7 +35,7 @@ func check(t *testing.T, p Plan, name string) Check {
 		}
 	}
 	t.Fatalf("plan has no check %q: %+v", name, p.Checks)
-	return Check{}
+	return PlanCheck{}
 }
 
 func TestComputeTotals(t *testing.T) {
@@ -193,7 +194,7 @@ func TestWriteText(t *testing.T) {
 				t.Fatal(err)
 			}
 			b.WriteString("\n")
-			if err := WritePermissions(&b, []Missing{
+			if err := WritePermissions(&b, []authz.Access{
 				{Verb: "create", Resource: "namespaces", Reason: "namespaces"},
 				{Verb: "delete", Resource: "namespaces", Reason: "namespaces"},
 				{Verb: "create", Group: "apps", Resource: "deployments", Namespace: "pyrometer-x-step-1"},

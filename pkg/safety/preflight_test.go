@@ -18,6 +18,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	pyrometer "github.com/kubepyrometer/kubectl-pyrometer"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/authz"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 )
@@ -25,7 +26,7 @@ import (
 // reviewer answers SelfSubjectAccessReviews: allowed unless deny says no; it counts the reviews per access.
 type reviewer struct {
 	mu     sync.Mutex
-	deny   func(Access) bool
+	deny   func(authz.Access) bool
 	counts map[string]int
 }
 
@@ -33,16 +34,16 @@ func (r *reviewer) install(c *fake.Clientset) {
 	r.counts = map[string]int{}
 	c.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		rev := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectAccessReview)
-		var acc Access
+		var acc authz.Access
 		if n := rev.Spec.NonResourceAttributes; n != nil {
-			acc = Access{Verb: n.Verb, Path: n.Path}
+			acc = authz.Access{Verb: n.Verb, Path: n.Path}
 		} else {
 			ra := rev.Spec.ResourceAttributes
 			res := ra.Resource
 			if ra.Subresource != "" {
 				res += "/" + ra.Subresource
 			}
-			acc = Access{Verb: ra.Verb, Group: ra.Group, Resource: res, Namespace: ra.Namespace}
+			acc = authz.Access{Verb: ra.Verb, Group: ra.Group, Resource: res, Namespace: ra.Namespace}
 		}
 		r.mu.Lock()
 		r.counts[acc.String()]++
@@ -65,20 +66,22 @@ func withDiscovery(c *fake.Clientset) *fake.Clientset {
 	return c
 }
 
-func runRequirements() Requirements {
-	return Requirements{StepNamespace: "pyrometer-abc-step-1", ProbeNamespace: "pyrometer-abc",
+func runRequirements() runNeeds {
+	return runNeeds{StepNamespace: "pyrometer-abc-step-1",
 		Objects: []schema.GroupVersionKind{{Group: "apps", Version: "v1", Kind: "Deployment"}, {Version: "v1", Kind: "Service"}},
 		Pods:    true,
-		Probe: probe.RequiredAccess([]probe.Kind{probe.KindReadyz, probe.KindGet, probe.KindMutate, probe.KindListCluster},
-			probe.Config{Namespace: "pyrometer-abc"})}
+		Probe: probe.Config{Kinds: []probe.Kind{probe.KindReadyz, probe.KindGet, probe.KindMutate, probe.KindListCluster},
+			Namespace: "pyrometer-abc"}}
 }
 
 // TestPreflightReadOnly: an identity that may only get, list and watch is told everything else at once.
 func TestPreflightReadOnly(t *testing.T) {
 	c := withDiscovery(fake.NewClientset())
-	r := &reviewer{deny: func(a Access) bool { return a.Path == "" && a.Verb != "get" && a.Verb != "list" && a.Verb != "watch" }}
+	r := &reviewer{deny: func(a authz.Access) bool {
+		return a.Path == "" && a.Verb != "get" && a.Verb != "list" && a.Verb != "watch"
+	}}
 	r.install(c)
-	missing, err := Preflight(context.Background(), c, runRequirements())
+	missing, err := preflight(context.Background(), c, runRequirements())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +106,7 @@ func TestPreflightReadOnly(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("missing:\n got %q\nwant %q", got, want)
 	}
-	lines := Describe(missing)
+	lines := authz.Describe(missing)
 	wantLines := []string{`create, delete namespaces`, `create, delete deployments.apps in namespace "pyrometer-abc-step-1"`,
 		`create, delete services in namespace "pyrometer-abc-step-1"`, `create, delete, patch configmaps in namespace "pyrometer-abc"`}
 	if !reflect.DeepEqual(lines, wantLines) {
@@ -131,23 +134,23 @@ func mustResolve(t *testing.T, c *fake.Clientset) []Resource {
 func TestPreflightAllGrantedAndOptional(t *testing.T) {
 	c := withDiscovery(fake.NewClientset())
 	(&reviewer{}).install(c)
-	missing, err := Preflight(context.Background(), c, runRequirements())
+	missing, err := preflight(context.Background(), c, runRequirements())
 	if err != nil || len(missing) != 0 {
 		t.Fatalf("everything allowed: want nothing missing, got %v, %v", missing, err)
 	}
 
 	c = withDiscovery(fake.NewClientset())
-	(&reviewer{deny: func(a Access) bool {
+	(&reviewer{deny: func(a authz.Access) bool {
 		return a.Path == "/metrics" || (a.Verb == "list" && a.Namespace == "" && a.Group == "apps")
 	}}).install(c)
-	missing, err = Preflight(context.Background(), c, runRequirements())
+	missing, err = preflight(context.Background(), c, runRequirements())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(missing) != 2 || len(Required(missing)) != 0 {
 		t.Fatalf("/metrics and the cluster-wide verify list are optional: got %+v", missing)
 	}
-	lines := Describe(missing)
+	lines := authz.Describe(missing)
 	if !strings.HasPrefix(lines[1], "get /metrics (optional: ") || !strings.HasPrefix(lines[0], "list deployments.apps (optional: kube-burner verifies") {
 		t.Errorf("optional lines: %q", lines)
 	}
@@ -158,7 +161,7 @@ func TestPreflightReviewError(t *testing.T) {
 	c.PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, errors.New("connection refused")
 	})
-	_, err := Preflight(context.Background(), c, runRequirements())
+	_, err := preflight(context.Background(), c, runRequirements())
 	if err == nil || !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), "failed to review access") {
 		t.Fatalf("want the review error, got %v", err)
 	}
@@ -169,27 +172,28 @@ func TestPreflightUnservedKind(t *testing.T) {
 	(&reviewer{}).install(c)
 	req := runRequirements()
 	req.Objects = append(req.Objects, schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Widget"})
-	if _, err := Preflight(context.Background(), c, req); err == nil || !strings.Contains(err.Error(), "does not serve example.com/v1") {
+	if _, err := preflight(context.Background(), c, req); err == nil || !strings.Contains(err.Error(), "does not serve example.com/v1") {
 		t.Fatalf("want an error naming the unserved group version, got %v", err)
 	}
 	req.Objects = []schema.GroupVersionKind{{Group: "apps", Version: "v1", Kind: "Widget"}}
-	if _, err := Preflight(context.Background(), c, req); err == nil || !strings.Contains(err.Error(), "Widget") {
+	if _, err := preflight(context.Background(), c, req); err == nil || !strings.Contains(err.Error(), "Widget") {
 		t.Fatalf("want an error naming the unserved kind, got %v", err)
 	}
 }
 
 func TestAccessesInClusterAndPullSecrets(t *testing.T) {
 	req := runRequirements()
-	req.InCluster, req.ListNamespace = true, "kube-system"
+	// the list-namespace kind lists ConfigMaps in kube-system: the in-cluster probe gets a Role there
+	req.InCluster, req.Probe.Kinds = true, append(req.Probe.Kinds, probe.KindListNamespace)
 	req.PullSecrets, req.PullSecretNamespace = []string{"regcred"}, "default"
 	as := req.Accesses([]Resource{{Group: "apps", Resource: "deployments", Namespaced: true}})
-	seen := map[accessKey]bool{}
+	seen := map[authz.Key]bool{}
 	var all []string
 	for _, a := range as {
-		if seen[a.key()] {
+		if seen[a.Key()] {
 			t.Errorf("duplicate access %s", a)
 		}
-		seen[a.key()] = true
+		seen[a.Key()] = true
 		if a.Reason == "" {
 			t.Errorf("%s has no reason", a)
 		}
@@ -223,7 +227,7 @@ func TestAccessesInClusterAndPullSecrets(t *testing.T) {
 		}
 	}
 	// without in-cluster probe, pull secrets or pods: none of those
-	plain := Requirements{StepNamespace: "s", ProbeNamespace: "p"}
+	plain := runNeeds{StepNamespace: "s", Probe: probe.Config{Namespace: "p"}}
 	for _, a := range plain.Accesses(nil) {
 		switch {
 		case a.Resource == "serviceaccounts", a.Group == "batch", a.Resource == "secrets", a.Resource == "pods/log",
@@ -233,14 +237,14 @@ func TestAccessesInClusterAndPullSecrets(t *testing.T) {
 	}
 }
 
-func keyOf(t *testing.T, as []Access, s string) accessKey {
+func keyOf(t *testing.T, as []authz.Access, s string) authz.Key {
 	t.Helper()
 	for _, a := range as {
 		if a.String() == s {
-			return a.key()
+			return a.Key()
 		}
 	}
-	return accessKey{verb: fmt.Sprintf("not found: %s", s)}
+	return authz.Key{Verb: fmt.Sprintf("not found: %s", s)}
 }
 
 // TestTemplateKindsOfBuiltInModes reads the kinds from the embedded templates.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/authz"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 )
 
@@ -118,10 +119,10 @@ func (e *errWriter) printf(format string, a ...any) { _, _ = fmt.Fprintf(e, form
 
 // WritePermissions renders the preflight's result: every required permission granted, or what is missing (MISSING
 // blocks the run, OPTIONAL does not).
-func WritePermissions(w io.Writer, missing []Missing) error {
+func WritePermissions(w io.Writer, missing []authz.Access) error {
 	ew := &errWriter{w: w}
 	ew.printf("PERMISSIONS (SelfSubjectAccessReview)\n")
-	var optional []Missing
+	var optional []authz.Access
 	for _, m := range missing {
 		if m.Optional {
 			optional = append(optional, m)
@@ -131,10 +132,10 @@ func WritePermissions(w io.Writer, missing []Missing) error {
 	if len(required) == 0 {
 		ew.printf("OK       every permission the run needs is granted\n")
 	}
-	for _, l := range Describe(required) {
+	for _, l := range authz.Describe(required) {
 		ew.printf("MISSING  %s\n", l)
 	}
-	for _, l := range Describe(optional) {
+	for _, l := range authz.Describe(optional) {
 		ew.printf("OPTIONAL %s\n", l)
 	}
 	return ew.err

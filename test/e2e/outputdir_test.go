@@ -102,14 +102,15 @@ func TestOutputDirReuseRefused(t *testing.T) {
 		}
 	}
 
-	// a probe's directory: refused for a run too, naming the probe's run id
+	// a probe's directory: refused for a run too, naming the probe's run id (from its run.json; the files are listed
+	// in name order, the first three)
 	r = pluginIn(t, dir, 2*time.Minute, "--kubeconfig", kubeconfig, "probe", "--duration", "2s", "--probes", "readyz,get", "--output-dir", "probed", "-o", "json")
 	if r.code != 0 {
 		t.Fatalf("probe: exit %d\n%s", r.code, r.stderr)
 	}
 	probeID := decodeProbe(t, r).RunID
 	r = pluginIn(t, dir, 2*time.Minute, "--kubeconfig", kubeconfig, "run", "--run-id", runID(t), "--output-dir", "probed")
-	if want := "error: invalid --output-dir probed: it already holds the artifacts of run " + probeID + " (probe-stats.csv, probe.json, probe.jsonl, ...)"; r.code == 0 ||
+	if want := "error: invalid --output-dir probed: it already holds the artifacts of run " + probeID + " (probe-stats.csv, probe.jsonl, report.html, ...)"; r.code == 0 ||
 		!strings.HasPrefix(strings.TrimSpace(r.stderr), want) {
 		t.Errorf("run into a probe's --output-dir: exit %d, stderr:\n%s\nwant it to start with %q", r.code, r.stderr, want)
 	}

@@ -1,4 +1,4 @@
-package report
+package result
 
 import (
 	"bytes"
@@ -149,5 +149,46 @@ func TestReadSamplesErrors(t *testing.T) {
 
 	if _, err := ReadSamples(filepath.Join(t.TempDir(), "nope.jsonl")); err == nil || !strings.Contains(err.Error(), "nope.jsonl") {
 		t.Errorf("missing file: %v, want an error naming it", err)
+	}
+}
+
+// A run's part of a shared probe.jsonl: only the bytes [Offset, Limit), and a line cut at Limit is skipped.
+func TestSampleFileRange(t *testing.T) {
+	t0 := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	var samples []probe.Sample
+	for i := range 10 {
+		samples = append(samples, probe.Sample{TS: t0.Add(time.Duration(i) * time.Second), Kind: probe.KindGet, Verb: "get",
+			LatencyMS: float64(i + 1), Status: 200, Seq: int64(i + 1), Source: probe.SourceLocal})
+	}
+	var buf bytes.Buffer
+	w := NewJSONLWriter(&buf)
+	for _, s := range samples {
+		if err := w.Write(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := buf.Bytes()
+	path := filepath.Join(t.TempDir(), SamplesFile)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	off := int64(len(lines[0]) + len(lines[1]))
+	limit := off + int64(len(lines[2])+len(lines[3])) + 5 // 5 bytes into the fifth line
+	collect := func(src SampleSource) ([]probe.Sample, error) {
+		var out []probe.Sample
+		err := src.Each(func(s probe.Sample) error { out = append(out, s); return nil })
+		return out, err
+	}
+	got, err := collect(SampleFile{Path: path, Offset: off, Limit: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Seq != samples[2].Seq || got[1].Seq != samples[3].Seq {
+		t.Errorf("range read %d samples (%v), want samples 3 and 4", len(got), got)
+	}
+	got, err = collect(SampleFile{Path: path, Offset: off})
+	if err != nil || len(got) != 8 {
+		t.Errorf("from offset: %d samples, %v; want 8", len(got), err)
 	}
 }

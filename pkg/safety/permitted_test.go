@@ -1,4 +1,4 @@
-package probe
+package safety
 
 import (
 	"context"
@@ -10,11 +10,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 )
 
-// reviewer answers SelfSubjectAccessReviews, denying the given "verb resource namespace" or "verb path"
+// kindReviewer answers SelfSubjectAccessReviews, denying the given "verb resource namespace" or "verb path"
 // keys, and records every review it saw.
-func reviewer(cs *fake.Clientset, denied ...string) *[]string {
+func kindReviewer(cs *fake.Clientset, denied ...string) *[]string {
 	var seen []string
 	cs.PrependReactor("create", "selfsubjectaccessreviews", func(action k8stesting.Action) (bool, runtime.Object, error) {
 		review := action.(k8stesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectAccessReview)
@@ -32,24 +34,24 @@ func reviewer(cs *fake.Clientset, denied ...string) *[]string {
 }
 
 func TestPermitted(t *testing.T) {
-	cfg := Config{Kinds: AllKinds, Namespace: "probe-ns"}
+	cfg := probe.Config{Kinds: probe.AllKinds, Namespace: "probe-ns"}
 	tests := []struct {
 		name      string
 		denied    []string
-		wantKinds []Kind
+		wantKinds []probe.Kind
 		wantNotes []string
 	}{
-		{name: "everything allowed", wantKinds: AllKinds},
+		{name: "everything allowed", wantKinds: probe.AllKinds},
 		{
 			name:      "no nodes, no /readyz",
 			denied:    []string{"list nodes ", "get /readyz"},
-			wantKinds: []Kind{KindGet, KindListNamespace, KindMutate, KindWatch},
+			wantKinds: []probe.Kind{probe.KindGet, probe.KindListNamespace, probe.KindMutate, probe.KindWatch},
 			wantNotes: []string{"readyz: not permitted (get /readyz)", "list-cluster: not permitted (list nodes)"},
 		},
 		{
 			name:      "no patch drops mutate and watch, not get",
 			denied:    []string{"patch configmaps probe-ns"},
-			wantKinds: []Kind{KindReadyz, KindGet, KindListNamespace, KindListCluster},
+			wantKinds: []probe.Kind{probe.KindReadyz, probe.KindGet, probe.KindListNamespace, probe.KindListCluster},
 			wantNotes: []string{
 				`mutate: not permitted (patch configmaps in namespace "probe-ns")`,
 				`watch: not permitted (patch configmaps in namespace "probe-ns")`,
@@ -58,7 +60,7 @@ func TestPermitted(t *testing.T) {
 		{
 			name:      "list in the default list namespace, several verbs missing",
 			denied:    []string{"list configmaps kube-system", "watch configmaps probe-ns", "delete configmaps probe-ns"},
-			wantKinds: []Kind{KindReadyz, KindListCluster},
+			wantKinds: []probe.Kind{probe.KindReadyz, probe.KindListCluster},
 			wantNotes: []string{
 				`get: not permitted (delete configmaps in namespace "probe-ns")`,
 				`list-namespace: not permitted (list configmaps in namespace "kube-system")`,
@@ -70,10 +72,10 @@ func TestPermitted(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cs := fake.NewClientset()
-			seen := reviewer(cs, tc.denied...)
-			kinds, notes, err := Permitted(context.Background(), cs, cfg)
+			seen := kindReviewer(cs, tc.denied...)
+			kinds, notes, err := permitted(context.Background(), cs, cfg)
 			if err != nil {
-				t.Fatalf("Permitted: %v", err)
+				t.Fatalf("permitted: %v", err)
 			}
 			if !slices.Equal(kinds, tc.wantKinds) {
 				t.Errorf("kinds = %v, want %v", kinds, tc.wantKinds)
@@ -91,12 +93,12 @@ func TestPermitted(t *testing.T) {
 
 func TestPermittedListNamespaceAndSubset(t *testing.T) {
 	cs := fake.NewClientset()
-	seen := reviewer(cs, "list configmaps kube-system")
-	kinds, notes, err := Permitted(context.Background(), cs, Config{Kinds: []Kind{KindListNamespace}, ListNamespace: "apps"})
+	seen := kindReviewer(cs, "list configmaps kube-system")
+	kinds, notes, err := permitted(context.Background(), cs, probe.Config{Kinds: []probe.Kind{probe.KindListNamespace}, ListNamespace: "apps"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(kinds, []Kind{KindListNamespace}) || len(notes) != 0 {
+	if !slices.Equal(kinds, []probe.Kind{probe.KindListNamespace}) || len(notes) != 0 {
 		t.Errorf("kinds/notes = %v/%v, want list-namespace allowed in --list-namespace apps", kinds, notes)
 	}
 	if !slices.Equal(*seen, []string{"list configmaps apps"}) {
@@ -109,7 +111,7 @@ func TestPermittedReviewError(t *testing.T) {
 	cs.PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, errors.New("connection refused")
 	})
-	_, _, err := Permitted(context.Background(), cs, Config{Kinds: []Kind{KindListCluster}})
+	_, _, err := permitted(context.Background(), cs, probe.Config{Kinds: []probe.Kind{probe.KindListCluster}})
 	if err == nil || err.Error() != "failed to review access (list nodes): connection refused" {
 		t.Errorf("error = %v, want the failed review named", err)
 	}

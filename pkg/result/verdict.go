@@ -1,4 +1,4 @@
-package report
+package result
 
 import (
 	"fmt"
@@ -94,12 +94,13 @@ type Verdict struct {
 	Note string `json:"note,omitempty"`
 }
 
-// SLOThresholdMS returns the p99 SLO of a probe kind in ms, 0 when none applies (kind "all", unknown kinds).
+// SLOThresholdMS returns the p99 SLO of a probe kind in ms (by its SLO class, declared in the probe kinds' table),
+// 0 when none applies (kind "all", unknown kinds).
 func SLOThresholdMS(kind string) float64 {
-	switch probe.Kind(kind) {
-	case probe.KindReadyz, probe.KindGet, probe.KindMutate, probe.KindWatch:
+	switch probe.Kind(kind).SLOClass() {
+	case probe.SLOSingleObject:
 		return SLOSingleObjectMS
-	case probe.KindListNamespace, probe.KindListCluster:
+	case probe.SLOList:
 		return SLOListMS
 	}
 	return 0

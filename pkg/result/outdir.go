@@ -1,4 +1,4 @@
-package report
+package result
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 )
 
 // CheckOutputDir refuses an --output-dir that already holds the artifacts of another run or probe (any of
-// BundleFiles, except the names in own: what this invocation itself wrote there first). A run appends to
+// Files, except the names in own: what this invocation itself wrote there first). A run appends to
 // probe.jsonl, phases.jsonl and failures.jsonl, so a reused directory would mix two runs in report, compare and the
 // sparklines; results are never overwritten either. A missing or empty directory, or one holding only other
 // files, is fine. The error is one line naming the directory and, from its run.json or probe.json, the run id.
@@ -24,7 +24,7 @@ func CheckOutputDir(dir string, own ...string) error {
 	}
 	var found []string
 	for _, e := range entries {
-		if slices.Contains(BundleFiles, e.Name()) && !slices.Contains(own, e.Name()) {
+		if slices.Contains(Files, e.Name()) && !slices.Contains(own, e.Name()) {
 			found = append(found, e.Name())
 		}
 	}
@@ -44,7 +44,7 @@ func CheckOutputDir(dir string, own ...string) error {
 
 // artifactRunID is the run id recorded in dir's run.json or probe.json ("" when there is none).
 func artifactRunID(dir string) string {
-	for _, name := range []string{"run.json", "probe.json"} {
+	for _, name := range []string{RunFile, LegacyProbeFile} {
 		f, err := os.Open(filepath.Join(dir, name))
 		if err != nil {
 			continue
