@@ -20,16 +20,10 @@ done
 # build tag so test/e2e is checked too (no file is left out by it); unparam (-exported: exported functions too) on
 # the product code (tests' helpers may keep a parameter that reads well). Pinned tools from hack/tools.sh.
 tools=$(hack/tools.sh)
-# Findings tolerated for now, extended regexps, one a line; remove a line when its cause is gone.
-#   needsNamespace: unused until the probe kinds table (issue 13 item 5) calls it.
-tolerated='^pkg/probe/kinds\.go:[0-9]+:[0-9]+: func Kind\.needsNamespace is unused \(U1000\)$'
 lint() {
   local rc=0 out
   out=$("$@" 2>&1) || rc=$?
-  shown=$(grep -v -E "$tolerated" <<<"$out" || true)
-  if [ -n "$shown" ] || { [ $rc != 0 ] && [ -z "$out" ]; }; then
-    echo "${shown:-$1 failed (exit $rc)}"; fail=1
-  fi
+  if [ -n "$out" ] || [ $rc != 0 ]; then echo "${out:-$1 failed (exit $rc)}"; fail=1; fi
 }
 lint "$tools/staticcheck" -tags e2e ./...
 lint env GOFLAGS=-tags=e2e "$tools/unparam" -exported ./...
