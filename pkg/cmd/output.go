@@ -16,7 +16,7 @@ type outputFormats []string
 // The -o values of each command.
 var (
 	runFormats     = outputFormats{"table", "json", "yaml", "csv", "markdown"} // run and probe
-	planFormats    = outputFormats{"text", "json", "yaml"}                     // plan and version (+ table)
+	textFormats    = outputFormats{"text", "json", "yaml"}                     // plan and version (+ table)
 	compareFormats = outputFormats{"table", "json", "yaml", "markdown"}
 	reportFormats  = outputFormats{"table", "json", "yaml", "markdown", "html"}
 	listFormats    = outputFormats{"table", "json", "yaml"} // cleanup and bundle

@@ -23,8 +23,8 @@ func TestOutputFlagOfEveryCommand(t *testing.T) {
 	}{
 		"run":     {[]string{"run"}, runFormats},
 		"probe":   {[]string{"probe"}, runFormats},
-		"plan":    {[]string{"plan"}, planFormats},
-		"version": {[]string{"version", "--client"}, planFormats},
+		"plan":    {[]string{"plan"}, textFormats},
+		"version": {[]string{"version", "--client"}, textFormats},
 		"compare": {[]string{"compare", dir, dir}, compareFormats},
 		"report":  {[]string{"report", dir}, reportFormats},
 		"cleanup": {[]string{"cleanup"}, listFormats},

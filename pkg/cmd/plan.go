@@ -79,7 +79,7 @@ given, or a required permission is missing); the error line names what blocks it
 	}
 	o.addRunFlags(cmd)
 	cat.use(cmd, func(c *modes.Catalog, _ error) { o.addModeFlags(cmd, c) })
-	planFormats.addFlag(cmd, &o.Output)
+	textFormats.addFlag(cmd, &o.Output)
 	return cmd
 }
 
@@ -88,7 +88,7 @@ func (o *PlanOptions) Validate() error {
 	if err := o.RunOptions.Validate(); err != nil {
 		return err
 	}
-	return planFormats.validate(&o.Output)
+	return textFormats.validate(&o.Output)
 }
 
 // Run reads the cluster and prints the plan. It creates nothing.
