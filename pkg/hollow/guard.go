@@ -49,23 +49,25 @@ func (o OtherKwok) String() string {
 	}
 	var parts []string
 	if n := len(o.Nodes); n > 0 {
-		parts = append(parts, fmt.Sprintf("%d node(s) managed by another kwok (%s)", n, list(o.Nodes, 3)))
+		parts = append(parts, fmt.Sprintf("%d node(s) managed by another kwok (%s)", n, list(o.Nodes)))
 	}
 	if len(o.OtherRuns) > 0 {
-		parts = append(parts, "hollow nodes of other runs ("+list(o.OtherRuns, 3)+")")
+		parts = append(parts, "hollow nodes of other runs ("+list(o.OtherRuns)+")")
 	}
 	if len(o.CRDs) > 0 {
-		parts = append(parts, "kwok CRDs ("+list(o.CRDs, 3)+")")
+		parts = append(parts, "kwok CRDs ("+list(o.CRDs)+")")
 	}
 	if len(o.Deployments) > 0 {
-		parts = append(parts, "kwok deployments ("+list(o.Deployments, 3)+")")
+		parts = append(parts, "kwok deployments ("+list(o.Deployments)+")")
 	}
 	return "another kwok runs in this cluster: " + strings.Join(parts, "; ") +
 		"; this run's kwok manages only nodes labelled with its run id and uses no CRDs (stages from its --config), " +
 		"so neither manages the other's nodes (a kwok started with --manage-all-nodes would manage ours too)"
 }
 
-func list(s []string, max int) string {
+// list names the first three of s and counts the rest.
+func list(s []string) string {
+	const max = 3
 	if len(s) <= max {
 		return strings.Join(s, ", ")
 	}
@@ -271,7 +273,7 @@ func Estimate(opts Options, pods int) Etcd {
 	n.Status.DaemonEndpoints.KubeletEndpoint.Port = kwokPort
 	kv := "kwok-" + KwokVersion
 	n.Status.NodeInfo = corev1.NodeSystemInfo{Architecture: "amd64", OperatingSystem: "linux", KernelVersion: kv,
-		KubeletVersion: kv, KubeProxyVersion: kv, ContainerRuntimeVersion: kv}
+		KubeletVersion: kv, ContainerRuntimeVersion: kv}
 	n.Status.Phase = corev1.NodeRunning
 	n.Spec.PodCIDR, n.Spec.PodCIDRs = "10.244.100.0/24", []string{"10.244.100.0/24"}
 
@@ -457,7 +459,7 @@ func (p PodCIDRs) String() string {
 		s += "; cluster CIDR unknown, free blocks not counted"
 	}
 	if len(p.Without) > 0 {
-		s += fmt.Sprintf("; %d node(s) without a block (%s)", len(p.Without), list(p.Without, 3))
+		s += fmt.Sprintf("; %d node(s) without a block (%s)", len(p.Without), list(p.Without))
 	}
 	if p.CIDRNotAvailable > 0 {
 		s += fmt.Sprintf("; %d CIDRNotAvailable event(s)", p.CIDRNotAvailable)
