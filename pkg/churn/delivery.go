@@ -115,9 +115,9 @@ func (l *ledger) issued(intended, start time.Time) {
 func (l *ledger) completed(intended, end time.Time, s Sample, liveDelta int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	w := l.at(end) // a window first touched here had this write in flight
 	l.inFlight--
 	l.live += liveDelta
-	w := l.at(end)
 	w.Completed++
 	if s.Error == "" {
 		w.Succeeded++

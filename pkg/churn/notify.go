@@ -234,18 +234,20 @@ func (t *tracker) settle(o *tracked, w int) {
 	}
 	s.settled = true
 	o.settled++
-	if o.create.ok {
+	// A write whose notification was seen is expected whatever its response said (it took effect).
+	if o.create.ok || (o.create.started && s.added) {
 		t.acc[EventAdd].Expected++
 		if !s.added {
 			t.acc[EventAdd].Missed++
 		}
 	}
 	for i, u := range o.updates {
-		if !u.ok {
+		seenIt := i < len(s.updates) && s.updates[i]
+		if !u.ok && !(u.started && seenIt) {
 			continue
 		}
 		t.acc[EventUpdate].Expected++
-		if i < len(s.updates) && s.updates[i] {
+		if seenIt {
 			continue
 		}
 		if s.maxGen > i+1 || s.deleted {
@@ -254,7 +256,8 @@ func (t *tracker) settle(o *tracked, w int) {
 			t.acc[EventUpdate].Missed++
 		}
 	}
-	if o.del.ok {
+	// The delete's notification usually outruns its response.
+	if o.del.ok || (o.del.started && s.deleted) {
 		t.acc[EventDelete].Expected++
 		if !s.deleted {
 			t.acc[EventDelete].Missed++
