@@ -47,6 +47,7 @@ type call struct {
 type fakeObjects struct {
 	clk  clock.Clock
 	hold func(verb, name string) <-chan struct{}
+	fail func(verb, name string) error // an error to answer instead (nil: none)
 	// event may drop (false) or duplicate (2) the event of type typ for object name on watch w.
 	event func(w int, typ watch.EventType, name string) int
 
@@ -73,6 +74,9 @@ func (f *fakeObjects) record(ctx context.Context, verb, name string) error {
 				return ctx.Err()
 			}
 		}
+	}
+	if f.fail != nil {
+		return f.fail(verb, name)
 	}
 	return nil
 }
