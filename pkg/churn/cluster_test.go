@@ -129,8 +129,8 @@ func TestClusterChurn(t *testing.T) {
 	}
 
 	d := r.Delivery
-	t.Logf("delivery: requested %d, issued %d, succeeded %d, ratio %.3f; lag p99 %.2f ms; write latency p50 %.1f ms p99 %.1f ms; in flight max %d; %d objects; verdict: %s",
-		d.Requested, d.Issued, d.Succeeded, d.Ratio, d.LagP99MS, d.LatencyP50MS, d.LatencyP99MS, d.InFlightMax, r.Objects, r.Verdict)
+	t.Logf("delivery: requested %d, issued %d, delivered %d, ratio %.3f; lag p99 %.2f ms; write latency p50 %.1f ms p99 %.1f ms; in flight max %d; %d objects; verdict: %s",
+		d.Requested, d.Issued, d.Delivered, d.Ratio, d.LagP99MS, d.LatencyP50MS, d.LatencyP99MS, d.InFlightMax, r.Objects, r.Verdict)
 	if d.Ratio < DeliveredRatio || !r.Verdict.Delivered {
 		t.Errorf("delivered ratio %.3f, want >= %.2f: %s", d.Ratio, DeliveredRatio, r.Verdict)
 	}
@@ -250,8 +250,8 @@ func TestClusterMaxRate(t *testing.T) {
 		}
 		used += int(r.Objects)
 		dl, n := r.Delivery, r.Notifications
-		lines = append(lines, fmt.Sprintf("rate %4.0f/s for %s: %d objects, writes requested %d succeeded %d ratio %.3f, write p50 %.1f ms p99 %.1f ms, lag p99 %.1f ms, in flight max %d, CPU %.2f of %d cores, notify:add p50 %.1f ms p99 %.1f ms missed %d; %s",
-			rate, d, r.Objects, dl.Requested, dl.Succeeded, dl.Ratio, dl.LatencyP50MS, dl.LatencyP99MS, dl.LagP99MS, dl.InFlightMax, dl.CPUCores, dl.CPUUsable, n.Add.P50MS, n.Add.P99MS, n.Add.Missed, r.Verdict))
+		lines = append(lines, fmt.Sprintf("rate %4.0f/s for %s: %d objects, writes requested %d delivered %d ratio %.3f, write p50 %.1f ms p99 %.1f ms, lag p99 %.1f ms, in flight max %d, CPU %.2f of %d cores, notify:add p50 %.1f ms p99 %.1f ms missed %d; %s",
+			rate, d, r.Objects, dl.Requested, dl.Delivered, dl.Ratio, dl.LatencyP50MS, dl.LatencyP99MS, dl.LagP99MS, dl.InFlightMax, dl.CPUCores, dl.CPUUsable, n.Add.P50MS, n.Add.P99MS, n.Add.Missed, r.Verdict))
 		if !r.Verdict.Delivered && rate == 100 {
 			t.Errorf("100/s not delivered: %s", r.Verdict)
 		}

@@ -28,7 +28,9 @@ const (
 
 // Window is the delivered-load account of one window (Config.Window, 1 s by default) of a run. Each write counts
 // once in each of Requested (in the window of its intended time), Issued (of its start) and Completed (of its
-// return); Succeeded and Throttled count with Completed.
+// return); Succeeded, Throttled and Retries count with Completed. These are the rates over time (a chart of
+// requested against succeeded per window shows a server falling behind); Delivery also follows each write from the
+// window it was due in to whether it was delivered.
 type Window struct {
 	Start     time.Time `json:"start"`
 	Requested int       `json:"requested"` // writes due in the window (by the schedule)
@@ -48,6 +50,30 @@ type Window struct {
 	Live int `json:"live"`
 
 	lag, latency probe.Latencies // of the writes due in the window
+	// Of the writes due in the window: how many were sent, and how many succeeded, k windows later (index k;
+	// the last index also counts anything later).
+	sentBy, okBy []int32
+}
+
+// maxDelayWindows bounds Window.sentBy and okBy: a write sent or answered this many windows after it was due or
+// later counts in the last bucket (never delivered within any grace a summary uses).
+const maxDelayWindows = 256
+
+func countBy(by []int32, k int) []int32 {
+	k = min(max(k, 0), maxDelayWindows-1)
+	for len(by) <= k {
+		by = append(by, 0)
+	}
+	by[k]++
+	return by
+}
+
+func sumBelow(by []int32, k int) int {
+	n := 0
+	for i := 0; i < k && i < len(by); i++ {
+		n += int(by[i])
+	}
+	return n
 }
 
 // ledger accounts writes into windows. It is safe for concurrent use.
@@ -65,12 +91,17 @@ func newLedger(start time.Time, width time.Duration, inFlightCap int) *ledger {
 	return &ledger{start: start, width: width, cap: inFlightCap}
 }
 
-// at returns the window holding t (t before the start counts in the first window). Call with mu held.
-func (l *ledger) at(t time.Time) *Window {
-	i := 0
+// index is the number of the window holding t (t before the start counts in the first window).
+func (l *ledger) index(t time.Time) int {
 	if d := t.Sub(l.start); d > 0 {
-		i = int(d / l.width)
+		return int(d / l.width)
 	}
+	return 0
+}
+
+// at returns the window holding t, adding windows as needed. Call with mu held.
+func (l *ledger) at(t time.Time) *Window {
+	i := l.index(t)
 	for len(l.windows) <= i {
 		n := len(l.windows)
 		l.windows = append(l.windows, &Window{
@@ -108,6 +139,7 @@ func (l *ledger) issued(intended, start time.Time) {
 	d := l.at(intended)
 	d.lag.Add(lag)
 	d.LagMaxMS = max(d.LagMaxMS, lag)
+	d.sentBy = countBy(d.sentBy, l.index(start)-l.index(intended))
 }
 
 // completed counts the return, at end, of a write due at intended; liveDelta is +1 for a successful create, -1
@@ -127,7 +159,11 @@ func (l *ledger) completed(intended, end time.Time, s Sample, liveDelta int) {
 	}
 	w.Retries += s.Retries
 	w.Live = max(w.Live, l.live)
-	l.at(intended).latency.Add(s.LatencyMS)
+	d := l.at(intended)
+	d.latency.Add(s.LatencyMS)
+	if s.Error == "" {
+		d.okBy = countBy(d.okBy, l.index(end)-l.index(intended))
+	}
 }
 
 // snapshot copies the windows.
@@ -137,19 +173,27 @@ func (l *ledger) snapshot() []Window {
 	out := make([]Window, len(l.windows))
 	for i, w := range l.windows {
 		out[i] = *w
-		out[i].lag, out[i].latency = probe.Latencies{}, probe.Latencies{}
+		out[i].lag, out[i].latency, out[i].sentBy, out[i].okBy = probe.Latencies{}, probe.Latencies{}, nil, nil
 	}
 	return out
 }
 
-// Delivery summarises the delivered load of the windows in a span of a run.
+// DeliveryGraceWindows is how many windows after the end of a span a write due in it may still be sent and
+// answered and count as delivered (one window: 1 s by default). A write answered later was not delivered: the
+// server (or the client) fell behind the requested rate.
+const DeliveryGraceWindows = 1
+
+// Delivery summarises the delivered load of a span of a run (whole windows).
 type Delivery struct {
 	From    time.Time `json:"from"`
 	To      time.Time `json:"to"`
 	Seconds float64   `json:"seconds"`
-	// Counts over the span, by the same rules as Window.
+	// Of the writes due in the span (by their intended time): Requested all of them, Issued those sent and
+	// Delivered those answered with success, both by the end of the span plus DeliveryGraceWindows.
 	Requested int `json:"requested"`
 	Issued    int `json:"issued"`
+	Delivered int `json:"delivered"`
+	// By the time they returned, within the span (the server's throughput): as Window.
 	Completed int `json:"completed"`
 	Succeeded int `json:"succeeded"`
 	Throttled int `json:"throttled"`
@@ -157,9 +201,9 @@ type Delivery struct {
 	CapWaits  int `json:"cap_waits"`
 	// Rates per second over the span.
 	RequestedRate float64 `json:"requested_rate"`
-	IssuedRate    float64 `json:"issued_rate"`
+	DeliveredRate float64 `json:"delivered_rate"`
 	SucceededRate float64 `json:"succeeded_rate"`
-	// Ratio is Succeeded / Requested (1 when nothing was requested): the delivered share of the requested load.
+	// Ratio is Delivered / Requested (1 when nothing was requested): the delivered share of the requested load.
 	Ratio float64 `json:"ratio"`
 	// Lag is the scheduling lag (start minus intended time) and Latency the write latency of the writes due in the
 	// span, nearest rank, in ms.
@@ -177,18 +221,20 @@ type Delivery struct {
 	CPUUsable int     `json:"cpu_usable"`
 }
 
-// summary sums the windows that start in [from, to).
+// summary sums the windows that start in [from, to). Writes due in them count as issued and delivered when
+// sent and answered before the end of the DeliveryGraceWindows-th window after the span.
 func (l *ledger) summary(from, to time.Time) Delivery {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	d := Delivery{From: from, To: to, Seconds: to.Sub(from).Seconds(), InFlightCap: l.cap}
+	d := Delivery{From: from, To: to, InFlightCap: l.cap}
 	var lags, lats []*probe.Latencies
-	for _, w := range l.windows {
+	windows := 0
+	for i, w := range l.windows {
 		if w.Start.Before(from) || !w.Start.Before(to) {
 			continue
 		}
+		windows++
 		d.Requested += w.Requested
-		d.Issued += w.Issued
 		d.Completed += w.Completed
 		d.Succeeded += w.Succeeded
 		d.Throttled += w.Throttled
@@ -198,15 +244,20 @@ func (l *ledger) summary(from, to time.Time) Delivery {
 		d.LiveMax = max(d.LiveMax, w.Live)
 		lags = append(lags, &w.lag)
 		lats = append(lats, &w.latency)
+		// Windows i..last of the span, then the grace: the write may take (last - i) + grace more windows.
+		last := l.index(to.Add(-time.Nanosecond))
+		d.Issued += sumBelow(w.sentBy, last-i+1+DeliveryGraceWindows)
+		d.Delivered += sumBelow(w.okBy, last-i+1+DeliveryGraceWindows)
 	}
+	d.Seconds = (time.Duration(windows) * l.width).Seconds()
 	if d.Seconds > 0 {
 		d.RequestedRate = float64(d.Requested) / d.Seconds
-		d.IssuedRate = float64(d.Issued) / d.Seconds
+		d.DeliveredRate = float64(d.Delivered) / d.Seconds
 		d.SucceededRate = float64(d.Succeeded) / d.Seconds
 	}
 	d.Ratio = 1
 	if d.Requested > 0 {
-		d.Ratio = float64(d.Succeeded) / float64(d.Requested)
+		d.Ratio = float64(d.Delivered) / float64(d.Requested)
 	}
 	lag, lat := merged(lags), merged(lats)
 	d.LagP50MS, d.LagP99MS = probe.Percentile(lag, 0.5), probe.Percentile(lag, 0.99)
@@ -242,7 +293,7 @@ func (v Verdict) String() string {
 	if v.Delivered {
 		return fmt.Sprintf("delivered (%.2f of the requested writes)", v.Ratio)
 	}
-	return fmt.Sprintf("%s (%.2f of the requested writes succeeded): the %s was the limit: %s", LoadNotDelivered, v.Ratio, v.Limit, v.Reason)
+	return fmt.Sprintf("%s (%.2f of the requested writes delivered): the %s was the limit: %s", LoadNotDelivered, v.Ratio, v.Limit, v.Reason)
 }
 
 // Verdict applies DeliveredRatio. When the load was not delivered it names the limit, in this order:
@@ -250,7 +301,7 @@ func (v Verdict) String() string {
 //     CPUBusyRatio of CPUUsable), else the in-flight cap (writes waited for a slot; the server is named instead when
 //     write latency p99 broke MutatingSLO, since slow answers are what filled the cap), else its scheduling lag;
 //   - the server did not serve what was sent: 429s (Throttled), else errors, else latency (p99 above MutatingSLO,
-//     or writes still unanswered at the end of the span).
+//     or writes not answered by the end of the grace after the span).
 func (d Delivery) Verdict() Verdict {
 	v := Verdict{Ratio: d.Ratio, Delivered: d.Ratio >= DeliveredRatio}
 	if v.Delivered {
@@ -282,7 +333,7 @@ func (d Delivery) Verdict() Verdict {
 	case slow:
 		v.Reason = fmt.Sprintf("write latency p99 %.0f ms is above the %s SLO", d.LatencyP99MS, MutatingSLO)
 	default:
-		v.Reason = fmt.Sprintf("%d writes were sent but only %d succeeded within the span (write latency p99 %.0f ms)", d.Issued, d.Succeeded, d.LatencyP99MS)
+		v.Reason = fmt.Sprintf("%d writes were sent but only %d were answered with success in time (write latency p99 %.0f ms)", d.Issued, d.Delivered, d.LatencyP99MS)
 	}
 	return v
 }
