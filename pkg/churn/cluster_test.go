@@ -11,7 +11,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -165,23 +167,47 @@ func TestClusterStopAndCleanup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := lc.watches.CoreV1().ConfigMaps(lc.ns).Watch(t.Context(), metav1.ListOptions{LabelSelector: e.Selector()})
+	// A watch of our own, opened before the run and re-opened from its last resourceVersion when the server ends
+	// it (a loaded apiserver's watch cache may answer "too large resource version" for a while).
+	cms := lc.watches.CoreV1().ConfigMaps(lc.ns)
+	l, err := cms.List(t.Context(), metav1.ListOptions{LabelSelector: e.Selector()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Stop()
 	var lastAdd time.Time
 	adds := 0
 	var mu sync.Mutex
+	var other []string
+	wctx, wcancel := context.WithCancel(t.Context())
+	defer wcancel()
+	opened := make(chan struct{})
 	go func() {
-		for ev := range w.ResultChan() {
-			if ev.Type == "ADDED" {
+		rv := l.ResourceVersion
+		for first := true; wctx.Err() == nil; first = false {
+			w, err := cms.Watch(wctx, metav1.ListOptions{LabelSelector: e.Selector(), ResourceVersion: rv})
+			if first {
+				close(opened)
+			}
+			if err != nil {
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			for ev := range w.ResultChan() {
 				mu.Lock()
-				lastAdd, adds = time.Now(), adds+1
+				switch ev.Type {
+				case watch.Added:
+					lastAdd, adds = time.Now(), adds+1
+				case watch.Error:
+					other = append(other, fmt.Sprint(ev.Object))
+				}
+				if m, err := meta.Accessor(ev.Object); err == nil && ev.Type != watch.Error {
+					rv = m.GetResourceVersion()
+				}
 				mu.Unlock()
 			}
 		}
 	}()
+	<-opened
 	ctx, cancel := context.WithCancel(t.Context())
 	if err := e.Start(ctx, func(Sample) {}); err != nil {
 		t.Fatal(err)
@@ -194,12 +220,17 @@ func TestClusterStopAndCleanup(t *testing.T) {
 	if err == nil || !r.Stopped {
 		t.Errorf("Wait = %v, stopped %v; want cancelled", err, r.Stopped)
 	}
-	time.Sleep(2 * time.Second) // let late events arrive
+	eventually(t, "the watch to see every create", func() bool { mu.Lock(); defer mu.Unlock(); return int64(adds) >= r.Objects })
 	mu.Lock()
 	after := lastAdd.Sub(stopped)
 	t.Logf("%d objects created, %d adds watched, the last %s after the cancel; Wait returned %s after it", r.Objects, adds, after, waited)
 	if after > time.Second {
 		t.Errorf("an object was created %s after the cancel, want none after 1 s", after)
+	}
+	if int64(adds) != r.Objects {
+		t.Errorf("the watch saw %d adds for %d objects created (watch errors: %v)", adds, r.Objects, other)
+	} else if len(other) > 0 {
+		t.Logf("the watch was re-opened after: %v", other)
 	}
 	mu.Unlock()
 	if r.Objects == 0 {
@@ -275,4 +306,40 @@ func TestClusterMaxRate(t *testing.T) {
 	}
 	t.Logf("highest rate delivered (>= %.2f of the writes): %.0f objects/s, %.0f writes/s (%d objects used)\n%s",
 		DeliveredRatio, best, 2*best, used, strings.Join(lines, "\n"))
+}
+
+// TestClusterImpossibleRate asks for 5000 creates/s for 300 ms (at most 1500 objects, kept until Cleanup): on a
+// small cluster that is not delivered, and the verdict says so and names the limit.
+func TestClusterImpossibleRate(t *testing.T) {
+	lc := newLiveCluster(t)
+	cfg := lc.config(5000, 300*time.Millisecond, 0, 0, 0)
+	cfg.Arrival = Uniform
+	cfg.Window = 100 * time.Millisecond
+	e, err := New(cfg, lc.writes, lc.watches, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.Run(t.Context(), func(Sample) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, err := e.Cleanup(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := r.Delivery
+	t.Logf("requested %d, issued %d, delivered %d (ratio %.3f), write p50 %.1f ms p99 %.1f ms, lag p99 %.1f ms, in flight max %d, cap waits %d, CPU %.2f of %d cores; %d objects created, %d cleaned up; %s",
+		d.Requested, d.Issued, d.Delivered, d.Ratio, d.LatencyP50MS, d.LatencyP99MS, d.LagP99MS, d.InFlightMax, d.CapWaits, d.CPUCores, d.CPUUsable, r.Objects, found, r.Verdict)
+	if r.Verdict.Delivered {
+		t.Skipf("this cluster took 5000 creates/s: nothing to show")
+	}
+	if r.Verdict.Limit != LimitClient && r.Verdict.Limit != LimitServer || r.Verdict.Reason == "" {
+		t.Errorf("verdict %+v names no limit", r.Verdict)
+	}
+	if !strings.HasPrefix(r.Verdict.String(), LoadNotDelivered) {
+		t.Errorf("verdict line %q", r.Verdict.String())
+	}
+	if left := lc.count(t.Context(), t, cluster.Selector(lc.runID)); left != 0 {
+		t.Errorf("%d objects left after Cleanup", left)
+	}
 }
