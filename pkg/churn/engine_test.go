@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,11 +21,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/clock"
 	testclock "k8s.io/utils/clock/testing"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 )
 
 func TestNewValidates(t *testing.T) {
@@ -444,5 +450,50 @@ func TestCleanupByLabel(t *testing.T) {
 	}
 	if _, err := Cleanup(context.Background(), cs, ConfigMap, "churn-ns", "app=x"); err == nil || !strings.Contains(err.Error(), "refusing") {
 		t.Errorf("Cleanup with a selector not naming managed-by = %v, want a refusal", err)
+	}
+}
+
+// Through a client from NewClients, a write's sample carries the HTTP status, client-go's retries after a 429
+// with Retry-After, and the APF priority level.
+func TestSampleStatusRetriesPriorityLevel(t *testing.T) {
+	var posts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/api/v1/namespaces/churn-ns/configmaps" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set(probe.HeaderPriorityLevelUID, "pl-uid-workload-low")
+		if posts.Add(1) == 1 {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", r.Header.Get("Content-Type")) // echo the object in the encoding it came in
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write(body)
+	}))
+	defer srv.Close()
+	writes, watches, err := NewClients(&rest.Config{Host: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.Count = 1
+	e, err := New(cfg, writes, watches, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &collector{}
+	r, err := e.Run(context.Background(), c.sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.of(RowCreate)
+	if len(s) != 1 || s[0].Status != http.StatusCreated || s[0].Retries != 1 || s[0].PriorityLevel != "pl-uid-workload-low" || s[0].Error != "" {
+		t.Fatalf("samples %+v, want one create, 201 after 1 retry, priority level pl-uid-workload-low", s)
+	}
+	if r.Delivery.Throttled != 1 || r.Delivery.Retries != 1 || r.Delivery.Delivered != 1 {
+		t.Errorf("delivery %+v, want the create delivered, throttled once", r.Delivery)
 	}
 }

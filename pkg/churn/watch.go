@@ -12,8 +12,12 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// watchRetry is the pause before re-opening a watch that could not be opened.
-const watchRetry = time.Second
+const (
+	// watchRetry is the pause before re-opening a watch that could not be opened.
+	watchRetry = time.Second
+	// watchReopenPause is the least time between the openings of a watch that keeps ending.
+	watchReopenPause = 100 * time.Millisecond
+)
 
 // watcher is one of the engine's independent watches on its objects (by the engine's label selector). It opens
 // with a list (for a resourceVersion) and a watch from there, then keeps the watch open until stopped: a closed
@@ -119,8 +123,20 @@ func (w *watcher) loop(ctx context.Context, wi watch.Interface) {
 	for {
 		relist := false
 		if wi != nil {
+			opened := w.clk.Now()
 			relist = w.consume(ctx, wi)
 			wi.Stop()
+			// A watch that ends at once (e.g. "too large resource version" from a lagging watch cache) is not
+			// re-opened in a busy loop.
+			if w.clk.Since(opened) < watchReopenPause {
+				t := w.clk.NewTimer(watchReopenPause)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return
+				case <-t.C():
+				}
+			}
 		}
 		if ctx.Err() != nil {
 			return
