@@ -76,3 +76,34 @@ func secondsToDuration(s float64) time.Duration {
 	}
 	return time.Duration(s * float64(time.Second))
 }
+
+// WriteRate is the writes per second c requests in steady state: Rate times the writes of one object (its create,
+// its Updates patches, and its delete when Lifetime > 0). For the safety plan's write-rate limit.
+func (c Config) WriteRate() float64 {
+	per := 1 + c.Updates
+	if c.Lifetime > 0 {
+		per++
+	}
+	return c.Rate * float64(per)
+}
+
+// Population is the mean number of objects c keeps alive: Rate * Lifetime in steady state (Little's law; a
+// Poisson population fluctuates around it by about its square root). With Lifetime 0 the objects are kept until
+// Cleanup, so it is how many are created: Count, else Rate * Duration, else +Inf (unbounded until stopped). For
+// the safety plan's object limit.
+func (c Config) Population() float64 {
+	switch {
+	case c.Lifetime > 0:
+		p := expectedPopulation(c.Rate, c.Lifetime)
+		if c.Count > 0 {
+			p = min(p, float64(c.Count))
+		}
+		return p
+	case c.Count > 0:
+		return float64(c.Count)
+	case c.Duration > 0:
+		return math.Ceil(c.Rate * c.Duration.Seconds())
+	default:
+		return math.Inf(1)
+	}
+}

@@ -121,3 +121,25 @@ func BenchmarkArrivals(b *testing.B) {
 		a.next()
 	}
 }
+
+func TestPlanFigures(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		c            Config
+		writes, objs float64
+	}{
+		{"churn defaults", Config{Rate: 20, Lifetime: 30 * time.Second, Updates: 1}, 60, 600},
+		{"api flood of 500 objects", Config{Rate: 50, Count: 500}, 50, 500},
+		{"kept for a duration", Config{Rate: 10, Duration: 5 * time.Second}, 10, 50},
+		{"kept until stopped", Config{Rate: 10}, 10, math.Inf(1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.c.WriteRate(); got != tc.writes {
+				t.Errorf("WriteRate = %v, want %v", got, tc.writes)
+			}
+			if got := tc.c.Population(); got != tc.objs {
+				t.Errorf("Population = %v, want %v", got, tc.objs)
+			}
+		})
+	}
+}
