@@ -37,8 +37,10 @@ type Window struct {
 	Issued    int       `json:"issued"`    // writes sent in the window
 	Completed int       `json:"completed"` // writes that returned in the window, with or without error
 	Succeeded int       `json:"succeeded"`
-	Throttled int       `json:"throttled"` // completed writes that met a 429 (answered 429 or retried after one)
-	Retries   int       `json:"retries"`   // client-go's retries of the completed writes
+	// Throttled counts completed writes answered 429 or retried by client-go (which retries a 429, or a 5xx
+	// carrying Retry-After).
+	Throttled int `json:"throttled"`
+	Retries   int `json:"retries"` // client-go's retries of the completed writes
 	// InFlightMax is the most writes in flight at once during the window (at least the number in flight when the
 	// window was first touched).
 	InFlightMax int `json:"in_flight_max"`
@@ -113,11 +115,11 @@ func (l *ledger) at(t time.Time) *Window {
 	return l.windows[i]
 }
 
-// requested counts n writes due at intended.
-func (l *ledger) requested(intended time.Time, n int) {
+// requested counts a write due at intended.
+func (l *ledger) requested(intended time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.at(intended).Requested += n
+	l.at(intended).Requested++
 }
 
 // capWait counts a write due at intended that had to wait for an in-flight slot.

@@ -11,14 +11,14 @@ func TestLedgerWindows(t *testing.T) {
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	ok := func(latency float64) Sample { return Sample{LatencyMS: latency} }
 	// Write A: due 100 ms, sent 150 ms, back 300 ms: all in window 0.
-	l.requested(at(100), 1)
+	l.requested(at(100))
 	l.issued(at(100), at(150))
 	l.completed(at(100), at(300), ok(150), 1)
 	// Write B: due 900 ms, sent 1200 ms (late, window 1), back 2500 ms (window 2), a 429 after one retry.
-	l.requested(at(900), 1)
+	l.requested(at(900))
 	l.issued(at(900), at(1200))
 	// Write C: due 1500 ms, never sent (the run stopped).
-	l.requested(at(1500), 1)
+	l.requested(at(1500))
 	l.completed(at(900), at(2500), Sample{LatencyMS: 1300, Status: 429, Error: "too many requests", Retries: 1}, 0)
 
 	w := l.snapshot()
@@ -69,7 +69,7 @@ func TestLedgerWindows(t *testing.T) {
 func TestLedgerCapWaitsAndInFlight(t *testing.T) {
 	l := newLedger(t0, time.Second, 2)
 	for range 3 {
-		l.requested(t0, 1)
+		l.requested(t0)
 		l.issued(t0, t0)
 	}
 	l.capWait(t0)
@@ -124,7 +124,7 @@ func TestDeliveryGrace(t *testing.T) {
 	l := newLedger(t0, time.Second, 10)
 	due := t0.Add(900 * time.Millisecond)
 	for _, back := range []time.Duration{1500 * time.Millisecond, 1999 * time.Millisecond, 2 * time.Second, 5 * time.Second} {
-		l.requested(due, 1)
+		l.requested(due)
 		l.issued(due, due)
 		l.completed(due, t0.Add(back), Sample{}, 0)
 	}

@@ -14,7 +14,11 @@
 //     (w + n*W)/Rate and runs each object's writes in turn, each at its slot or when the previous one returned,
 //     whichever is later. A slow server slows the workers: the lag and the delivery ratio show by how much.
 //   - Every write is a Sample; every write due counts as requested in the window of its intended time, even one
-//     never sent because the run stopped first.
+//     never sent because the run stopped first. A write is delivered when it was answered with success by the end
+//     of the span being summarised plus one window (DeliveryGraceWindows); Delivery.Ratio is delivered/requested
+//     and below DeliveredRatio the verdict is LoadNotDelivered, naming the client or the server as the limit.
+//   - Notifications: each of Watchers watches (opened before the first write) matches every event to the write
+//     that caused it (object name + GenAnnotation) and times it from that write's start, on this process's clock.
 //   - Stop (or ctx cancel) stops sending within one scheduler wake-up (well under 1 s): no new write of any kind
 //     starts after it. Writes in flight are not cancelled; each is bounded by RequestTimeout. Objects left are
 //     removed by Cleanup, by label.
@@ -111,15 +115,15 @@ type Engine struct {
 	payload  []byte
 	steps    []time.Duration
 
-	mu        sync.Mutex
-	started   bool
-	start     time.Time
-	stopAt    time.Time
-	spanEnd   time.Time // end of the delivery span when the arrivals ended by themselves
-	events    eventHeap
-	pending   int // objects whose lifecycle is not finished
-	objects   atomic.Int64
-	failedNew atomic.Int64
+	mu       sync.Mutex
+	started  bool
+	start    time.Time
+	stopAt   time.Time
+	spanEnd  time.Time // end of the delivery span when the arrivals ended by themselves
+	events   eventHeap
+	pending  int // objects whose lifecycle is not finished
+	objects  atomic.Int64
+	rejected atomic.Int64
 
 	stopCh    chan struct{}
 	stopOnce  sync.Once
@@ -164,9 +168,7 @@ func New(cfg Config, client, watchClient kubernetes.Interface, clk clock.WithTic
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
-	if err := cfg.defaults(); err != nil {
-		return nil, err
-	}
+	cfg.defaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -188,7 +190,7 @@ func New(cfg Config, client, watchClient kubernetes.Interface, clk clock.WithTic
 	}, nil
 }
 
-func (c *Config) defaults() error {
+func (c *Config) defaults() {
 	if c.Kind == "" {
 		c.Kind = ConfigMap
 	}
@@ -218,7 +220,6 @@ func (c *Config) defaults() error {
 		_, _ = rand.Read(b[:])
 		c.Seed = binary.LittleEndian.Uint64(b[:])
 	}
-	return nil
 }
 
 func (c *Config) validate() error {
@@ -424,8 +425,9 @@ type Result struct {
 	Verdict       Verdict       `json:"verdict"`
 	Windows       []Window      `json:"windows"`
 	Notifications Notifications `json:"notifications"`
-	Objects       int64         `json:"objects"` // objects created (successful creates)
-	Stopped       bool          `json:"stopped"` // ended by Stop or ctx, not by Duration or Count
+	Objects       int64         `json:"objects"`  // objects created (successful creates)
+	Rejected      int64         `json:"rejected"` // creates the server rejected (4xx but 409): those never existed
+	Stopped       bool          `json:"stopped"`  // ended by Stop or ctx, not by Duration or Count
 }
 
 // Wait waits until the load has ended (Duration or Count reached and every lifecycle finished, or Stop) and every
@@ -461,7 +463,7 @@ func (e *Engine) Wait() (Result, error) {
 	close(e.samples)
 	<-e.sinkDone
 
-	r := Result{Start: e.start, End: end, Notifications: notes, Objects: e.objects.Load(), Stopped: e.stopped()}
+	r := Result{Start: e.start, End: end, Notifications: notes, Objects: e.objects.Load(), Rejected: e.rejected.Load(), Stopped: e.stopped()}
 	r.Delivery = e.Delivery(e.start, e.spanEndTime())
 	r.Verdict = r.Delivery.Verdict()
 	r.Windows = e.ledger.snapshot()
@@ -659,7 +661,7 @@ func (e *Engine) openLoop() {
 			ev = heap.Pop(&e.events).(event)
 			e.mu.Unlock()
 		}
-		e.ledger.requested(ev.due, 1)
+		e.ledger.requested(ev.due)
 		if !e.acquire(ev.due) {
 			e.finishObject()
 			e.drainRequested(arr, next, open, n)
@@ -675,7 +677,7 @@ func (e *Engine) openLoop() {
 				if e.stopped() {
 					// The scheduler has stopped (and counted what was queued): count this write here.
 					if next.due.Before(e.stopAt) {
-						e.ledger.requested(next.due, 1)
+						e.ledger.requested(next.due)
 					}
 					e.pending--
 				} else {
@@ -732,13 +734,13 @@ func (e *Engine) drainRequested(arr *arrivals, next time.Time, open bool, n int6
 	stopAt := e.stopAt
 	for _, ev := range e.events {
 		if ev.due.Before(stopAt) {
-			e.ledger.requested(ev.due, 1)
+			e.ledger.requested(ev.due)
 		}
 	}
 	e.events = nil
 	e.mu.Unlock()
 	for open && next.Before(stopAt) {
-		e.ledger.requested(next, 1)
+		e.ledger.requested(next)
 		n++
 		next = e.start.Add(arr.next())
 		open = e.arrivalAllowed(next, n)
@@ -776,7 +778,7 @@ func (e *Engine) closedLoop() {
 						e.countMissedSlots(slot.Add(secondsToDuration(period)), period)
 						return
 					}
-					e.ledger.requested(due, 1)
+					e.ledger.requested(due)
 					if e.stopped() {
 						return
 					}
@@ -811,7 +813,7 @@ func (e *Engine) countMissedSlots(slot time.Time, period float64) {
 		if e.cfg.Duration > 0 && !t.Before(e.start.Add(e.cfg.Duration)) {
 			return
 		}
-		e.ledger.requested(t, 1)
+		e.ledger.requested(t)
 	}
 }
 
@@ -890,7 +892,7 @@ func (e *Engine) do(o *object, step int, intended time.Time, release func()) boo
 		liveDelta = -1
 	case typ == EventAdd && s.Status >= 400 && s.Status < 500 && s.Status != http.StatusConflict:
 		goesOn = false // rejected before storage: nothing to update or delete
-		e.failedNew.Add(1)
+		e.rejected.Add(1)
 	}
 	e.ledger.completed(intended, start.Add(elapsed), s, liveDelta)
 	e.tracker.wrote(o.name, typ, gen, err == nil, !goesOn)

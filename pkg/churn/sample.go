@@ -1,6 +1,7 @@
 package churn
 
 import (
+	"strings"
 	"time"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
@@ -53,7 +54,7 @@ type Sample struct {
 }
 
 // Notification reports whether s is a notification sample (not a write).
-func (s Sample) Notification() bool { return s.Verb != "" && s.Row != "" && s.Row[0] == 'n' }
+func (s Sample) Notification() bool { return strings.HasPrefix(s.Row, "notify:") }
 
 // Probe converts s for the probe statistics (probe.Aggregate): Kind is the row (churn:create, notify:add, ...),
 // Seq the object's number.
