@@ -497,3 +497,44 @@ func TestSampleStatusRetriesPriorityLevel(t *testing.T) {
 		t.Errorf("delivery %+v, want the create delivered, throttled once", r.Delivery)
 	}
 }
+
+// Through the typed clients (the fake clientset), both kinds carry the labels, the generation annotation and the
+// payload.
+func TestKindsThroughClientset(t *testing.T) {
+	for _, kind := range Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			cs := fake.NewClientset()
+			cfg := testConfig()
+			cfg.Kind, cfg.Rate, cfg.Count, cfg.Updates, cfg.Size = kind, 1000, 3, 2, 100
+			e, err := New(cfg, cs, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := e.Run(context.Background(), func(Sample) {})
+			if err != nil || r.Objects != 3 {
+				t.Fatalf("Run = %d objects, %v", r.Objects, err)
+			}
+			var metas []metav1.ObjectMeta
+			var sizes []int
+			if kind == Secret {
+				l, _ := cs.CoreV1().Secrets("churn-ns").List(context.Background(), metav1.ListOptions{LabelSelector: e.Selector()})
+				for _, s := range l.Items {
+					metas, sizes = append(metas, s.ObjectMeta), append(sizes, len(s.Data[PayloadKey]))
+				}
+			} else {
+				l, _ := cs.CoreV1().ConfigMaps("churn-ns").List(context.Background(), metav1.ListOptions{LabelSelector: e.Selector()})
+				for _, c := range l.Items {
+					metas, sizes = append(metas, c.ObjectMeta), append(sizes, len(c.Data[PayloadKey]))
+				}
+			}
+			if len(metas) != 3 {
+				t.Fatalf("%d %ss selected by %s, want 3 (kept: lifetime 0)", len(metas), kind, e.Selector())
+			}
+			for i, m := range metas {
+				if m.Annotations[GenAnnotation] != "2" || m.Labels[cluster.RunIDLabel] != "r1" || sizes[i] != 100 {
+					t.Errorf("%s %s: annotations %v labels %v payload %d bytes; want generation 2, run-id r1, 100 bytes", kind, m.Name, m.Annotations, m.Labels, sizes[i])
+				}
+			}
+		})
+	}
+}
