@@ -32,7 +32,7 @@ image: ## The plugin's image (in-cluster probe) as a docker-save tarball, built 
 test-e2e: build image ## End-to-end tests: the built binary against a real local cluster (started if none is given)
 	hack/e2e.sh
 
-verify: ## gofmt, go vet, go mod tidy diff, k8s.io pins
+verify: ## gofmt, go vet, go mod tidy diff, k8s.io pins, lint (staticcheck incl. unused, unparam; hack/tools.sh)
 	hack/verify.sh
 
 demo: build ## Bring up the local cluster and run the plugin against it

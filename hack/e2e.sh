@@ -19,6 +19,8 @@ if [ -z "${PYROMETER_E2E_KUBECONFIG:-}" ]; then
   fi
   # the plugin's own image, for the in-cluster probe (make image builds it)
   for t in dist/image/kubectl-pyrometer-*.tar; do [ -e "$t" ] && hack/local-cluster.sh load "$t"; done
+  # kwok's controller image, for hollow nodes (hack/setup.sh builds it)
+  hack/local-cluster.sh load "$(hack/kwok-image.sh)"
   export PYROMETER_E2E_KUBECONFIG=$CACHE/cluster/kubeconfig
 fi
 export PYROMETER_E2E_BINARY=$ROOT/bin/kubectl-pyrometer

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests and the local cluster need, idempotently, and caches the builds.
 #
-#   hack/setup.sh            Debian packages + Kubernetes binaries + kwok
+#   hack/setup.sh            Debian packages + Kubernetes binaries + kwok (+ its image) + lint tools (hack/tools.sh)
 #
 # Debian packages: etcd-server, etcd-client, containerd, runc, containernetworking-plugins, busybox-static,
 # iptables, conntrack, openssl, curl, gcc (static pause), tmux (the interactive e2e tests drive a terminal).
@@ -55,4 +55,8 @@ if ! "$BIN/kwok" --version 2>/dev/null | grep -q "$KWOK_VERSION"; then
   mkdir -p "$BIN"
   GOBIN=$BIN CGO_ENABLED=0 GOFLAGS=-mod=mod go install -trimpath -ldflags='-s -w' "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 fi
+# 4. kwok's controller image (hollow nodes, pkg/hollow), from the binary above: $CACHE/images/kwok-<version>-<arch>.tar
+KWOK_VERSION=$KWOK_VERSION "$ROOT/hack/kwok-image.sh" >/dev/null
+# 5. lint tools for make verify (staticcheck, unparam), pinned in hack/tools.sh
+"$ROOT/hack/tools.sh" >/dev/null
 log "ready: $(ls "$BIN" | tr '\n' ' ')"

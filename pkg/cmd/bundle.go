@@ -32,7 +32,7 @@ registry auth), so the bundle never carries kubeconfigs, tokens or Secrets' data
 			return nil
 		},
 		RunE: func(_ *cobra.Command, args []string) error {
-			if err := report.ValidateFormat("output", output, "table", "json", "yaml"); err != nil {
+			if err := listFormats.validate(&output); err != nil {
 				return err
 			}
 			dir := args[0]
@@ -64,6 +64,6 @@ registry auth), so the bundle never carries kubeconfigs, tokens or Secrets' data
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "Bundle file (default DIR/pyrometer-<dir name>.tar.gz).")
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "Output format of the listing. One of: table, json, yaml.")
+	listFormats.addFlag(cmd, &output)
 	return cmd
 }

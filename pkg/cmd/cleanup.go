@@ -80,7 +80,7 @@ Kinds this identity may not list are skipped with a note; what it may see is sti
   kubectl pyrometer cleanup --all`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := report.ValidateFormat("output", o.Output, "table", "json", "yaml"); err != nil {
+			if err := listFormats.validate(&o.Output); err != nil {
 				return err
 			}
 			if o.Timeout <= 0 {
@@ -101,7 +101,7 @@ Kinds this identity may not list are skipped with a note; what it may see is sti
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "List what would be deleted; delete nothing.")
 	cmd.Flags().BoolVar(&o.Wait, "wait", o.Wait, "Wait until the deleted objects (namespaces) are gone.")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait with --wait.")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: table, json, yaml.")
+	listFormats.addFlag(cmd, &o.Output)
 	return cmd
 }
 

@@ -10,11 +10,9 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/compare"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/exitcode"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 )
-
-// ExitRegression is the exit code of "compare --fail-on-regression" when a significant regression was found.
-const ExitRegression = 3
 
 // CompareOptions holds the flags of "kubectl pyrometer compare".
 type CompareOptions struct {
@@ -57,16 +55,15 @@ from no errors); or p50 or p99 rose significantly by more than N%.`,
   # In CI: fail when p50 or p99 got significantly worse by more than 20%
   kubectl pyrometer compare baseline/ current/ --fail-on-regression 20%`,
 		Args: cobra.ExactArgs(2),
-		RunE: func(c *cobra.Command, args []string) error {
+		RunE: func(_ *cobra.Command, args []string) error {
 			o.DirA, o.DirB = args[0], args[1]
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			c.SilenceUsage = true
 			return o.Run()
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: table, json, yaml, markdown.")
+	compareFormats.addFlag(cmd, &o.Output)
 	cmd.Flags().StringVar(&o.FailOnRegression, "fail-on-regression", "", "Exit 3 when the error ratio, p50 or p99 rose significantly by more than this percentage (e.g. 20%), or every request of a kind failed in B.")
 	cmd.Flags().Float64Var(&o.Alpha, "alpha", o.Alpha, "Significance level of the Mann-Whitney U test (latency) and of Fisher's exact test (errors).")
 	return cmd
@@ -74,7 +71,7 @@ from no errors); or p50 or p99 rose significantly by more than N%.`,
 
 // Validate checks the flags; it does no I/O.
 func (o *CompareOptions) Validate() error {
-	if err := report.ValidateFormat("output", o.Output, "table", "json", "yaml", "markdown"); err != nil {
+	if err := compareFormats.validate(&o.Output); err != nil {
 		return err
 	}
 	if !(o.Alpha > 0 && o.Alpha < 1) {
@@ -102,7 +99,8 @@ func parsePercent(s string) (float64, error) {
 	return v, nil
 }
 
-// Run loads both runs, prints the comparison and returns an *ExitError with code 3 on a regression.
+// Run loads both runs, prints the comparison and returns an error with exit code 3 (exitcode.Regression) on a
+// regression.
 func (o *CompareOptions) Run() error {
 	a, err := compare.Load(o.DirA)
 	if err != nil {
@@ -128,7 +126,7 @@ func (o *CompareOptions) Run() error {
 		return nil
 	}
 	if g := rep.WorstRegression(o.threshold); g != nil {
-		return &ExitError{Code: ExitRegression, Err: fmt.Errorf("regression: %s, more than --fail-on-regression %g%%", g, o.threshold)}
+		return exitcode.New(exitcode.Regression, fmt.Errorf("regression: %s, more than --fail-on-regression %g%%", g, o.threshold))
 	}
 	return nil
 }

@@ -87,9 +87,7 @@ func TestCompareCommand(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			streams, _, out, errOut := genericiooptions.NewTestIOStreams()
-			root := NewCmdPyrometer(streams)
-			root.SetArgs(append([]string{"compare"}, tc.args...))
-			code := executeRoot(context.Background(), root, streams)
+			code := execute(context.Background(), streams, newCatalogue(), append([]string{"compare"}, tc.args...))
 			if code != tc.wantCode {
 				t.Errorf("exit code %d, want %d; stderr %q", code, tc.wantCode, errOut.String())
 			}

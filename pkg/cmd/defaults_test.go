@@ -28,7 +28,7 @@ func samplesPerKind(d, interval time.Duration, n int) int {
 // default phase (and each built-in profile's) must hold at least probe.MinSamplesP99 samples per kind.
 func TestDefaultsSupportP99(t *testing.T) {
 	for _, profile := range []string{"", "small", "large"} {
-		cmd := NewCmdRun(nil, genericiooptions.NewTestIOStreamsDiscard())
+		cmd := newReadyRunCmd()
 		if _, err := config.Apply(cmd.LocalNonPersistentFlags(), "", profile); err != nil {
 			t.Fatalf("profile %q: %v", profile, err)
 		}

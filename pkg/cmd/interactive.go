@@ -10,10 +10,10 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/exitcode"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/interactive"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
@@ -51,12 +51,13 @@ func (o *RunOptions) terminal(ctx context.Context) *interactive.Terminal {
 
 // abortedAtPrompt is the error of Ctrl-C at a prompt: nothing was created, exit 130 as for an interrupt.
 func abortedAtPrompt() error {
-	return &ExitError{Code: 130, Err: errors.New("interrupted at a prompt: nothing was created")}
+	return exitcode.New(exitcode.Interrupted, errors.New("interrupted at a prompt: nothing was created"))
 }
 
-// prompt asks the modes and settings (-c), then the images and pull secrets (-r), and applies the answers to the
-// command's flags as if they had been given there (so --print-config and --save-config show them, and run.json
-// records them). It creates nothing; with -r it reads the pull secrets to check they exist.
+// prompt asks the modes and settings (-c), then the images and pull secrets (-r), and applies the answers (the
+// selection, monitor, image map and pull secrets); the command's flags record them as if they had been given there
+// (so --print-config and --save-config show them, and run.json records them). It creates nothing; with -r it reads
+// the pull secrets to check they exist.
 func (o *RunOptions) prompt(ctx context.Context, cmd *cobra.Command) error {
 	t := o.terminal(ctx)
 	o.answers = &Answers{}
@@ -80,9 +81,6 @@ func (o *RunOptions) prompt(ctx context.Context, cmd *cobra.Command) error {
 		}
 		o.answers.Modes = ch
 		if err := o.applyModes(ch); err != nil {
-			return err
-		}
-		if err := o.resolve(cmd); err != nil {
 			return err
 		}
 	}
@@ -118,72 +116,83 @@ func (o *RunOptions) prompt(ctx context.Context, cmd *cobra.Command) error {
 		}
 		o.answers.Images = ch
 		o.applyImages(ch)
-		if err := o.resolve(cmd); err != nil {
-			return err
-		}
 	}
+	o.seeFlags(cmd)
 	o.answers.SavedConfig = o.SaveConfig
 	return nil
 }
 
-// setFlag sets a flag of the command as if given on the command line, its origin "interactive".
-func (o *RunOptions) setFlag(name, value string) error {
-	f := o.flags.Lookup(name)
-	if f == nil {
-		return fmt.Errorf("internal error: no flag --%s", name)
-	}
-	if err := f.Value.Set(value); err != nil {
-		return fmt.Errorf("invalid --%s %q: %w", name, value, err)
-	}
-	f.Changed = true
-	o.configOrigin[name] = interactiveOrigin
-	return nil
-}
-
-// replaceList sets a list flag to exactly values.
-func (o *RunOptions) replaceList(name string, values []string) {
-	f := o.flags.Lookup(name)
-	_ = f.Value.(pflag.SliceValue).Replace(values)
-	f.Changed = true
+// record marks the flag name as set at a prompt, its bound field already holding the answer: --print-config and
+// --save-config show it with origin "interactive", and run.json records it among the flags.
+func (o *RunOptions) record(name string) {
+	o.flags.Lookup(name).Changed = true
 	o.configOrigin[name] = interactiveOrigin
 }
 
-// applyModes writes the mode answers into the flags: --modes, the generated --<mode>-<parameter> flags (--set for
-// modes of --plugins files), --monitor and --monitor-interval. A --set of a setting answered at the prompt is dropped.
+// applyModes applies the mode answers as typed values: the selection is made from the chosen modes and the
+// settings, the edited ones as modes.Override winning over a flag or --set of the same setting, and the monitor is
+// set. The flags record the answers: --modes, the generated --<mode>-<parameter> flags (--set for modes of
+// --plugins files; a --set of an answered setting is dropped), --monitor and --monitor-interval.
 func (o *RunOptions) applyModes(ch *interactive.ModeChoices) error {
-	if err := o.setFlag("modes", strings.Join(ch.Modes, ",")); err != nil {
+	chosen := make([]*modes.Mode, 0, len(ch.Modes))
+	for _, name := range ch.Modes {
+		m := o.catalog.Mode(name)
+		if m == nil {
+			return fmt.Errorf("internal error: mode %q was answered but is not in the catalogue", name)
+		}
+		chosen = append(chosen, m)
+	}
+	answered := func(mode, param string) bool {
+		return slices.ContainsFunc(ch.Edited, func(e interactive.Setting) bool { return e.Mode == mode && e.Param == param })
+	}
+	overrides := slices.DeleteFunc(slices.Clone(o.overridesSeen), func(ov modes.Override) bool { return answered(ov.Mode, ov.Param) })
+	sets := slices.DeleteFunc(slices.Clone(o.Set), func(s string) bool {
+		ov, err := modes.ParseSet(s)
+		return err == nil && answered(ov.Mode, ov.Param)
+	})
+	var generated []string
+	for _, e := range ch.Edited {
+		v := strconv.FormatFloat(e.Value, 'f', -1, 64) // exact: Select reads back e.Value
+		name := e.Mode + "-" + e.Param
+		ov, ok := o.modeFlags[name] // built-in modes only (a --plugins mode cannot reuse their names)
+		if !ok {
+			ov = &modes.Override{Mode: e.Mode, Param: e.Param, Origin: "--set " + e.Mode + "." + e.Param}
+			sets = append(sets, e.Mode+"."+e.Param+"="+v)
+		} else {
+			generated = append(generated, name)
+		}
+		ov.Value = v
+		overrides = append(overrides, *ov)
+	}
+	sel, err := o.catalog.Select(chosen, overrides)
+	if err != nil {
 		return err
 	}
-	sets := append([]string(nil), o.Set...)
-	for _, e := range ch.Edited {
-		v := strconv.FormatFloat(e.Value, 'f', -1, 64)
-		sets = slices.DeleteFunc(sets, func(s string) bool {
-			ov, err := modes.ParseSet(s)
-			return err == nil && ov.Mode == e.Mode && ov.Param == e.Param
-		})
-		name := e.Mode + "-" + e.Param
-		if _, generated := o.modeFlags[name]; generated { // built-in modes only (a --plugins mode cannot reuse their names)
-			if err := o.setFlag(name, v); err != nil {
-				return err
-			}
-			continue
-		}
-		sets = append(sets, e.Mode+"."+e.Param+"="+v)
+	o.selection, o.overridesSeen = sel, overrides
+	o.Monitor = ch.Monitor
+	if ch.Monitor {
+		o.MonitorInterval = ch.MonitorInterval
+	}
+	// the record
+	o.Modes = strings.Join(ch.Modes, ",")
+	o.record("modes")
+	for _, name := range generated {
+		o.record(name)
 	}
 	if !slices.Equal(sets, o.Set) {
-		o.replaceList("set", sets)
+		o.Set = sets
+		o.record("set")
 	}
-	if err := o.setFlag("monitor", strconv.FormatBool(ch.Monitor)); err != nil {
-		return err
-	}
+	o.record("monitor")
 	if ch.Monitor {
-		return o.setFlag("monitor-interval", ch.MonitorInterval.String())
+		o.record("monitor-interval")
 	}
 	return nil
 }
 
-// applyImages writes the image answers into --image-rewrite (replacing earlier ones of the same images) and
-// --image-pull-secret.
+// applyImages applies the image answers as typed values: each answered image is rewritten as answered (over
+// --image-map and an earlier --image-rewrite of it), and the pull secrets are the answered ones. The flags record
+// them: --image-rewrite (an earlier rewrite of an answered image replaced) and --image-pull-secret.
 func (o *RunOptions) applyImages(ch *interactive.ImageChoices) {
 	var rewrites []string
 	for _, r := range o.ImageRewrites {
@@ -194,14 +203,20 @@ func (o *RunOptions) applyImages(ch *interactive.ImageChoices) {
 	}
 	for _, img := range o.images() {
 		if to, ok := ch.Rewrites[img]; ok {
+			if o.imageMap == nil {
+				o.imageMap = modes.ImageMap{}
+			}
+			o.imageMap[img] = to
 			rewrites = append(rewrites, img+"="+to)
 		}
 	}
 	if !slices.Equal(rewrites, o.ImageRewrites) {
-		o.replaceList("image-rewrite", rewrites)
+		o.ImageRewrites = rewrites
+		o.record("image-rewrite")
 	}
 	if !slices.Equal(ch.PullSecrets, o.PullSecrets) {
-		o.replaceList("image-pull-secret", ch.PullSecrets)
+		o.PullSecrets = ch.PullSecrets
+		o.record("image-pull-secret")
 	}
 }
 

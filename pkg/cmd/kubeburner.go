@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/exitcode"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/stress"
@@ -27,7 +28,7 @@ func NewCmdKubeBurner() *cobra.Command {
 		DisableFlagParsing: true,
 		RunE: func(_ *cobra.Command, _ []string) error {
 			if code := stress.ServeChild(os.Stdin, os.Stdout, os.Stderr); code != 0 {
-				return &ExitError{Code: code, Err: errChild}
+				return exitcode.New(code, errChild)
 			}
 			return nil
 		},
@@ -43,7 +44,7 @@ func runGuarded(ctx context.Context, r *run.Runner, runID string, errOut io.Writ
 		if p := recover(); p != nil {
 			fmt.Fprintf(errOut, "internal error (panic: %v)\n%s\nif anything of the run is left, remove it with:\n  kubectl pyrometer cleanup --run-id %s\n",
 				p, debug.Stack(), runID)
-			res, err = nil, &ExitError{Code: 1, Err: fmt.Errorf("run %s: internal error: %v", runID, p)}
+			res, err = nil, fmt.Errorf("run %s: internal error: %v", runID, p)
 		}
 	}()
 	return r.Run(ctx, version.Get())

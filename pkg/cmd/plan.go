@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/authz"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
@@ -41,9 +42,10 @@ type PlanReport struct {
 	Notes   []string `json:"notes,omitempty"`
 }
 
-// NewCmdPlan returns "kubectl pyrometer plan".
-func NewCmdPlan(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+// NewCmdPlan returns "kubectl pyrometer plan". Its --<mode>-<parameter> flags come from cat, as run's do.
+func NewCmdPlan(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, cat *catalogue) *cobra.Command {
 	o := &PlanOptions{RunOptions: newRunOptions(cf, streams), Output: "text"}
+	o.catalogue = cat
 	cmd := &cobra.Command{
 		Use:   "plan [flags]",
 		Short: "Show the safety plan and missing permissions of a run, without creating anything",
@@ -77,7 +79,8 @@ given, or a required permission is missing); the error line names what blocks it
 		},
 	}
 	o.addRunFlags(cmd)
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: text, json, yaml.")
+	cat.use(cmd, func(c *modes.Catalog, _ error) { o.addModeFlags(cmd, c) })
+	textFormats.addFlag(cmd, &o.Output)
 	return cmd
 }
 
@@ -86,7 +89,7 @@ func (o *PlanOptions) Validate() error {
 	if err := o.RunOptions.Validate(); err != nil {
 		return err
 	}
-	return report.ValidateFormat("output", o.Output, "text", "json", "yaml")
+	return textFormats.validate(&o.Output)
 }
 
 // Run reads the cluster and prints the plan. It creates nothing.

@@ -105,9 +105,7 @@ func runAgainst(t *testing.T, api *fakeAPI, args ...string) (int, string, string
 		t.Fatal(err)
 	}
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
-	root := NewCmdPyrometer(streams)
-	root.SetArgs(append([]string{"--kubeconfig", kc}, args...))
-	code := executeRoot(context.Background(), root, streams)
+	code := execute(context.Background(), streams, newCatalogue(), append([]string{"--kubeconfig", kc}, args...))
 	return code, out.String(), errOut.String()
 }
 
@@ -377,7 +375,10 @@ func TestWriteSafetyPlanFile(t *testing.T) {
 // --save-config, which only run has.
 func TestPlanTakesRunFlags(t *testing.T) {
 	streams, _, _, _ := genericiooptions.NewTestIOStreams()
-	rc, pc := NewCmdRun(nil, streams), NewCmdPlan(nil, streams)
+	cat := newCatalogue()
+	rc, pc := NewCmdRun(nil, streams, cat), NewCmdPlan(nil, streams, cat)
+	cat.ready(rc)
+	cat.ready(pc)
 	var names []string
 	runOnly := map[string]bool{"interactive": true, "interactive-modes": true, "interactive-images": true, "save-config": true}
 	rc.Flags().VisitAll(func(f *pflag.Flag) {

@@ -107,7 +107,7 @@ its per-verb/resource quantiles are shown too.`,
 	}
 	o.addFlags(cmd)
 	cmd.Flags().DurationVar(&o.Duration, "duration", o.Duration, "How long to probe.")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: table, json, yaml, csv, markdown.")
+	runFormats.addFlag(cmd, &o.Output)
 	cmd.Flags().StringVar(&o.OutputDir, "output-dir", "", "Directory to write run.json, probe.jsonl, probe-stats.csv and report.html to, which report and compare read (created if missing; one already holding a run's or probe's artifacts is refused).")
 	cmd.Flags().StringVar(&o.Emit, "emit", "", "Only print samples, as JSON lines (jsonl); used by the in-cluster probe.")
 	cmd.Flags().StringVar(&o.InNamespace, "in-namespace", "", "Probe in this existing namespace instead of creating one; used by the in-cluster probe.")
@@ -132,7 +132,7 @@ func (o *ProbeOptions) Validate() error {
 	if err := o.validate(o.Duration, "--duration"); err != nil {
 		return err
 	}
-	if err := report.ValidateFormat("output", o.Output, "table", "json", "yaml", "csv", "markdown"); err != nil {
+	if err := runFormats.validate(&o.Output); err != nil {
 		return err
 	}
 	if o.Emit != "" && o.Emit != "jsonl" {
@@ -192,7 +192,7 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if ctx.Err() != nil {
-		return &ExitError{Code: 1, Err: errors.New("interrupted: partial results above; everything the probe created was removed")}
+		return errors.New("interrupted: partial results above; everything the probe created was removed")
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/spf13/pflag"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/config"
 )
@@ -48,7 +47,7 @@ func TestRatioFlagRoundTrip(t *testing.T) {
 }
 
 func TestRunErrorRateFlags(t *testing.T) {
-	cmd := NewCmdRun(nil, genericiooptions.NewTestIOStreamsDiscard())
+	cmd := newReadyRunCmd()
 	for _, tc := range []struct {
 		args []string
 		err  string
@@ -61,7 +60,7 @@ func TestRunErrorRateFlags(t *testing.T) {
 			t.Errorf("%v: error %v, want %q", tc.args, err, tc.err)
 		}
 	}
-	c := NewCmdRun(nil, genericiooptions.NewTestIOStreamsDiscard())
+	c := newReadyRunCmd()
 	if f := c.Flags().Lookup("slo-error-rate"); f == nil || f.DefValue != "1%" {
 		t.Errorf("--slo-error-rate default %v, want 1%%", f)
 	}
@@ -83,7 +82,7 @@ func TestErrorRateFromConfigFile(t *testing.T) {
 		if err := os.WriteFile(p, []byte(tc.body), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		cmd := NewCmdRun(nil, genericiooptions.NewTestIOStreamsDiscard())
+		cmd := newReadyRunCmd()
 		_, err := config.Apply(cmd.LocalNonPersistentFlags(), p, "")
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
@@ -42,16 +43,15 @@ func NewCmdReport(_ *genericclioptions.ConfigFlags, s genericiooptions.IOStreams
   # The self-contained HTML report, to a file
   kubectl pyrometer report pyrometer-20250102-030405 -o html > report.html`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
+		RunE: func(_ *cobra.Command, args []string) error {
 			o.Dir = args[0]
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			c.SilenceUsage = true
 			return o.Run()
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "One of: table, json, markdown, html.")
+	reportFormats.addFlag(cmd, &o.Output)
 	return cmd
 }
 
@@ -60,7 +60,7 @@ func (o *ReportOptions) Validate() error {
 	if o.Dir == "" {
 		return errors.New("a run directory is required")
 	}
-	return report.ValidateFormat("output", o.Output, "table", "json", "markdown", "html")
+	return reportFormats.validate(&o.Output)
 }
 
 // Run reads DIR/run.json (and DIR/probe.jsonl for html) and writes the chosen output to o.Out.
@@ -70,11 +70,17 @@ func (o *ReportOptions) Run() error {
 		return err
 	}
 	switch o.Output {
-	case "json":
-		// run.json as written (Load checked that it is one)
-		raw, err := os.ReadFile(filepath.Join(o.Dir, result.RunFile))
+	case "json", "yaml":
+		// run.json as written (Load checked that it is one); as YAML, every field of it
+		path := filepath.Join(o.Dir, result.RunFile)
+		raw, err := os.ReadFile(path)
 		if err != nil {
-			return fmt.Errorf("failed to read %s: %w", filepath.Join(o.Dir, result.RunFile), result.PathError(err))
+			return fmt.Errorf("failed to read %s: %w", path, result.PathError(err))
+		}
+		if o.Output == "yaml" {
+			if raw, err = yaml.JSONToYAML(raw); err != nil {
+				return fmt.Errorf("failed to read %s: %w", path, err)
+			}
 		}
 		if !bytes.HasSuffix(raw, []byte("\n")) {
 			raw = append(raw, '\n')

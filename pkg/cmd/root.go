@@ -4,25 +4,24 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/exitcode"
 )
 
-// ExitError carries a specific exit code out of a command (for example "SLO failed" as opposed to "run failed").
-type ExitError struct {
-	Code int
-	Err  error
+// NewCmdPyrometer returns the root command, "kubectl pyrometer". The mode catalogue is parsed only when a command
+// that uses it is readied: Execute readies the one it runs; without that, run and plan lack their generated
+// --<mode>-<parameter> flags.
+func NewCmdPyrometer(streams genericiooptions.IOStreams) *cobra.Command {
+	return newCmdPyrometer(streams, newCatalogue())
 }
 
-func (e *ExitError) Error() string { return e.Err.Error() }
-func (e *ExitError) Unwrap() error { return e.Err }
-
-// NewCmdPyrometer returns the root command, "kubectl pyrometer".
-func NewCmdPyrometer(streams genericiooptions.IOStreams) *cobra.Command {
+func newCmdPyrometer(streams genericiooptions.IOStreams, cat *catalogue) *cobra.Command {
 	cf := genericclioptions.NewConfigFlags(true).WithWarningPrinter(streams)
 	root := &cobra.Command{
 		Use:   "kubectl-pyrometer",
@@ -54,8 +53,8 @@ Everything it creates is labelled app.kubernetes.io/managed-by=kubectl-pyrometer
 	cf.AddFlags(root.PersistentFlags())
 
 	root.AddCommand(NewCmdVersion(cf, streams))
-	root.AddCommand(NewCmdRun(cf, streams))
-	root.AddCommand(NewCmdPlan(cf, streams))
+	root.AddCommand(NewCmdRun(cf, streams, cat))
+	root.AddCommand(NewCmdPlan(cf, streams, cat))
 	root.AddCommand(NewCmdProbe(cf, streams))
 	root.AddCommand(NewCmdCleanup(cf, streams))
 	root.AddCommand(NewCmdReport(cf, streams))
@@ -66,21 +65,21 @@ Everything it creates is labelled app.kubernetes.io/managed-by=kubectl-pyrometer
 	return root
 }
 
-// Execute runs the root command with ctx and returns the process exit code. Errors are printed once, on ErrOut,
-// as "error: ..." like kubectl does.
+// Execute runs the command line (os.Args) with ctx and returns the process exit code (exitcode.Of). Errors are
+// printed once, on ErrOut, as "error: ..." like kubectl does.
 func Execute(ctx context.Context, streams genericiooptions.IOStreams) int {
-	return executeRoot(ctx, NewCmdPyrometer(streams), streams)
+	return execute(ctx, streams, newCatalogue(), os.Args[1:])
 }
 
-func executeRoot(ctx context.Context, root *cobra.Command, streams genericiooptions.IOStreams) int {
+// execute runs args (the command line without the program's name) with the mode catalogue cat, which only the
+// command that runs reads, and only when it uses it.
+func execute(ctx context.Context, streams genericiooptions.IOStreams, cat *catalogue, args []string) int {
+	root := newCmdPyrometer(streams, cat)
+	cat.readyFor(root, args)
+	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return 0
+	if err != nil {
+		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
 	}
-	fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
-	var ee *ExitError
-	if errors.As(err, &ee) {
-		return ee.Code
-	}
-	return 1
+	return exitcode.Of(err)
 }

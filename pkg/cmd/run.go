@@ -18,9 +18,9 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/restmapper"
 
-	pyrometer "github.com/kubepyrometer/kubectl-pyrometer"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/config"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/exitcode"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
@@ -73,7 +73,8 @@ type RunOptions struct {
 	interactive func() bool
 
 	modeFlags map[string]*modes.Override // flag name -> override (generated --<mode>-<param> flags)
-	catalog   *modes.Catalog
+	catalogue *catalogue                 // the built-in catalogue, parsed when needed
+	catalog   *modes.Catalog             // the built-in catalogue and the --plugins files' modes (Complete)
 	selection *modes.Selection
 	imageMap  modes.ImageMap
 	flagsSeen map[string]string
@@ -82,14 +83,11 @@ type RunOptions struct {
 }
 
 // modeFlag is a generated --<mode>-<param> flag: a string kept as given and checked against the catalogue.
-type modeFlag struct {
-	o   *modes.Override
-	set bool
-}
+type modeFlag struct{ o *modes.Override }
 
 func (f *modeFlag) String() string { return f.o.Value }
 func (f *modeFlag) Set(s string) error {
-	f.o.Value, f.set = s, true
+	f.o.Value = s
 	return nil
 }
 func (f *modeFlag) Type() string { return "number" }
@@ -103,9 +101,11 @@ func newRunOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 		Output: "table", Limits: safety.DefaultLimits(), modeFlags: map[string]*modes.Override{}, IOStreams: streams}
 }
 
-// NewCmdRun returns "kubectl pyrometer run".
-func NewCmdRun(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+// NewCmdRun returns "kubectl pyrometer run". Its --<mode>-<parameter> flags and the mode list of its help come from
+// cat, added when cat readies the command (before its command line is parsed).
+func NewCmdRun(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, cat *catalogue) *cobra.Command {
 	o := newRunOptions(cf, streams)
+	o.catalogue = cat
 	cmd := &cobra.Command{
 		Use:   "run [flags]",
 		Short: "Probe a baseline, ramp up stress in steps while probing, tear down, and measure recovery",
@@ -154,7 +154,7 @@ image from and the pull secrets), shows the summary and the safety plan, and ask
 
 Stress modes (plugins.yaml; --plugins adds your own) and their settings (--<mode>-<parameter> or --set
 mode.parameter=value):
-` + modeHelp(),
+`,
 		Example: `  # CPU and API contention, 3 steps, defaults elsewhere
   kubectl pyrometer run --modes cpu,api --steps 3
 
@@ -199,7 +199,11 @@ mode.parameter=value):
 		},
 	}
 	o.addRunFlags(cmd)
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: table, json, yaml, csv, markdown.")
+	cat.use(cmd, func(c *modes.Catalog, err error) {
+		cmd.Long += modeHelp(c, err)
+		o.addModeFlags(cmd, c)
+	})
+	runFormats.addFlag(cmd, &o.Output)
 	cmd.Flags().BoolVarP(&o.Interactive, "interactive", "i", false, "Ask at the terminal: the modes and their settings, the monitor, the images and pull secrets (= -c -r).")
 	cmd.Flags().BoolVarP(&o.AskModes, "interactive-modes", "c", false, "Ask at the terminal which modes to enable, their settings and the monitor.")
 	cmd.Flags().BoolVarP(&o.AskImages, "interactive-images", "r", false, "Ask at the terminal where to pull each image from (registry redirect) and the pull secrets.")
@@ -209,7 +213,8 @@ mode.parameter=value):
 
 const savedConfigHeader = "# kubectl pyrometer run configuration: kubectl pyrometer run --config FILE\n"
 
-// addRunFlags adds the flags that run and plan share (all of run's but --output).
+// addRunFlags adds the flags that run and plan share (all of run's but --output, and the generated mode flags
+// that addModeFlags adds).
 func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
 	o.addFlags(cmd)
 	f := cmd.Flags()
@@ -230,17 +235,6 @@ func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
 	f.StringSliceVar(&o.PullSecrets, "image-pull-secret", nil, "Secrets in the current namespace to copy into the run's namespaces and use to pull images.")
 	f.StringVar(&o.OutputDir, "output-dir", "", "Artifacts directory (default ./pyrometer-runs/<timestamp>-<run-id>); one already holding a run's artifacts is refused.")
 	f.StringVar(&o.RunID, "run-id", "", "Run id (8 lowercase letters/digits; default random). Refused when the cluster already holds objects of that id; not accepted in --config.")
-	// Generated flags for the built-in modes' parameters.
-	if cat, err := modes.LoadCatalog(pyrometer.Catalog, pyrometer.Templates); err == nil {
-		for _, m := range cat.Modes {
-			for _, p := range m.Parameters {
-				name := m.Name + "-" + p.Name
-				ov := &modes.Override{Mode: m.Name, Param: p.Name, Value: trimNum(p.Default), Origin: "--" + name}
-				o.modeFlags[name] = ov
-				f.Var(&modeFlag{o: ov}, name, fmt.Sprintf("%s: %s (%s, %s..%s)", m.Name, p.Help, p.Type, trimNum(p.Min), trimNum(p.Max)))
-			}
-		}
-	}
 	f.IntVar(&o.Limits.MaxPods, "max-pods", o.Limits.MaxPods, "Safety limit: most pods the whole run may create.")
 	f.IntVar(&o.Limits.MaxNamespaces, "max-namespaces", o.Limits.MaxNamespaces, "Safety limit: most namespaces the run may create.")
 	f.IntVar(&o.Limits.MaxObjectsPerStep, "max-objects-per-step", o.Limits.MaxObjectsPerStep, "Safety limit: most objects one ramp step may create.")
@@ -255,12 +249,28 @@ func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.PrintConfig, "print-config", false, "Print the resolved configuration (usable as --config) and exit.")
 }
 
+// addModeFlags adds the generated --<mode>-<parameter> flags of the built-in modes' parameters (none when the
+// catalogue failed to parse: Complete reports that error).
+func (o *RunOptions) addModeFlags(cmd *cobra.Command, cat *modes.Catalog) {
+	if cat == nil {
+		return
+	}
+	for _, m := range cat.Modes {
+		for _, p := range m.Parameters {
+			name := m.Name + "-" + p.Name
+			ov := &modes.Override{Mode: m.Name, Param: p.Name, Value: trimNum(p.Default), Origin: "--" + name}
+			o.modeFlags[name] = ov
+			cmd.Flags().Var(&modeFlag{o: ov}, name, fmt.Sprintf("%s: %s (%s, %s..%s)", m.Name, p.Help, p.Type, trimNum(p.Min), trimNum(p.Max)))
+		}
+	}
+}
+
 func trimNum(v float64) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%f", v), "0"), ".")
 }
 
-func modeHelp() string {
-	cat, err := modes.LoadCatalog(pyrometer.Catalog, pyrometer.Templates)
+// modeHelp lists the built-in modes for run's help.
+func modeHelp(cat *modes.Catalog, err error) string {
 	if err != nil {
 		return "  (catalogue error: " + err.Error() + ")\n"
 	}
@@ -282,7 +292,7 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 	if err := o.complete(cmd, o.configFlags); err != nil {
 		return err
 	}
-	cat, err := modes.LoadCatalog(pyrometer.Catalog, pyrometer.Templates, o.Plugins...)
+	cat, err := o.catalogue.withPlugins(o.Plugins)
 	if err != nil {
 		return err
 	}
@@ -300,20 +310,13 @@ func (o *RunOptions) Complete(cmd *cobra.Command) error {
 }
 
 // resolve computes, from the flags, the modes and their settings, the flags recorded in run.json and the image map.
-// It runs again after the prompts changed flags.
 func (o *RunOptions) resolve(cmd *cobra.Command) error {
 	cat := o.catalog
 	sel0, err := cat.ParseModes(o.Modes)
 	if err != nil {
 		return err
 	}
-	o.flagsSeen = map[string]string{}
-	// run.json records the run's own flags only: never kubectl's connection flags (--token, --password, ...)
-	cmd.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
-		if f.Changed {
-			o.flagsSeen[f.Name] = f.Value.String()
-		}
-	})
+	o.seeFlags(cmd)
 	overrides, err := o.overrides(cmd)
 	if err != nil {
 		return err
@@ -337,6 +340,17 @@ func (o *RunOptions) resolve(cmd *cobra.Command) error {
 		}
 	}
 	return nil
+}
+
+// seeFlags notes the flags given (or answered at a prompt), for run.json: the run's own flags only, never kubectl's
+// connection flags (--token, --password, ...).
+func (o *RunOptions) seeFlags(cmd *cobra.Command) {
+	o.flagsSeen = map[string]string{}
+	cmd.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
+		if f.Changed {
+			o.flagsSeen[f.Name] = f.Value.String()
+		}
+	})
 }
 
 // overrides are the mode settings given by the generated --<mode>-<parameter> flags, then by --set, in that order.
@@ -407,7 +421,7 @@ func (o *RunOptions) Validate() error {
 	if err := o.checkTerminal(); err != nil {
 		return err
 	}
-	return report.ValidateFormat("output", o.Output, "table", "json", "yaml", "csv", "markdown")
+	return runFormats.validate(&o.Output)
 }
 
 // Run runs the staged contention test.
@@ -487,11 +501,11 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(o.ErrOut, "artifacts: %s\n", o.OutputDir)
-	if res.Outcome.ExitCode != 0 {
-		return &ExitError{Code: res.Outcome.ExitCode, Err: fmt.Errorf("run %s: %s: %s", env.RunID, res.Outcome.Result, strings.Join(res.Outcome.Reasons, "; "))}
+	if res.Outcome.ExitCode != exitcode.OK {
+		return exitcode.New(res.Outcome.ExitCode, fmt.Errorf("run %s: %s: %s", env.RunID, res.Outcome.Result, strings.Join(res.Outcome.Reasons, "; ")))
 	}
 	if ctx.Err() != nil {
-		return &ExitError{Code: 1, Err: errors.New("interrupted")}
+		return errors.New("interrupted")
 	}
 	return nil
 }

@@ -45,13 +45,13 @@ func NewCmdVersion(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
   kubectl pyrometer version --client -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := report.ValidateFormat("output", o.Output, "text", "json", "yaml"); err != nil {
+			if err := textFormats.validate(&o.Output); err != nil {
 				return err
 			}
 			return o.Run(c.Context())
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "text", "Output format. One of: text, json, yaml.")
+	textFormats.addFlag(cmd, &o.Output)
 	cmd.Flags().BoolVar(&o.ClientOnly, "client", false, "Print the plugin's version only; do not contact the server.")
 	return cmd
 }

@@ -14,9 +14,7 @@ import (
 func runCmd(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
-	root := NewCmdPyrometer(streams)
-	root.SetArgs(args)
-	code = executeRoot(context.Background(), root, streams)
+	code = execute(context.Background(), streams, newCatalogue(), args)
 	return out.String(), errOut.String(), code
 }
 

@@ -1,6 +1,6 @@
 // Package interactive asks a person at a terminal how to set up a run: which stress modes, with which settings,
 // whether to record the cluster monitor, where to pull the images from and with which pull secret. The questions
-// are charm.land/huh/v2 prompts; the package never talks to the cluster (checks that need it are passed in).
+// are github.com/charmbracelet/huh (v1) prompts; the package never talks to the cluster (checks that need it are passed in).
 package interactive
 
 import (

@@ -128,6 +128,16 @@ func LoadCatalog(builtin []byte, builtinTemplates fs.FS, userFiles ...string) (*
 	if err := cat.add("built-in plugins.yaml", builtin, read); err != nil {
 		return nil, err
 	}
+	return cat.With(userFiles...)
+}
+
+// With returns a catalogue of c's modes followed by the modes of each user file (the --plugins files; templates
+// relative to that file's directory), without parsing c again. c is not changed; without files it is returned.
+func (c *Catalog) With(userFiles ...string) (*Catalog, error) {
+	if len(userFiles) == 0 {
+		return c, nil
+	}
+	cat := &Catalog{Modes: slices.Clone(c.Modes)}
 	for _, f := range userFiles {
 		b, err := os.ReadFile(f)
 		if err != nil {

@@ -120,11 +120,8 @@ func TestStepJobs(t *testing.T) {
 	c := builtin(t)
 	modes, _ := c.ParseModes("cpu,api,network")
 	sel, _ := c.Select(modes, nil)
-	ready, spread, err := sel.StepJobs(StepOptions{Step: 2, Namespace: "ns", Window: 10 * time.Second, TemplateDir: "/tmp/x",
+	ready, spread := sel.StepJobs(StepOptions{Step: 2, Namespace: "ns", Window: 10 * time.Second, TemplateDir: "/tmp/x",
 		ImageMap: func(s string) string { return "mirror/" + s }, NodeSelector: map[string]string{"a": "b"}, PullSecrets: []string{"regcred"}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if len(ready) != 2 || len(spread) != 1 || spread[0].Name != "api-step2" {
 		t.Fatalf("ready=%d spread=%d", len(ready), len(spread))
 	}

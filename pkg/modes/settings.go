@@ -186,7 +186,7 @@ type StepOptions struct {
 
 // StepJobs returns the kube-burner jobs of one ramp step: first the jobs that wait for readiness (the data-plane
 // load must be running before the step is measured), then the spread jobs (run while the step is measured).
-func (s *Selection) StepJobs(o StepOptions) (ready, spread []stress.Job, err error) {
+func (s *Selection) StepJobs(o StepOptions) (ready, spread []stress.Job) {
 	ns, _ := json.Marshal(o.NodeSelector)
 	if len(o.NodeSelector) == 0 {
 		ns = []byte("{}")
@@ -237,7 +237,7 @@ func (s *Selection) StepJobs(o StepOptions) (ready, spread []stress.Job, err err
 			ready = append(ready, j)
 		}
 	}
-	return ready, spread, nil
+	return ready, spread
 }
 
 // TemplateFile is the file name a mode's template is written to in the private template directory: the mode name is

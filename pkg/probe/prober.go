@@ -386,7 +386,7 @@ func (p *Prober) Run(ctx context.Context, phase string, d time.Duration, sink fu
 	for i, k := range p.cfg.Kinds {
 		first := start.Add(StaggerOffset(p.cfg.Interval, i, len(p.cfg.Kinds)))
 		schedulers.Go(func() {
-			p.schedule(ctx, k, first, end, func(seq int64, intended time.Time) {
+			p.schedule(ctx, first, end, func(seq int64, intended time.Time) {
 				firings.Go(func() { p.fire(reqCtx, k, run, seq, intended, emit) })
 			})
 		})
@@ -410,7 +410,7 @@ func StaggerOffset(interval time.Duration, i, n int) time.Duration {
 
 // schedule calls fire for every slot start+(seq-1)*Interval before end, waiting on the clock between
 // slots, until ctx is done.
-func (p *Prober) schedule(ctx context.Context, k Kind, start, end time.Time, fire func(int64, time.Time)) {
+func (p *Prober) schedule(ctx context.Context, start, end time.Time, fire func(int64, time.Time)) {
 	for seq := int64(1); ; seq++ {
 		intended := start.Add(time.Duration(seq-1) * p.cfg.Interval)
 		if !intended.Before(end) {

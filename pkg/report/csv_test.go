@@ -41,7 +41,8 @@ func TestWriteSummaryCSV(t *testing.T) {
 		{Name: "ramp-step-2", Type: result.PhaseTypeRamp, Start: start.Add(64 * time.Second), End: start.Add(70 * time.Second),
 			Status: result.StatusAborted, RC: 1, Error: `breaker: FailedScheduling "0/3 nodes are available", insufficient cpu`},
 		{Name: "teardown", Type: result.PhaseTypeTeardown, Start: start.Add(70 * time.Second), End: start.Add(112 * time.Second), Status: result.StatusPass},
-		{Name: "recovery", Type: result.PhaseTypeRecovery, Status: result.StatusSkipped},
+		// a phase that never ran (no times); the status column is written as given
+		{Name: "recovery", Type: result.PhaseTypeRecovery, Status: "skipped"},
 	}
 	var b bytes.Buffer
 	if err := WriteSummaryCSV(&b, phases); err != nil {

@@ -7,19 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
-	"strings"
 
 	"sigs.k8s.io/yaml"
 )
-
-// ValidateFormat checks that value is one of allowed, naming the flag otherwise.
-func ValidateFormat(flag, value string, allowed ...string) error {
-	if slices.Contains(allowed, value) {
-		return nil
-	}
-	return fmt.Errorf("invalid --%s %q: allowed values are %s", flag, value, strings.Join(allowed, ", "))
-}
 
 // Write encodes v as "json" (indented) or "yaml".
 func Write(w io.Writer, format string, v any) error {

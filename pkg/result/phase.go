@@ -15,7 +15,6 @@ const (
 	StatusPass    = "pass"
 	StatusFail    = "fail"
 	StatusAborted = "aborted"
-	StatusSkipped = "skipped"
 )
 
 // Phase is one stage of a run: one line of phases.jsonl, one row of summary.csv, one entry of run.json.
@@ -25,7 +24,7 @@ type Phase struct {
 	Type   string    `json:"type"` // PhaseTypeProbe, PhaseTypeRamp, PhaseTypeTeardown or PhaseTypeRecovery
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end"`
-	Status string    `json:"status"` // StatusPass, StatusFail, StatusAborted or StatusSkipped
+	Status string    `json:"status"` // StatusPass, StatusFail or StatusAborted
 	Error  string    `json:"error,omitempty"`
 	// RC is 0 when the phase succeeded, non-zero when it failed (the seed's exit_code column).
 	RC int `json:"rc"`

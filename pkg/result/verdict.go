@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/exitcode"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/stat"
 )
@@ -401,9 +402,9 @@ const (
 	// ResultMeasured is the outcome of a probe: latency was measured, nothing was judged (no baseline, no load).
 	ResultMeasured = "measured"
 
-	ExitPass      = 0
-	ExitFailed    = 1
-	ExitSLOFailed = 2
+	ExitPass      = exitcode.OK
+	ExitFailed    = exitcode.Failed
+	ExitSLOFailed = exitcode.SLOFailed
 )
 
 // Outcome is the overall result of a run or probe.

@@ -274,7 +274,7 @@ func TestDecide(t *testing.T) {
 		interrupted bool
 		want        Outcome
 	}{
-		{"all pass", []Phase{ok("baseline"), ok("ramp-step-1"), {Name: "x", Status: StatusSkipped}}, []Verdict{pass}, false,
+		{"all pass", []Phase{ok("baseline"), ok("ramp-step-1"), {Name: "x", Status: "skipped"}}, []Verdict{pass}, false,
 			Outcome{Result: ResultPass, ExitCode: 0}},
 		{"slo failed", []Phase{ok("baseline"), ok("ramp-step-1")}, []Verdict{pass, sloFail}, false,
 			Outcome{Result: ResultSLOFailed, ExitCode: 2, Reasons: []string{"ramp-step-1/get: p99 1432.1 ms > SLO 1000 ms"}}},

@@ -100,8 +100,6 @@ type Runner struct {
 
 	// newBurner connects the kube-burner runner (stress.NewRunner; tests put a fake here).
 	newBurner func(cfg *rest.Config, logs io.Writer) (burner, error)
-	// abort ends the run's context when a goroutine of the run panics (set by executeGuarded).
-	abort context.CancelCauseFunc
 	// testHook, when set, is called at named points of the run (tests inject panics with it).
 	testHook func(point string)
 }
@@ -321,11 +319,8 @@ func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe
 		r.fail(name, reason)
 		return ph, false
 	}
-	ready, spread, err := r.cfg.Selection.StepJobs(modes.StepOptions{Step: i, Namespace: ns, Window: window,
+	ready, spread := r.cfg.Selection.StepJobs(modes.StepOptions{Step: i, Namespace: ns, Window: window,
 		ImageMap: r.cfg.ImageMap, NodeSelector: r.cfg.NodeSelector, PullSecrets: r.cfg.PullSecrets, TemplateDir: r.tmplDir})
-	if err != nil {
-		return fail(err.Error())
-	}
 	for j := range ready {
 		ready[j].QPS, ready[j].Burst = max(ready[j].QPS, r.cfg.QPS), max(ready[j].Burst, r.cfg.Burst)
 		ready[j].NamespaceLabels = cluster.Labels(r.env.RunID, "stress")

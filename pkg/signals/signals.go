@@ -9,6 +9,8 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/exitcode"
 )
 
 var (
@@ -36,7 +38,7 @@ func OnForcedExit(f func()) (remove func()) {
 var Signals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 
 // Context returns a context cancelled by the first SIGINT, SIGTERM or SIGHUP. A second one runs the OnForcedExit
-// functions and exits with status 130.
+// functions and exits with status 130 (exitcode.Interrupted).
 func Context() context.Context {
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, Signals...)
@@ -59,7 +61,7 @@ func notify(ch <-chan os.Signal) context.Context {
 				f()
 			}
 		}
-		exit(130)
+		exit(exitcode.Interrupted)
 	}()
 	return ctx
 }
