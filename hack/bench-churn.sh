@@ -40,7 +40,6 @@ if [ -z "$KCFG" ]; then
 fi
 [ -r "$KCFG" ] || die "kubeconfig $KCFG not found: start the local cluster (make cluster-up) or pass a kubeconfig"
 
-# The program handles SIGINT itself (stops the load, deletes what it created): the shell waits for it.
-trap '' INT
+# The program handles Ctrl-C itself: it stops the load, deletes what it created and exits 130.
 # shellcheck disable=SC2086
-(trap - INT; exec "$TMP/benchchurn" -kubeconfig "$KCFG" ${BENCH_FLAGS:-})
+"$TMP/benchchurn" -kubeconfig "$KCFG" ${BENCH_FLAGS:-}

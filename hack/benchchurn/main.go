@@ -36,6 +36,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
@@ -45,6 +46,7 @@ import (
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/churn"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/exitcode"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/signals"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/stress"
@@ -105,7 +107,12 @@ func main() {
 		fmt.Fprintf(os.Stderr, "benchchurn: error: %v\n", err)
 		os.Exit(2)
 	}
-	if err := run(signals.Context(), o); err != nil {
+	ctx := signals.Context()
+	if err := run(ctx, o); err != nil {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			fmt.Fprintf(os.Stderr, "benchchurn: interrupted: %v\n", err)
+			os.Exit(exitcode.Interrupted)
+		}
 		fmt.Fprintf(os.Stderr, "benchchurn: error: %v\n", err)
 		os.Exit(1)
 	}
@@ -435,48 +442,83 @@ func (b *bench) timedFlood(ctx context.Context, row *floodRow, selector string, 
 	if err != nil {
 		return fmt.Errorf("failed to list the flood's ConfigMaps: %w", err)
 	}
-	w, err := cms.Watch(ctx, metav1.ListOptions{LabelSelector: sel, ResourceVersion: list.ResourceVersion})
-	if err != nil {
-		return fmt.Errorf("failed to watch the flood's ConfigMaps: %w", err)
-	}
+	// The watch is re-opened from its last resourceVersion whenever the server ends it or answers with an error
+	// (a loaded apiserver's watch cache may answer "too large resource version" for a while).
 	var first, last time.Time // written by the watch goroutine, read after watchDone
 	var added atomic.Int64
+	wctx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWatch()
 	watchDone := make(chan error, 1)
+	opened := make(chan error, 1)
 	go func() {
-		for ev := range w.ResultChan() {
-			switch ev.Type {
-			case watch.Added:
-				now := time.Now()
-				if added.Load() == 0 {
-					first = now
+		rv := list.ResourceVersion
+		failures := 0
+		for firstWatch := true; wctx.Err() == nil; firstWatch = false {
+			w, err := cms.Watch(wctx, metav1.ListOptions{LabelSelector: sel, ResourceVersion: rv, AllowWatchBookmarks: true})
+			if firstWatch {
+				opened <- err
+				if err != nil {
+					watchDone <- nil
+					return
 				}
-				last = now
-				added.Add(1)
-			case watch.Error:
-				watchDone <- fmt.Errorf("the watch timing the flood failed: %v", ev.Object)
+			}
+			if err != nil {
+				if failures++; failures > 50 {
+					watchDone <- fmt.Errorf("the watch timing the flood failed: %w", err)
+					return
+				}
+				sleep(wctx, 100*time.Millisecond)
+				continue
+			}
+			for ev := range w.ResultChan() {
+				switch ev.Type {
+				case watch.Added:
+					now := time.Now()
+					if added.Load() == 0 {
+						first = now
+					}
+					last = now
+					added.Add(1)
+				case watch.Error:
+					failures++
+					continue
+				}
+				if m, err := meta.Accessor(ev.Object); err == nil && m.GetResourceVersion() != "" {
+					rv = m.GetResourceVersion()
+				}
+			}
+			w.Stop()
+			sleep(wctx, 50*time.Millisecond)
+			if failures > 50 {
+				watchDone <- errors.New("the watch timing the flood failed more than 50 times")
 				return
 			}
 		}
 		watchDone <- nil
 	}()
+	if err := <-opened; err != nil {
+		return fmt.Errorf("failed to watch the flood's ConfigMaps: %w", err)
+	}
 	m0, err := serverWrites(ctx, b.metrics)
 	if err != nil {
-		w.Stop()
+		stopWatch()
+		<-watchDone
 		return err
 	}
 	t0 := time.Now()
 	ferr := flood(ctx)
 	row.wall = time.Since(t0)
-	// The last creations' events may still be on the way: wait until the watch saw them all, or 5 s.
+	// The last creations' events may still be on the way: wait until the watch saw every object a (quorum) list
+	// finds, or 5 s.
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
-		if n, _ := cms.List(context.WithoutCancel(ctx), metav1.ListOptions{LabelSelector: sel, ResourceVersion: "0"}); n != nil && int64(len(n.Items)) <= added.Load() {
+		if n, _ := cms.List(context.WithoutCancel(ctx), metav1.ListOptions{LabelSelector: sel}); n != nil && int64(len(n.Items)) <= added.Load() {
 			break
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(250 * time.Millisecond)
 	}
 	row.window = time.Since(t0)
 	m1, merr := serverWrites(context.WithoutCancel(ctx), b.metrics)
-	w.Stop()
+	stopWatch()
 	werr := <-watchDone
 	row.created, row.createdS = int(added.Load()), last.Sub(first).Seconds()
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
