@@ -79,8 +79,8 @@ type options struct {
 	startRate   float64
 	maxRate     float64
 	stepObjects int
-	stepSeconds time.Duration
-	minSeconds  time.Duration
+	stepSpan time.Duration
+	minSpan  time.Duration
 	lifetime    time.Duration
 	updates     int
 	size        int
@@ -96,8 +96,8 @@ func main() {
 	flag.Float64Var(&o.startRate, "start-rate", 25, "first churn rate (objects/s); each next step doubles it")
 	flag.Float64Var(&o.maxRate, "max-rate", 3200, "highest churn rate tried (objects/s)")
 	flag.IntVar(&o.stepObjects, "step-objects", 2000, "at most this many objects per step (1..2000)")
-	flag.DurationVar(&o.stepSeconds, "step-duration", 10*time.Second, "longest arrival span of a step")
-	flag.DurationVar(&o.minSeconds, "min-step-duration", 3*time.Second, "shortest arrival span of a step: the search ends when the object bound would make a step shorter")
+	flag.DurationVar(&o.stepSpan, "step-duration", 10*time.Second, "longest arrival span of a step")
+	flag.DurationVar(&o.minSpan, "min-step-duration", 3*time.Second, "shortest arrival span of a step: the search ends when the object bound would make a step shorter")
 	flag.DurationVar(&o.lifetime, "lifetime", 2*time.Second, "churn object lifetime")
 	flag.IntVar(&o.updates, "updates", 1, "churn updates per object")
 	flag.IntVar(&o.size, "size", churn.DefaultSize, "payload bytes per object")
@@ -126,10 +126,10 @@ func (o options) validate() error {
 		return fmt.Errorf("invalid -start-rate %v: must be above 0 and at most -max-rate (%v)", o.startRate, o.maxRate)
 	case o.stepObjects < 1 || o.stepObjects > 2000:
 		return fmt.Errorf("invalid -step-objects %d: must be between 1 and 2000", o.stepObjects)
-	case o.stepSeconds <= 0 || o.stepSeconds > time.Minute:
-		return fmt.Errorf("invalid -step-duration %s: must be positive and at most 1m", o.stepSeconds)
-	case o.minSeconds < time.Second || o.minSeconds > o.stepSeconds:
-		return fmt.Errorf("invalid -min-step-duration %s: must be at least 1s and at most -step-duration", o.minSeconds)
+	case o.stepSpan <= 0 || o.stepSpan > time.Minute:
+		return fmt.Errorf("invalid -step-duration %s: must be positive and at most 1m", o.stepSpan)
+	case o.minSpan < time.Second || o.minSpan > o.stepSpan:
+		return fmt.Errorf("invalid -min-step-duration %s: must be at least 1s and at most -step-duration", o.minSpan)
 	case o.lifetime <= 0 || o.lifetime > 30*time.Second:
 		return fmt.Errorf("invalid -lifetime %s: must be positive and at most 30s", o.lifetime)
 	case o.updates < 0 || o.updates > 10:
@@ -258,7 +258,6 @@ type floodRow struct {
 	clientOK  int64 // successful creates the client counted (-1: unknown)
 	server    writeCount
 	window    time.Duration
-	errorNote string
 }
 
 func (f floodRow) rate() float64 {
@@ -273,9 +272,9 @@ func (b *bench) measure(ctx context.Context) error {
 	var best *churnRow
 	boundNote := ""
 	for rate := b.o.startRate; rate <= b.o.maxRate; rate *= 2 {
-		span := min(b.o.stepSeconds, time.Duration(float64(b.o.stepObjects)/rate*float64(time.Second)))
-		if span < b.o.minSeconds {
-			boundNote = fmt.Sprintf("the search stopped at the bound: %v objects/s would need a step shorter than %s to stay within %d objects", rate, b.o.minSeconds, b.o.stepObjects)
+		span := min(b.o.stepSpan, time.Duration(float64(b.o.stepObjects)/rate*float64(time.Second)))
+		if span < b.o.minSpan {
+			boundNote = fmt.Sprintf("the search stopped at the bound: %v objects/s would need a step shorter than %s to stay within %d objects", rate, b.o.minSpan, b.o.stepObjects)
 			break
 		}
 		r, err := b.churnStep(ctx, rate, span)
@@ -301,7 +300,7 @@ func (b *bench) measure(ctx context.Context) error {
 		// The flood at the highest sustained step's request rate (writes/s): the same object count and QPS for
 		// kube-burner and for the engine in the flood shape (creates only), kube-burner first.
 		floodQPS = math.Floor(best.delivery.RequestedRate)
-		n := min(b.o.stepObjects, int(floodQPS*b.o.stepSeconds.Seconds()))
+		n := min(b.o.stepObjects, int(floodQPS*b.o.stepSpan.Seconds()))
 		n = max(floodReplicas, n/floodReplicas*floodReplicas)
 		if !sleep(ctx, b.o.pause) {
 			return ctx.Err()
