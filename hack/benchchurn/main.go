@@ -79,8 +79,8 @@ type options struct {
 	startRate   float64
 	maxRate     float64
 	stepObjects int
-	stepSpan time.Duration
-	minSpan  time.Duration
+	stepSpan    time.Duration
+	minSpan     time.Duration
 	lifetime    time.Duration
 	updates     int
 	size        int
@@ -250,14 +250,14 @@ type churnRow struct {
 
 // floodRow is one flood.
 type floodRow struct {
-	who       string
-	objects   int     // requested
-	created   int     // seen created by the watch
-	createdS  float64 // first to last creation, seconds
-	wall      time.Duration
-	clientOK  int64 // successful creates the client counted (-1: unknown)
-	server    writeCount
-	window    time.Duration
+	who      string
+	objects  int     // requested
+	created  int     // seen created by the watch
+	createdS float64 // first to last creation, seconds
+	wall     time.Duration
+	clientOK int64 // successful creates the client counted (-1: unknown)
+	server   writeCount
+	window   time.Duration
 }
 
 func (f floodRow) rate() float64 {
