@@ -4,7 +4,7 @@
 # measuring; read its doc comment for the exact method):
 #   - the churn engine (open loop, Poisson arrivals, each ConfigMap updated once over a 2 s life, then deleted) at
 #     rates doubling from 25 objects/s, each step at most 2000 objects and 10 s, stopping at the first step below
-#     0.95 delivered/requested;
+#     0.95 delivered/requested, then one bisection step between the last delivered rate and that one (-refine);
 #   - the apiserver's own count of handled configmap writes (apiserver_request_total, POST/PATCH/DELETE, delta of
 #     /metrics over each run) against the engine's count of successful writes: the physical limit, and a check;
 #   - kube-burner's flood (pkg/stress in a child process, as mode `api` ran it: creates at a QPS cap) and the engine

@@ -21,6 +21,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -30,6 +31,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,6 +87,7 @@ type options struct {
 	updates     int
 	size        int
 	pause       time.Duration
+	refine      int
 }
 
 func main() {
@@ -101,6 +104,7 @@ func main() {
 	flag.DurationVar(&o.lifetime, "lifetime", 2*time.Second, "churn object lifetime")
 	flag.IntVar(&o.updates, "updates", 1, "churn updates per object")
 	flag.IntVar(&o.size, "size", churn.DefaultSize, "payload bytes per object")
+	flag.IntVar(&o.refine, "refine", 1, "bisection steps between the highest delivered rate and the first one not delivered (0..4)")
 	flag.DurationVar(&o.pause, "pause", 2*time.Second, "pause between runs (the server settles)")
 	flag.Parse()
 	if err := o.validate(); err != nil {
@@ -134,6 +138,8 @@ func (o options) validate() error {
 		return fmt.Errorf("invalid -lifetime %s: must be positive and at most 30s", o.lifetime)
 	case o.updates < 0 || o.updates > 10:
 		return fmt.Errorf("invalid -updates %d: must be between 0 and 10", o.updates)
+	case o.refine < 0 || o.refine > 4:
+		return fmt.Errorf("invalid -refine %d: must be between 0 and 4", o.refine)
 	case o.size < 0 || o.size > 64*1024:
 		return fmt.Errorf("invalid -size %d: must be between 0 and 65536 bytes", o.size)
 	}
@@ -269,37 +275,61 @@ func (f floodRow) rate() float64 {
 
 func (b *bench) measure(ctx context.Context) error {
 	var rows []churnRow
-	var best *churnRow
+	best := -1 // index in rows of the highest delivered rate
 	boundNote := ""
-	for rate := b.o.startRate; rate <= b.o.maxRate; rate *= 2 {
+	step := func(rate float64) (bool, error) {
 		span := min(b.o.stepSpan, time.Duration(float64(b.o.stepObjects)/rate*float64(time.Second)))
 		if span < b.o.minSpan {
 			boundNote = fmt.Sprintf("the search stopped at the bound: %v objects/s would need a step shorter than %s to stay within %d objects", rate, b.o.minSpan, b.o.stepObjects)
-			break
+			return false, nil
+		}
+		if len(rows) > 0 && !sleep(ctx, b.o.pause) {
+			return false, ctx.Err()
 		}
 		r, err := b.churnStep(ctx, rate, span)
 		if err != nil {
-			return err
+			return false, err
 		}
 		rows = append(rows, r)
 		logf("churn %v objects/s: delivered %.3f (%s)", rate, r.delivery.Ratio, r.verdict)
-		if !r.verdict.Delivered {
+		if r.verdict.Delivered && (best < 0 || rate > rows[best].rate) {
+			best = len(rows) - 1
+		}
+		return r.verdict.Delivered, nil
+	}
+	failed := 0.0 // the lowest rate not delivered
+	for rate := b.o.startRate; rate <= b.o.maxRate; rate *= 2 {
+		ok, err := step(rate)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if boundNote == "" {
+				failed = rate
+			}
 			break
 		}
-		best = &rows[len(rows)-1]
-		if !sleep(ctx, b.o.pause) {
-			return ctx.Err()
-		}
 	}
-	if ctx.Err() != nil {
-		return ctx.Err()
+	// Bisection between the highest delivered rate and the first one not delivered.
+	for i := 0; i < b.o.refine && best >= 0 && failed > 0; i++ {
+		rate := math.Round((rows[best].rate + failed) / 2)
+		if rate <= rows[best].rate || rate >= failed {
+			break
+		}
+		ok, err := step(rate)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			failed = rate
+		}
 	}
 	var floods []floodRow
 	var floodQPS float64
-	if best != nil {
+	if best >= 0 {
 		// The flood at the highest sustained step's request rate (writes/s): the same object count and QPS for
 		// kube-burner and for the engine in the flood shape (creates only), kube-burner first.
-		floodQPS = math.Floor(best.delivery.RequestedRate)
+		floodQPS = math.Floor(rows[best].delivery.RequestedRate)
 		n := min(b.o.stepObjects, int(floodQPS*b.o.stepSpan.Seconds()))
 		n = max(floodReplicas, n/floodReplicas*floodReplicas)
 		if !sleep(ctx, b.o.pause) {
@@ -319,7 +349,11 @@ func (b *bench) measure(ctx context.Context) error {
 		}
 		floods = append(floods, en)
 	}
-	b.print(os.Stdout, rows, best, boundNote, floodQPS, floods)
+	var bestRow *churnRow
+	if best >= 0 {
+		bestRow = &rows[best]
+	}
+	b.print(os.Stdout, rows, bestRow, boundNote, floodQPS, floods)
 	return nil
 }
 
@@ -613,6 +647,8 @@ func (b *bench) print(out io.Writer, rows []churnRow, best *churnRow, boundNote 
 		strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "), b.cfg.Host)
 	fmt.Fprintf(out, "churn: Poisson arrivals, lifetime %s, %d update(s), %d-byte ConfigMaps, 1 watch; a step passes at delivered/requested >= %.2f\n\n",
 		b.o.lifetime, b.o.updates, b.o.size, churn.DeliveredRatio)
+	rows = slices.Clone(rows)
+	slices.SortStableFunc(rows, func(a, b churnRow) int { return cmp.Compare(a.rate, b.rate) })
 	hdr := []string{"RATE obj/s", "REQ writes/s", "DELIVERED/s", "RATIO", "WRITE p50 ms", "p99 ms", "ENGINE OK/s", "SERVER writes/s", "ENGINE OK", "SERVER 2xx", "ENGINE/SERVER", "VERDICT"}
 	var tbl [][]string
 	for _, r := range rows {
@@ -629,15 +665,20 @@ func (b *bench) print(out io.Writer, rows []churnRow, best *churnRow, boundNote 
 	}
 	table(out, hdr, tbl)
 	fmt.Fprintln(out)
-	last := rows[len(rows)-1]
+	var notDelivered *churnRow
+	for i := range rows {
+		if !rows[i].verdict.Delivered && (notDelivered == nil || rows[i].rate < notDelivered.rate) {
+			notDelivered = &rows[i]
+		}
+	}
 	if best != nil {
 		fmt.Fprintf(out, "highest rate sustained: %g objects/s = %.1f writes/s requested, %.1f delivered (ratio %.3f)\n",
 			best.rate, best.delivery.RequestedRate, best.delivery.DeliveredRate, best.delivery.Ratio)
 	} else {
 		fmt.Fprintf(out, "no rate sustained: the first step (%g objects/s) was not delivered\n", rows[0].rate)
 	}
-	if !last.verdict.Delivered {
-		fmt.Fprintf(out, "first rate not sustained: %g objects/s: %s\n", last.rate, last.verdict)
+	if notDelivered != nil {
+		fmt.Fprintf(out, "lowest rate not sustained: %g objects/s: %s\n", notDelivered.rate, notDelivered.verdict)
 	}
 	if boundNote != "" {
 		fmt.Fprintln(out, boundNote)
