@@ -3,9 +3,9 @@
 // measures, each figure next to a reference taken in the same run:
 //
 //  1. the highest rate one process of the churn engine (pkg/churn: open loop, Poisson arrivals, each object gets
-//     UPDATES patches over LIFETIME, then is deleted) sustains at a delivery ratio >= churn.DeliveredRate: rates
-//     doubling from -start-rate, each step bounded to -step-objects objects and -step-seconds, stopping at the first
-//     step below the ratio;
+//     UPDATES patches over LIFETIME, then is deleted) sustains at a delivery ratio >= churn.DeliveredRatio: rates
+//     doubling from -start-rate, each step bounded to -step-objects objects and -step-duration, stopping at the first
+//     step below the ratio, then -refine bisection steps between the highest delivered rate and the lowest not;
 //  2. at the highest delivered step's write rate: kube-burner's flood (pkg/stress, as mode `api` runs it: creates at
 //     a QPS cap with burst 2 x QPS, iterations of 5 replicas spread over objects/QPS) and the engine in the same
 //     flood shape (creates only, uniform arrivals), the same object count and rate; the delivered rate of each is
