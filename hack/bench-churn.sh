@@ -31,7 +31,10 @@ go build -o "$TMP/benchchurn" ./hack/benchchurn || die "failed to build hack/ben
 
 if [ -z "$KCFG" ]; then
   KCFG=$CACHE/cluster/kubeconfig
-  if ! hack/local-cluster.sh status >/dev/null 2>&1; then
+  # Start the local cluster only when none of its processes runs, so that `down` at exit stops only what this
+  # script started; a cluster that runs but is not ready is left alone.
+  if ! st=$(hack/local-cluster.sh status 2>&1); then
+    [ "$st" = "not running" ] || die "the local cluster runs but is not ready (hack/local-cluster.sh status: $(tail -n 1 <<<"$st")): not touching it"
     echo "bench-churn: the local cluster is not running: starting it (stopped again at exit)" >&2
     hack/setup.sh
     trap 'cleanup; hack/local-cluster.sh down' EXIT
