@@ -585,16 +585,22 @@ var (
 
 // serverWrites reads the apiserver's apiserver_request_total for verbs POST, PATCH, DELETE on configmaps.
 func serverWrites(ctx context.Context, rc rest.Interface) (writeCount, error) {
-	var c writeCount
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	body, err := rc.Get().AbsPath("/metrics").SetHeader("Accept", "text/plain;version=0.0.4").Stream(rctx)
 	if err != nil {
-		return c, fmt.Errorf("failed to get /metrics: %w", err)
+		return writeCount{}, fmt.Errorf("failed to get /metrics: %w", err)
 	}
 	defer func() { _ = body.Close() }()
+	return parseWrites(body)
+}
+
+// parseWrites sums apiserver_request_total of verbs POST, PATCH and DELETE on configmaps (no subresource, no dry
+// run) in a /metrics text.
+func parseWrites(r io.Reader) (writeCount, error) {
+	var c writeCount
 	found := false
-	sc := bufio.NewScanner(body)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		m := requestTotal.FindStringSubmatch(sc.Text())
