@@ -58,10 +58,13 @@ krew-manifest: ## Render .krew.yaml for the archives in dist/ into dist/krew/pyr
 test-krew: ## Offline krew check: krew's validator, install, kubectl pyrometer version, uninstall (reuses dist/)
 	VERSION='$(VERSION)' PYROMETER_CACHE='$(CACHE)' hack/test-krew.sh
 
-.PHONY: bench bench-memory
+.PHONY: bench bench-memory bench-churn
 
 bench: bench-memory ## Benchmarks: memory of a 24 h probe (hack/bench-memory.sh); probe p50 for readyz vs the apiserver's own figure vs forked kubectl (hack/bench-probe.sh)
 	hack/bench-probe.sh
 
 bench-memory: ## Benchmark: memory for a 24 h probe's 5 M samples, new statistics vs the old (no cluster; hack/bench-memory.sh)
 	hack/bench-memory.sh
+
+bench-churn: ## Benchmark: highest write rate the churn engine sustains at >= 0.95 delivery vs kube-burner's flood vs the apiserver's count (hack/bench-churn.sh)
+	hack/bench-churn.sh
