@@ -72,7 +72,6 @@ func (m *Mode) validateEngine(defaults map[string]float64) error {
 	return nil
 }
 
-
 // Load is what one native engine does in one ramp step: the settings of a pkg/churn engine.
 type Load struct {
 	Mode     string        `json:"mode"`
