@@ -78,12 +78,14 @@ type Doc struct {
 	ServerSide  map[string][]probe.ServerStat `json:"serverSide,omitempty"`
 	Verdicts    []Verdict                     `json:"verdicts"`
 	Recovery    *Recovery                     `json:"recovery,omitempty"`
-	ProbeLag    []probe.Lag                   `json:"probeLag,omitempty"` // per phase, local probe
-	Outcome     Outcome                       `json:"outcome"`
-	Failures    []Failure                     `json:"failures,omitempty"`
-	Teardown    []cluster.Object              `json:"teardown,omitempty"`
-	Notes       []string                      `json:"notes,omitempty"`
-	OutputDir   string                        `json:"outputDir"`
+	// Loads are the native engines' accounts per ramp step (modes churn and api): the delivered-load proof.
+	Loads     []LoadStep       `json:"loads,omitempty"`
+	ProbeLag  []probe.Lag      `json:"probeLag,omitempty"` // per phase, local probe
+	Outcome   Outcome          `json:"outcome"`
+	Failures  []Failure        `json:"failures,omitempty"`
+	Teardown  []cluster.Object `json:"teardown,omitempty"`
+	Notes     []string         `json:"notes,omitempty"`
+	OutputDir string           `json:"outputDir"`
 	// Samples are every probe sample of the run (its part of probe.jsonl, streamed), for sparklines and charts;
 	// nil when there is none.
 	Samples SampleSource `json:"-"`
