@@ -141,6 +141,9 @@ func writeRunTables(w io.Writer, doc *result.Doc, samples result.SampleSource) e
 			return err
 		}
 	}
+	if err := report.WriteLoadTable(w, doc.Loads); err != nil { // modes churn, api
+		return err
+	}
 	if doc.Recovery != nil {
 		fmt.Fprintf(w, "\nRecovery: %s\n", doc.Recovery.String())
 	}
