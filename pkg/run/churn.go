@@ -31,6 +31,9 @@ var engineRows = func() []probe.Kind {
 	return out
 }()
 
+// modeLabel names the mode that created an object.
+const modeLabel = "kubepyrometer.io/mode"
+
 // engines is what the run keeps of its engines across steps.
 type engines struct {
 	writes, watches kubernetes.Interface
@@ -71,6 +74,7 @@ func (r *Runner) startLoads(ctx context.Context, i int, phase, ns string, window
 			Lifetime: l.Lifetime, Updates: l.Updates, Size: l.Size, Count: l.Count, Watchers: l.Watchers, Duration: window,
 			RequestTimeout: r.cfg.Probe.RequestTimeout, Labels: cluster.Labels(r.env.RunID, churn.Component),
 			NamePrefix: "pyrometer-" + l.Mode, Phase: phase}
+		cfg.Labels[modeLabel] = l.Mode // as the templates labelled their objects
 		e, err := churn.New(cfg, r.engines.writes, r.engines.watches, nil)
 		if err == nil {
 			err = e.Start(ctx, sink)
