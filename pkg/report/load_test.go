@@ -15,8 +15,8 @@ func TestLoadTableAndChart(t *testing.T) {
 	doc := &result.Doc{RunID: "abcd1234",
 		Phases: []result.Phase{{Name: "ramp-step-1", Type: result.PhaseTypeRamp, Start: t0, End: t0.Add(3 * time.Second), Status: result.StatusFail}},
 		Loads: []result.LoadStep{{Phase: "ramp-step-1", Mode: "churn", Kind: "configmap", Rate: 20, Watchers: 1,
-			Delivery: churn.Delivery{Requested: 60, Issued: 60, Completed: 50, Succeeded: 40, Delivered: 40, RequestedRate: 20, DeliveredRate: 13.3, Ratio: 0.67, LiveMax: 40},
-			Verdict:  churn.Verdict{Ratio: 0.67, Limit: churn.LimitServer, Reason: "write latency p99 1500 ms is above the 1s SLO"},
+			Delivery:      churn.Delivery{Requested: 60, Issued: 60, Completed: 50, Succeeded: 40, Delivered: 40, RequestedRate: 20, DeliveredRate: 13.3, Ratio: 0.67, LiveMax: 40},
+			Verdict:       churn.Verdict{Ratio: 0.67, Limit: churn.LimitServer, Reason: "write latency p99 1500 ms is above the 1s SLO"},
 			Notifications: churn.Notifications{Watchers: 1, Add: churn.NotifyCounts{Expected: 40, Seen: 40}},
 			Windows: []churn.Window{{Start: t0, Requested: 20, Succeeded: 20}, {Start: t0.Add(time.Second), Requested: 20, Succeeded: 12},
 				{Start: t0.Add(2 * time.Second), Requested: 20, Succeeded: 8}}}}}
