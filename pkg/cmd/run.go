@@ -285,10 +285,6 @@ func (o *RunOptions) addModeFlags(cmd *cobra.Command, cat *modes.Catalog) {
 	}
 }
 
-func trimNum(v float64) string {
-	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%f", v), "0"), ".")
-}
-
 // modeHelp lists the built-in modes for run's help.
 func modeHelp(cat *modes.Catalog, err error) string {
 	if err != nil {

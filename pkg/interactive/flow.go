@@ -256,8 +256,6 @@ func FormatSettings(m *modes.Mode, values map[string]float64) string {
 	return strings.Join(parts, ", ")
 }
 
-func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
-
 // Summary is what the run will do, as chosen: every mode on or off with its settings, the monitor, the images and
 // the pull secrets.
 type Summary struct {
