@@ -30,20 +30,20 @@ type Catalog struct {
 
 // Mode is one stress mode of the catalogue.
 type Mode struct {
-	Name        string `json:"name"`
-	Plane       string `json:"plane"`
-	Description string `json:"description"`
-	Image       string `json:"image,omitempty"`
-	// Engine names the native engine that runs the mode instead of kube-burner (EngineChurn, EngineFlood; see
-	// engine.go); such a mode has no job and no objects.
-	Engine     string            `json:"engine,omitempty"`
-	Parameters []Parameter       `json:"parameters"`
-	Job        JobSpec           `json:"job"`
-	Objects    []ObjectSpec      `json:"objects"`
-	Source     string            `json:"-"` // the file the mode came from ("built-in" for plugins.yaml)
-	Templates  map[string]string `json:"-"` // template name -> content
+	Name        string            `json:"name"`
+	Plane       string            `json:"plane"`
+	Description string            `json:"description"`
+	Image       string            `json:"image,omitempty"`
+	Parameters  []Parameter       `json:"parameters"`
+	Job         JobSpec           `json:"job"`
+	Objects     []ObjectSpec      `json:"objects"`
+	Source      string            `json:"-"` // the file the mode came from ("built-in" for plugins.yaml)
+	Templates   map[string]string `json:"-"` // template name -> content
 	// Parsed is what each template creates (rendered with placeholder values when the catalogue is loaded).
 	Parsed map[string][]TemplateObject `json:"-"`
+	// Engine names the native engine that runs the mode instead of kube-burner (EngineChurn, EngineFlood; see
+	// engine.go); such a mode has no job and no objects.
+	Engine string `json:"engine,omitempty"`
 }
 
 // Parameter is a tunable setting of a mode.
@@ -53,9 +53,9 @@ type Parameter struct {
 	Default float64 `json:"default"`
 	Min     float64 `json:"min"`
 	Max     float64 `json:"max"`
+	Help    string  `json:"help"`
 	// Values are a choice's values; the setting is the index of the chosen one.
 	Values []string `json:"values,omitempty"`
-	Help   string   `json:"help"`
 }
 
 // JobSpec is the kube-burner job of one ramp step of a mode.

@@ -78,14 +78,12 @@ type Doc struct {
 	ServerSide  map[string][]probe.ServerStat `json:"serverSide,omitempty"`
 	Verdicts    []Verdict                     `json:"verdicts"`
 	Recovery    *Recovery                     `json:"recovery,omitempty"`
-	// Loads are the native engines' accounts per ramp step (modes churn and api): the delivered-load proof.
-	Loads     []LoadStep       `json:"loads,omitempty"`
-	ProbeLag  []probe.Lag      `json:"probeLag,omitempty"` // per phase, local probe
-	Outcome   Outcome          `json:"outcome"`
-	Failures  []Failure        `json:"failures,omitempty"`
-	Teardown  []cluster.Object `json:"teardown,omitempty"`
-	Notes     []string         `json:"notes,omitempty"`
-	OutputDir string           `json:"outputDir"`
+	ProbeLag    []probe.Lag                   `json:"probeLag,omitempty"` // per phase, local probe
+	Outcome     Outcome                       `json:"outcome"`
+	Failures    []Failure                     `json:"failures,omitempty"`
+	Teardown    []cluster.Object              `json:"teardown,omitempty"`
+	Notes       []string                      `json:"notes,omitempty"`
+	OutputDir   string                        `json:"outputDir"`
 	// Samples are every probe sample of the run (its part of probe.jsonl, streamed), for sparklines and charts;
 	// nil when there is none.
 	Samples SampleSource `json:"-"`
@@ -95,6 +93,8 @@ type Doc struct {
 	ServerSideNotes map[string]string `json:"serverSideNotes,omitempty"`
 	// ClusterProbe is the in-cluster probe's clock offset, attribution and health (--probe-from cluster|both).
 	ClusterProbe *ClusterProbe `json:"clusterProbe,omitempty"`
+	// Loads are the native engines' accounts per ramp step (modes churn and api): the delivered-load proof (churn.go).
+	Loads []LoadStep `json:"loads,omitempty"`
 }
 
 // CommandName is the command that wrote the document: CommandRun or CommandProbe.
