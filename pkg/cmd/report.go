@@ -95,7 +95,10 @@ func (o *ReportOptions) Run() error {
 			return nil
 		}
 		fmt.Fprintln(o.Out)
-		return report.WriteVerdictMarkdown(o.Out, doc.Verdicts)
+		if err := report.WriteVerdictMarkdown(o.Out, doc.Verdicts); err != nil {
+			return err
+		}
+		return report.WriteLoadMarkdown(o.Out, doc.Loads) // modes churn, api
 	case "html":
 		// probe.jsonl is streamed (a 24-hour run's file does not fit in memory as samples).
 		if doc.Samples == nil {

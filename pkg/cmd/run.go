@@ -620,7 +620,10 @@ func (o *RunOptions) print(res *result.Doc) error {
 			return err
 		}
 		fmt.Fprintln(o.Out)
-		return report.WriteVerdictMarkdown(o.Out, res.Verdicts)
+		if err := report.WriteVerdictMarkdown(o.Out, res.Verdicts); err != nil {
+			return err
+		}
+		return report.WriteLoadMarkdown(o.Out, res.Loads) // modes churn, api
 	}
 	var samples result.SampleSource
 	if isTerminal(o.Out) {

@@ -129,3 +129,15 @@ func loadChart(doc *result.Doc) (svgChart, bool) {
 	c.Lines = append(c.Lines, svgLine{X1: px(padLeft), Y1: px(bottom), X2: px(chartW - padRight), Y2: px(bottom), Class: "axisline"})
 	return c, true
 }
+
+// WriteLoadMarkdown writes the delivered-load table as a GitHub table, after a blank line (nothing without loads).
+func WriteLoadMarkdown(w io.Writer, loads []result.LoadStep) error {
+	if len(loads) == 0 {
+		return nil
+	}
+	if _, err := fmt.Fprintln(w); err != nil {
+		return err
+	}
+	right := []bool{false, false, true, true, true, true, true, true, true, true, true, true, true, false}
+	return WriteMarkdownTable(w, loadHeader(), loadRows(loads), right)
+}

@@ -43,6 +43,10 @@ func TestLoadTableAndChart(t *testing.T) {
 		t.Error("report.html lacks the delivered-load section and chart")
 	}
 	b.Reset()
+	if err := WriteLoadMarkdown(&b, doc.Loads); err != nil || !strings.Contains(b.String(), "| ramp-step-1 | churn configmap |") {
+		t.Errorf("markdown: %v\n%s", err, b.String())
+	}
+	b.Reset()
 	if err := WriteLoadTable(&b, nil); err != nil || b.Len() != 0 {
 		t.Errorf("no loads, no table: %q", b.String())
 	}
