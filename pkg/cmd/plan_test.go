@@ -226,8 +226,9 @@ func TestRunMissingPermissionsCreatesNothing(t *testing.T) {
 		"error: missing permissions, nothing was created; this identity may not:",
 		"\n  create, delete namespaces\n",
 		"\n  create, delete deployments.apps in namespace \"pyrometer-abcd1234-step-1\"\n",
-		"\n  create, delete configmaps in namespace \"pyrometer-abcd1234-step-1\"\n",
-		"\n  create, delete secrets in namespace \"pyrometer-abcd1234-step-1\"\n",
+		// mode api's engine: writes, patches, deletes (one by one and by label)
+		"\n  create, patch, delete, deletecollection configmaps in namespace \"pyrometer-abcd1234-step-1\"\n",
+		"\n  create, patch, delete, deletecollection secrets in namespace \"pyrometer-abcd1234-step-1\"\n",
 		"\n  create, delete configmaps in namespace \"pyrometer-abcd1234\"\n", // the explicitly asked get probe
 		"note: not permitted: get /metrics",
 	} {

@@ -95,7 +95,10 @@ func (o *ReportOptions) Run() error {
 			return nil
 		}
 		fmt.Fprintln(o.Out)
-		return report.WriteVerdictMarkdown(o.Out, doc.Verdicts)
+		if err := report.WriteVerdictMarkdown(o.Out, doc.Verdicts); err != nil {
+			return err
+		}
+		return report.WriteLoadMarkdown(o.Out, doc.Loads) // modes churn, api
 	case "html":
 		// probe.jsonl is streamed (a 24-hour run's file does not fit in memory as samples).
 		if doc.Samples == nil {
@@ -140,6 +143,9 @@ func writeRunTables(w io.Writer, doc *result.Doc, samples result.SampleSource) e
 		if err := report.WriteVerdictTable(w, doc.Verdicts); err != nil {
 			return err
 		}
+	}
+	if err := report.WriteLoadTable(w, doc.Loads); err != nil { // modes churn, api
+		return err
 	}
 	if doc.Recovery != nil {
 		fmt.Fprintf(w, "\nRecovery: %s\n", doc.Recovery.String())

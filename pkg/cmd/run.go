@@ -83,14 +83,30 @@ type RunOptions struct {
 }
 
 // modeFlag is a generated --<mode>-<param> flag: a string kept as given and checked against the catalogue.
-type modeFlag struct{ o *modes.Override }
+type modeFlag struct {
+	o   *modes.Override
+	typ string
+}
 
 func (f *modeFlag) String() string { return f.o.Value }
 func (f *modeFlag) Set(s string) error {
 	f.o.Value = s
 	return nil
 }
-func (f *modeFlag) Type() string { return "number" }
+func (f *modeFlag) Type() string { return f.typ }
+
+// flagType is the word --help shows for a parameter type.
+func flagType(t string) string {
+	switch t {
+	case modes.TypeDuration:
+		return "duration"
+	case modes.TypeSize:
+		return "size"
+	case modes.TypeChoice:
+		return "string"
+	}
+	return "number"
+}
 
 // newRunOptions returns the defaults shared by run and plan.
 func newRunOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *RunOptions {
@@ -113,8 +129,11 @@ func NewCmdRun(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStr
 
 Phases: a baseline probe; N ramp steps, each adding the chosen stress modes' load in a namespace of its own
 (steps are cumulative) and probing while it runs; teardown (the step namespaces are deleted and awaited); a
-recovery probe. The stress objects are created by kube-burner; the API flood (mode api) is spread over the step's
-probe window, so latency is measured while it runs.
+recovery probe. The data-plane objects are created by kube-burner; the control-plane load (modes churn and api)
+comes from the plugin's own open-loop write engine and runs over the step's probe window, so latency is measured
+while it runs. Its writes and their watch notifications are rows churn:* and notify:* (p99 <= 1s and <= 2s); a
+step that got less than 0.95 of the writes it requested is "load not delivered" (client or server named) and
+fails. --max-write-rate and --max-objects-per-step bound what the engines may ask for.
 
 Defaults: 20s windows probed every 200ms, i.e. 100 samples per probe kind and phase, the fewest that support a
 p99 (the kinds are staggered across the interval).
@@ -237,7 +256,8 @@ func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
 	f.StringVar(&o.RunID, "run-id", "", "Run id (8 lowercase letters/digits; default random). Refused when the cluster already holds objects of that id; not accepted in --config.")
 	f.IntVar(&o.Limits.MaxPods, "max-pods", o.Limits.MaxPods, "Safety limit: most pods the whole run may create.")
 	f.IntVar(&o.Limits.MaxNamespaces, "max-namespaces", o.Limits.MaxNamespaces, "Safety limit: most namespaces the run may create.")
-	f.IntVar(&o.Limits.MaxObjectsPerStep, "max-objects-per-step", o.Limits.MaxObjectsPerStep, "Safety limit: most objects one ramp step may create.")
+	f.IntVar(&o.Limits.MaxObjectsPerStep, "max-objects-per-step", o.Limits.MaxObjectsPerStep, "Safety limit: most objects one ramp step may create (churn: its peak live population).")
+	f.Float64Var(&o.Limits.MaxWriteRate, "max-write-rate", o.Limits.MaxWriteRate, "Safety limit: most writes per second the churn and api engines may ask for at the last step.")
 	f.BoolVar(&o.Yes, "yes", false, "Proceed even when the safety plan is blocked (prints a warning).")
 	f.Var(newRatioFlag(&o.MaxErrorRate, 0.25), "max-error-rate", "Breaker: stop the ramp when more than this share of a step's probe requests fail: a fraction (0.25) or a percentage (25%); 0 = off.")
 	f.Var(newRatioFlag(&o.SLOErrorRate, result.DefaultSLOErrorRate), "slo-error-rate", "Availability SLO: a phase (baseline, step or recovery) fails when more than this share of its probe requests fail: a fraction (0.01) or a percentage (1%).")
@@ -258,15 +278,11 @@ func (o *RunOptions) addModeFlags(cmd *cobra.Command, cat *modes.Catalog) {
 	for _, m := range cat.Modes {
 		for _, p := range m.Parameters {
 			name := m.Name + "-" + p.Name
-			ov := &modes.Override{Mode: m.Name, Param: p.Name, Value: trimNum(p.Default), Origin: "--" + name}
+			ov := &modes.Override{Mode: m.Name, Param: p.Name, Value: p.Format(p.Default), Origin: "--" + name}
 			o.modeFlags[name] = ov
-			cmd.Flags().Var(&modeFlag{o: ov}, name, fmt.Sprintf("%s: %s (%s, %s..%s)", m.Name, p.Help, p.Type, trimNum(p.Min), trimNum(p.Max)))
+			cmd.Flags().Var(&modeFlag{o: ov, typ: flagType(p.Type)}, name, fmt.Sprintf("%s: %s (%s)", m.Name, p.Help, p.Allowed()))
 		}
 	}
-}
-
-func trimNum(v float64) string {
-	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%f", v), "0"), ".")
 }
 
 // modeHelp lists the built-in modes for run's help.
@@ -417,6 +433,9 @@ func (o *RunOptions) Validate() error {
 	}
 	if err := o.Limits.Validate(); err != nil {
 		return err
+	}
+	if !(o.Limits.MaxWriteRate > 0) {
+		return fmt.Errorf("invalid --max-write-rate %v: must be a number of writes per second above 0", o.Limits.MaxWriteRate)
 	}
 	if err := o.checkTerminal(); err != nil {
 		return err
@@ -601,7 +620,10 @@ func (o *RunOptions) print(res *result.Doc) error {
 			return err
 		}
 		fmt.Fprintln(o.Out)
-		return report.WriteVerdictMarkdown(o.Out, res.Verdicts)
+		if err := report.WriteVerdictMarkdown(o.Out, res.Verdicts); err != nil {
+			return err
+		}
+		return report.WriteLoadMarkdown(o.Out, res.Loads) // modes churn, api
 	}
 	var samples result.SampleSource
 	if isTerminal(o.Out) {

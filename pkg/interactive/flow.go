@@ -68,10 +68,10 @@ func ChooseModes(p Prompter, cat *modes.Catalog, st ModeState) (*ModeChoices, er
 			for i := range m.Parameters {
 				prm := &m.Parameters[i]
 				cur := st.Values[m.Name][prm.Name]
-				curText := strconv.FormatFloat(cur, 'f', -1, 64)
+				curText := prm.Format(cur) // "30s", "2KiB", "configmap", "50"
 				var v float64
 				_, err := ask(p, fmt.Sprintf("%s %s:", m.Name, prm.Name),
-					fmt.Sprintf("%s (%s, %s..%s; Enter keeps %s)", prm.Help, prm.Type, num(prm.Min), num(prm.Max), curText), curText,
+					fmt.Sprintf("%s (%s; Enter keeps %s)", prm.Help, prm.Allowed(), curText), curText,
 					func(s string) error {
 						var err error
 						v, err = prm.Parse(s)
@@ -251,12 +251,10 @@ func splitList(s string) []string {
 func FormatSettings(m *modes.Mode, values map[string]float64) string {
 	var parts []string
 	for _, p := range m.Parameters {
-		parts = append(parts, p.Name+"="+strconv.FormatFloat(values[p.Name], 'f', -1, 64))
+		parts = append(parts, p.Name+"="+p.Format(values[p.Name]))
 	}
 	return strings.Join(parts, ", ")
 }
-
-func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // Summary is what the run will do, as chosen: every mode on or off with its settings, the monitor, the images and
 // the pull secrets.

@@ -82,18 +82,23 @@ func TestChooseModesEditsWithinBounds(t *testing.T) {
 		{"mem mb", ""}, // Enter keeps 32
 		{"Enable disk", "n"}, {"Enable network", "n"},
 		{"Enable api", "y"}, {"Edit api", "n"},
+		// churn: Enter keeps a duration, a size and a choice in their own form; a choice is set by its value
+		{"Enable churn", "y"}, {"Edit churn", "y"}, {"churn rate", ""}, {"churn lifetime", ""}, {"churn updates", ""},
+		{"churn size", ""}, {"churn kind", "pod"}, {"churn kind", "secret"}, {"churn arrival", ""}, {"churn watchers", ""},
 		{"Record the cluster monitor", "y"}, {"Monitor interval", "fast"}, {"Monitor interval", "5"},
 	}}
 	ch, err := ChooseModes(s, cat, state(t, cat))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &ModeChoices{Modes: []string{"cpu", "mem", "api"}, Edited: []Setting{{"mem", "replicas", 2}}, Monitor: true, MonitorInterval: 5 * time.Second}
+	want := &ModeChoices{Modes: []string{"cpu", "mem", "api", "churn"}, Edited: []Setting{{"mem", "replicas", 2}, {"churn", "kind", 1}},
+		Monitor: true, MonitorInterval: 5 * time.Second}
 	if !reflect.DeepEqual(ch, want) {
 		t.Errorf("got %+v, want %+v", ch, want)
 	}
 	reasons := strings.Join(s.said, "\n")
-	for _, r := range []string{`"0": must be between 1 and`, `"1.5": must be a whole number`, `"fast": must be a duration`} {
+	for _, r := range []string{`"0": must be between 1 and`, `"1.5": must be a whole number`, `"fast": must be a duration`,
+		`"pod": must be one of configmap, secret`} {
 		if !strings.Contains(reasons, r) {
 			t.Errorf("no reason %q in:\n%s", r, reasons)
 		}

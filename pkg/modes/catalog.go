@@ -41,16 +41,21 @@ type Mode struct {
 	Templates   map[string]string `json:"-"` // template name -> content
 	// Parsed is what each template creates (rendered with placeholder values when the catalogue is loaded).
 	Parsed map[string][]TemplateObject `json:"-"`
+	// Engine names the native engine that runs the mode instead of kube-burner (EngineChurn, EngineFlood; see
+	// engine.go); such a mode has no job and no objects.
+	Engine string `json:"engine,omitempty"`
 }
 
 // Parameter is a tunable setting of a mode.
 type Parameter struct {
 	Name    string  `json:"name"`
-	Type    string  `json:"type"` // int or float
+	Type    string  `json:"type"` // int, float, duration, size or choice (params.go)
 	Default float64 `json:"default"`
 	Min     float64 `json:"min"`
 	Max     float64 `json:"max"`
 	Help    string  `json:"help"`
+	// Values are a choice's values; the setting is the index of the chosen one.
+	Values []string `json:"values,omitempty"`
 }
 
 // JobSpec is the kube-burner job of one ramp step of a mode.
@@ -216,8 +221,8 @@ func (m *Mode) validate() error {
 			return fmt.Errorf("%s.name: %q must be lowercase letters and digits, starting with a letter", f, p.Name)
 		case p.Name == "image" || p.Name == "nodeselector":
 			return fmt.Errorf("%s.name: %q is reserved", f, p.Name)
-		case p.Type != "int" && p.Type != "float":
-			return fmt.Errorf("%s.type: %q must be int or float", f, p.Type)
+		case !slices.Contains([]string{TypeInt, TypeFloat, TypeDuration, TypeSize, TypeChoice}, p.Type):
+			return fmt.Errorf("%s.type: %q must be int, float, duration, size or choice", f, p.Type)
 		case p.Min > p.Max:
 			return fmt.Errorf("%s: min %v is greater than max %v", f, p.Min, p.Max)
 		case p.Default < p.Min || p.Default > p.Max:
@@ -227,10 +232,17 @@ func (m *Mode) validate() error {
 		case p.Help == "":
 			return fmt.Errorf("%s.help: must say what the parameter does", f)
 		}
+		if err := p.validateType(); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
 		if _, dup := defaults[p.Name]; dup {
 			return fmt.Errorf("%s.name: %q is defined twice", f, p.Name)
 		}
 		defaults[p.Name] = p.Default
+	}
+	if m.Engine != "" {
+		// run by a native engine (engine.go): no kube-burner job or templates
+		return m.validateEngine(defaults)
 	}
 	if len(m.Objects) == 0 {
 		return fmt.Errorf("objects: at least one object template is required")

@@ -22,7 +22,7 @@ func builtin(t *testing.T, user ...string) *Catalog {
 
 func TestBuiltinCatalogHasTheSeedsModesAndDefaults(t *testing.T) {
 	c := builtin(t)
-	if got := strings.Join(c.Names(), ","); got != "cpu,mem,disk,network,api" {
+	if got := strings.Join(c.Names(), ","); got != "cpu,mem,disk,network,api,churn" {
 		t.Fatalf("modes = %s", got)
 	}
 	want := map[string]map[string]float64{
@@ -31,8 +31,10 @@ func TestBuiltinCatalogHasTheSeedsModesAndDefaults(t *testing.T) {
 		"disk":    {"replicas": 1, "mb": 64},
 		"network": {"replicas": 1, "interval": 0.5},
 		"api":     {"qps": 20, "burst": 40, "iterations": 50, "replicas": 5},
+		// churn: 20/s, 30 s, 1 update, 2 KiB, configmap (index 0), poisson (index 0), 1 watcher
+		"churn": {"rate": 20, "lifetime": 30, "updates": 1, "size": 2048, "kind": 0, "arrival": 0, "watchers": 1},
 	}
-	modes, _ := c.ParseModes("cpu,mem,disk,network,api")
+	modes, _ := c.ParseModes("cpu,mem,disk,network,api,churn")
 	sel, err := c.Select(modes, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +110,7 @@ func TestSelectRejectsBadSettingsNamingTheFlag(t *testing.T) {
 			t.Errorf("%s=%s: err = %v, want %q", tc.o.Origin, tc.o.Value, err, tc.want)
 		}
 	}
-	if _, err := c.ParseModes("cpu,gpu"); err == nil || !strings.Contains(err.Error(), `unknown mode "gpu"; valid modes: cpu, mem, disk, network, api`) {
+	if _, err := c.ParseModes("cpu,gpu"); err == nil || !strings.Contains(err.Error(), `unknown mode "gpu"; valid modes: cpu, mem, disk, network, api, churn`) {
 		t.Errorf("ParseModes: %v", err)
 	}
 	if _, err := ParseSet("cpu.replicas"); err == nil || !strings.Contains(err.Error(), "MODE.PARAMETER=VALUE") {
@@ -122,11 +124,22 @@ func TestStepJobs(t *testing.T) {
 	sel, _ := c.Select(modes, nil)
 	ready, spread := sel.StepJobs(StepOptions{Step: 2, Namespace: "ns", Window: 10 * time.Second, TemplateDir: "/tmp/x",
 		ImageMap: func(s string) string { return "mirror/" + s }, NodeSelector: map[string]string{"a": "b"}, PullSecrets: []string{"regcred"}})
-	if len(ready) != 2 || len(spread) != 1 || spread[0].Name != "api-step2" {
+	// the API flood is the native engine's now: no kube-burner job
+	if len(ready) != 2 || len(spread) != 0 {
 		t.Fatalf("ready=%d spread=%d", len(ready), len(spread))
 	}
-	if d := spread[0].IterationDelay; d != 200*time.Millisecond {
-		t.Errorf("api flood: 50 iterations over 10s -> delay %v, want 200ms", d)
+	loads := sel.EngineLoads(2)
+	if len(loads) != 2 || loads[0].Kind != "configmap" || loads[1].Kind != "secret" {
+		t.Fatalf("api flood loads: %+v", loads)
+	}
+	for _, l := range loads {
+		// 50 iterations x 5 replicas of each kind at 20 objects/s in all, every step the same
+		if l.Count != 250 || l.Rate != 10 || l.Lifetime != 0 || l.Arrival != "uniform" {
+			t.Errorf("api flood load: %+v", l)
+		}
+	}
+	if d := sel.FloodDuration(); d != 25*time.Second {
+		t.Errorf("api flood: 500 objects at 20/s -> %v, want 25s", d)
 	}
 	cpu := ready[0]
 	if cpu.Objects[0].Template != "/tmp/x/cpu--pyrometer-cpu.yaml" || cpu.Objects[0].Vars["image"] != "mirror/docker.io/library/busybox:1.36.1" ||

@@ -97,6 +97,16 @@ func (c *Catalog) Select(modes []*Mode, overrides []Override) (*Selection, error
 
 // Parse checks a value against the parameter's type and bounds.
 func (p *Parameter) Parse(s string) (float64, error) {
+	if p.Type == TypeChoice {
+		return p.value(s)
+	}
+	if p.Type == TypeDuration || p.Type == TypeSize {
+		v, err := p.value(s)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < p.Min || v > p.Max {
+			return 0, fmt.Errorf("must be a %s between %s and %s", p.Type, p.Format(p.Min), p.Format(p.Max))
+		}
+		return v, nil
+	}
 	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, fmt.Errorf("must be a %s between %s and %s", p.typeName(), p.format(p.Min), p.format(p.Max))
@@ -127,6 +137,10 @@ func (s *Selection) StepCost() (Cost, error) {
 	c := Cost{Namespaces: 1}
 	for _, m := range s.Modes {
 		set := s.Settings[m.Name]
+		if m.Engine != "" { // run by a native engine (engine.go)
+			c.Objects += m.engineStepCost(set)
+			continue
+		}
 		iter, err := m.Job.Iterations.Eval(set)
 		if err != nil {
 			return Cost{}, fmt.Errorf("mode %s: job.iterations: %w", m.Name, err)
@@ -155,6 +169,7 @@ func (s *Selection) StepCost() (Cost, error) {
 func (s *Selection) FloodDuration() time.Duration {
 	var longest time.Duration
 	for _, m := range s.Modes {
+		longest = max(longest, m.floodDuration(s.Settings[m.Name])) // the flood engine (engine.go)
 		if !m.Job.Spread {
 			continue
 		}
@@ -197,6 +212,9 @@ func (s *Selection) StepJobs(o StepOptions) (ready, spread []stress.Job) {
 	}
 	ps, _ := json.Marshal(secrets)
 	for _, m := range s.Modes {
+		if m.Engine != "" {
+			continue // run by a native engine (EngineLoads), not by kube-burner
+		}
 		set := s.Settings[m.Name]
 		ev := func(v Value) float64 { n, _ := v.Eval(set); return n } // validated when loaded and selected
 		image := m.Image

@@ -99,6 +99,12 @@ func (s *Selection) Kinds() []schema.GroupVersionKind {
 				}
 			}
 		}
+		for _, gvk := range s.engineKinds(m) { // what a native engine creates (engine.go)
+			if !seen[gvk] {
+				seen[gvk] = true
+				out = append(out, gvk)
+			}
+		}
 	}
 	return out
 }

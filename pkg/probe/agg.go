@@ -163,10 +163,10 @@ type GroupKey struct {
 
 type poolKey struct{ source, phase string }
 
-// SourceOf is the source a sample is grouped under: SourceCluster, or SourceLocal for anything else.
+// SourceOf is the source a sample is grouped under: SourceCluster, SourceChurn, or SourceLocal for anything else.
 func SourceOf(s Sample) string {
-	if s.Source == SourceCluster {
-		return SourceCluster
+	if s.Source == SourceCluster || s.Source == SourceChurn {
+		return s.Source
 	}
 	return SourceLocal
 }

@@ -103,6 +103,10 @@ type htmlView struct {
 	Settings     htmlTable
 	Phases       htmlTable
 	NoSamples    bool
+	// Load and LoadChart: the native engines' delivered load (load.go); HasLoad when the run had any.
+	Load      htmlTable
+	LoadChart svgChart
+	HasLoad   bool
 }
 
 // WriteHTML writes report.html: one self-contained page (inline CSS and SVG, no scripts, no external
@@ -198,6 +202,11 @@ func WriteHTMLFrom(w io.Writer, doc *result.Doc, src result.SampleSource) error 
 			p.Status, strconv.Itoa(p.RC), p.Error})
 	}
 	v.Phases = htmlTable{Header: []string{"PHASE", "TYPE", "START", "ELAPSED", "STATUS", "RC", "ERROR"}, Rows: phRows}
+	if len(doc.Loads) > 0 { // modes churn, api (load.go)
+		v.Load = htmlTable{Header: loadHeader(), Rows: loadRows(doc.Loads)}
+		v.LoadChart, _ = loadChart(doc)
+		v.HasLoad = true
+	}
 	if err := htmlTmpl.Execute(w, v); err != nil {
 		return fmt.Errorf("failed to render report.html: %w", err)
 	}
@@ -605,7 +614,10 @@ svg .p50{fill:#54aeff}svg .p90{fill:#0969da}svg .p99{fill:#0a3069}svg .pmax{fill
 <p><span class="outcome {{.OutcomeClass}}">{{if .Doc.Outcome.Result}}{{.Doc.Outcome.Result}}{{else}}unknown{{end}}</span></p>
 {{with .Doc.Outcome.Reasons}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{template "kv" .KeyFacts}}
-{{template "table" .Phases}}
+{{template "table" .Phases}}{{if .HasLoad}}
+<h3>Delivered load</h3>
+<p class="note">Writes of the churn/api engines per second: grey dots requested (due by the schedule), blue dots succeeded; shaded bands are the ramp steps. A step that got less than 0.95 of the writes it requested is "load not delivered" and never passes; the table names the limit (client or server). Notification latency over time is in the notify:* charts below.</p>
+{{if .LoadChart.W}}{{template "svg" .LoadChart}}{{end}}{{template "table" .Load}}{{end}}
 {{with .Doc.Notes}}<h3>Notes</h3><ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}
 
 <h2 id="s1">Latency over time</h2>

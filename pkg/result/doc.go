@@ -93,6 +93,8 @@ type Doc struct {
 	ServerSideNotes map[string]string `json:"serverSideNotes,omitempty"`
 	// ClusterProbe is the in-cluster probe's clock offset, attribution and health (--probe-from cluster|both).
 	ClusterProbe *ClusterProbe `json:"clusterProbe,omitempty"`
+	// Loads are the native engines' accounts per ramp step (modes churn and api): the delivered-load proof (churn.go).
+	Loads []LoadStep `json:"loads,omitempty"`
 }
 
 // CommandName is the command that wrote the document: CommandRun or CommandProbe.

@@ -103,7 +103,7 @@ func SLOThresholdMS(kind string) float64 {
 	case probe.SLOList:
 		return SLOListMS
 	}
-	return 0
+	return engineSLOThresholdMS(kind) // the native engine's rows (churn.go)
 }
 
 // LevelOf classifies a ratio to the baseline: nominal (<= 1.2), elevated (<= 2), degraded (<= 5) or

@@ -136,6 +136,7 @@ func (r *Runner) tagStats() []probe.Stats {
 				stats = append(stats, st)
 			}
 		}
+		stats = append(stats, r.agg.ByRows(probe.SourceChurn, ph.Name, engineRows)...) // churn:*, notify:* (churn.go)
 	}
 	r.res.Stats = stats
 	// The probe's own scheduling lag per phase (local probe): a client that lags measures partly itself.

@@ -98,6 +98,8 @@ type Runner struct {
 
 	clock *clusterClock // attributes in-cluster samples to the measured windows by their timestamps
 
+	engines *engines // the native engines of modes churn and api (churn.go); nil without one
+
 	// newBurner connects the kube-burner runner (stress.NewRunner; tests put a fake here).
 	newBurner func(cfg *rest.Config, logs io.Writer) (burner, error)
 	// testHook, when set, is called at named points of the run (tests inject panics with it).
@@ -373,6 +375,17 @@ func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe
 			fr.res, fr.err = r.burner.Run(floodCtx, spec)
 		}()
 	}
+	// The native engines (modes churn, api) run over the window; when rampStep returns, by any path (a panic too),
+	// they have stopped and returned (churn.go).
+	loads, err := r.startLoads(ctx, i, name, ns, window)
+	if err != nil {
+		stopFlood()
+		if flooding {
+			<-floodDone
+		}
+		return fail(err.Error())
+	}
+	defer loads.stop()
 	r.logf("%s: probing for %v while the load runs", name, window)
 	ph.Details["window_start"] = time.Now().UTC().Format(time.RFC3339Nano)
 	ph.Details["window_seconds"] = fmt.Sprintf("%.1f", window.Seconds())
@@ -398,11 +411,15 @@ func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe
 		ph.Details["flood_error_logs"] = fmt.Sprint(fr.res.ErrorLogs)
 		ferr = fr.err
 	}
+	undelivered := loads.stop() // with the window: Stop, then Wait
 	if ferr != nil && (perr == nil || !errors.Is(ferr, stress.ErrStopped)) {
 		return fail(fmt.Sprintf("API flood: %v", ferr))
 	}
 	if perr != nil {
 		return fail(perr.Error())
+	}
+	if undelivered != "" {
+		return fail(undelivered) // never a pass: the step did not get the load it was asked for
 	}
 	ph.End, ph.Status = time.Now(), result.StatusPass
 	return ph, true
@@ -456,6 +473,7 @@ func (r *Runner) teardown() result.Phase {
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.TeardownTimeout+30*time.Second)
 	defer cancel()
 	r.recordEvents(ctx)
+	r.cleanupLoads(ctx) // the engines' objects, by label (churn.go)
 	objs, err := cluster.Find(ctx, r.env.Client, r.env.RunID)
 	var stressNS []cluster.Object
 	for _, o := range objs {
@@ -531,6 +549,11 @@ func (r *Runner) finalCleanup() {
 		}
 	}()
 	notes := func(n string) { r.note("cleanup: " + n) }
+	if r.engines != nil && len(r.engines.waited) > 0 { // the run ended before teardown: the engines' objects first
+		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.TeardownTimeout)
+		r.cleanupLoads(ctx)
+		cancel()
+	}
 	switch {
 	case len(r.createdNS) == 0:
 		// Nothing was created by this process (its first namespace already existed, or setup failed before):

@@ -73,10 +73,30 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// kubeBurnerFlood writes a --plugins file with mode kbflood: a flood spread over the window by kube-burner (a
+// `spread: true` job), as user modes may still define (the built-in api flood is the native engine's).
+func kubeBurnerFlood(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	tmpl := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: f-{{.Iteration}}-{{.Replica}}\n  labels:\n" +
+		"    app.kubernetes.io/managed-by: kubectl-pyrometer\n    kubepyrometer.io/run-id: \"{{.RunID}}\"\n"
+	plugins := "modes:\n- name: kbflood\n  plane: control\n  description: a kube-burner flood\n  parameters:\n" +
+		"  - {name: iterations, type: int, default: 50, min: 1, max: 1000, help: h}\n" +
+		"  job: {iterations: iterations, qps: 20, burst: 20, spread: true}\n  objects:\n  - {template: f.yaml, replicas: 5, pods: 0}\n"
+	if err := os.WriteFile(filepath.Join(dir, "f.yaml"), []byte(tmpl), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(dir, "plugins.yaml")
+	if err := os.WriteFile(f, []byte(plugins), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 // testRunner is a run of modes against a fake clientset with a fake kube-burner; nothing leaves the process.
 func testRunner(t *testing.T, modeList string, fb *fakeBurner) (*Runner, *fake.Clientset, *syncBuffer) {
 	t.Helper()
-	cat, err := modes.LoadCatalog(pyrometer.Catalog, pyrometer.Templates)
+	cat, err := modes.LoadCatalog(pyrometer.Catalog, pyrometer.Templates, kubeBurnerFlood(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +104,8 @@ func testRunner(t *testing.T, modeList string, fb *fakeBurner) (*Runner, *fake.C
 	if err != nil {
 		t.Fatal(err)
 	}
-	sel, err := cat.Select(ms, []modes.Override{{Mode: "api", Param: "iterations", Value: "2", Origin: "test"}})
+	sel, err := cat.Select(ms, []modes.Override{{Mode: "api", Param: "iterations", Value: "2", Origin: "test"},
+		{Mode: "kbflood", Param: "iterations", Value: "2", Origin: "test"}})
 	if err != nil {
 		sel, err = cat.Select(ms, nil)
 		if err != nil {
@@ -109,6 +130,7 @@ func testRunner(t *testing.T, modeList string, fb *fakeBurner) (*Runner, *fake.C
 		t.Fatal(err)
 	}
 	r.newBurner = func(*rest.Config, io.Writer) (burner, error) { return fb, nil }
+	r.engines = &engines{writes: client, watches: client} // the native engines write to the fake clientset
 	r.res = &result.Doc{ServerSide: map[string][]probe.ServerStat{}}
 	return r, client, logs
 }
@@ -118,7 +140,7 @@ func testRunner(t *testing.T, modeList string, fb *fakeBurner) (*Runner, *fake.C
 // with "concurrent map writes"), and when rampStep returns no kube-burner run is in progress any more.
 func TestRampStepFloodCancelled(t *testing.T) {
 	fb := &fakeBurner{hold: time.Hour}
-	r, _, _ := testRunner(t, "api", fb)
+	r, _, _ := testRunner(t, "kbflood", fb)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	ph, ok := r.rampStep(ctx, 1, "ramp-step-1", nil, false)
@@ -137,7 +159,7 @@ func TestRampStepFloodCancelled(t *testing.T) {
 // and rampStep returns only after it stopped, recording its figures (no race either).
 func TestRampStepFloodStopsWithStep(t *testing.T) {
 	fb := &fakeBurner{hold: time.Hour}
-	r, _, _ := testRunner(t, "api", fb)
+	r, _, _ := testRunner(t, "kbflood", fb)
 	r.cfg.StepDuration = time.Hour
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
@@ -172,7 +194,7 @@ func TestRampStepFloodStopsWithStep(t *testing.T) {
 // TestRampStepFloodFinishes: a flood that ends on its own passes the step and records its figures.
 func TestRampStepFloodFinishes(t *testing.T) {
 	fb := &fakeBurner{hold: 10 * time.Millisecond}
-	r, _, _ := testRunner(t, "api", fb)
+	r, _, _ := testRunner(t, "kbflood", fb)
 	ph, ok := r.rampStep(context.Background(), 1, "ramp-step-1", nil, false)
 	if !ok || ph.Details["flood_error_logs"] != "1" || ph.Details["flood_seconds"] == "" || ph.Details["window_start"] == "" {
 		t.Fatalf("ok=%v details=%v error=%s", ok, ph.Details, ph.Error)
@@ -228,7 +250,7 @@ func TestRunPanicStillTearsDown(t *testing.T) {
 // TestRunFloodPanicStopsStep: a panic in the flood goroutine fails the step instead of killing the process.
 func TestRunFloodPanicStopsStep(t *testing.T) {
 	fb := &fakeBurner{hold: 10 * time.Millisecond}
-	r, _, _ := testRunner(t, "api", fb)
+	r, _, _ := testRunner(t, "kbflood", fb)
 	r.testHook = func(point string) {
 		if point == "flood" {
 			panic(errors.New("flood bug"))

@@ -71,6 +71,7 @@ func Check(ctx context.Context, client kubernetes.Interface, req Requirements) (
 	pcfg := req.Probe
 	pcfg.Kinds = res.Kinds
 	n := runNeeds{StepNamespace: req.StepNamespace, Objects: objects, Pods: per.Pods > 0, Probe: pcfg, InCluster: req.InCluster,
+		Engine:      engineAccesses(req.Selection, req.StepNamespace),
 		PullSecrets: req.PullSecrets, PullSecretNamespace: req.PullSecretNamespace}
 	if res.Missing, err = preflight(ctx, client, n); err != nil {
 		return nil, fmt.Errorf("failed to check permissions: %w", err)

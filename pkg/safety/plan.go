@@ -16,6 +16,7 @@ const (
 	DefaultMaxPods           = 2000
 	DefaultMaxNamespaces     = 100
 	DefaultMaxObjectsPerStep = 5000
+	DefaultMaxWriteRate      = 500 // writes/s of the native engines (churn, api)
 )
 
 // Limits are the configured ceilings of a run (--max-pods, --max-namespaces, --max-objects-per-step).
@@ -23,11 +24,14 @@ type Limits struct {
 	MaxPods           int `json:"maxPods"`
 	MaxNamespaces     int `json:"maxNamespaces"`
 	MaxObjectsPerStep int `json:"maxObjectsPerStep"`
+	// MaxWriteRate bounds the writes per second the native engines ask for (--max-write-rate; safety/churn.go).
+	MaxWriteRate float64 `json:"maxWriteRate,omitempty"`
 }
 
 // DefaultLimits returns the default limits.
 func DefaultLimits() Limits {
-	return Limits{MaxPods: DefaultMaxPods, MaxNamespaces: DefaultMaxNamespaces, MaxObjectsPerStep: DefaultMaxObjectsPerStep}
+	return Limits{MaxPods: DefaultMaxPods, MaxNamespaces: DefaultMaxNamespaces, MaxObjectsPerStep: DefaultMaxObjectsPerStep,
+		MaxWriteRate: DefaultMaxWriteRate}
 }
 
 // Validate checks that every limit is positive, naming the flag otherwise.
@@ -40,7 +44,7 @@ func (l Limits) Validate() error {
 			return fmt.Errorf("invalid %s %d: must be at least 1", f.name, f.v)
 		}
 	}
-	return nil
+	return l.validateWriteRate()
 }
 
 // Names of the checks of a plan.
@@ -139,6 +143,7 @@ func compute(sel *modes.Selection, per modes.Cost, steps int, limits Limits, cap
 		free(CheckMemory, total.MemoryMi, capacity.MemoryMi, "Mi", fmt.Sprintf("the run requests %dMi", total.MemoryMi), "free"),
 		free(CheckPodSlots, int64(total.Pods), int64(capacity.Pods), "", fmt.Sprintf("the run creates %d pods", total.Pods), "free pod slots"),
 	}
+	p.Checks = append(p.Checks, engineChecks(sel, steps, limits)...) // churn and api engines (churn.go)
 	if capacity.PerNode != nil {
 		pods, err := RunPods(sel, steps)
 		if err != nil {

@@ -79,9 +79,9 @@ func TestComputeBoundaries(t *testing.T) {
 		cap     Capacity
 		message string
 	}{
-		{CheckPods, Limits{9, 3, 25}, exact, "pods: the run creates 10 pods, 1 more than --max-pods 9"},
-		{CheckNamespaces, Limits{10, 2, 25}, exact, "namespaces: the run creates 3 namespaces (one per step and the probe's), 1 more than --max-namespaces 2"},
-		{CheckObjectsPerStep, Limits{10, 3, 24}, exact, "objects-per-step: each step creates 25 objects, 1 more than --max-objects-per-step 24"},
+		{CheckPods, Limits{9, 3, 25, 0}, exact, "pods: the run creates 10 pods, 1 more than --max-pods 9"},
+		{CheckNamespaces, Limits{10, 2, 25, 0}, exact, "namespaces: the run creates 3 namespaces (one per step and the probe's), 1 more than --max-namespaces 2"},
+		{CheckObjectsPerStep, Limits{10, 3, 24, 0}, exact, "objects-per-step: each step creates 25 objects, 1 more than --max-objects-per-step 24"},
 		{CheckCPU, limits, Capacity{Nodes: 1, CPUMillis: 999, MemoryMi: 160, Pods: 10, NodeSelector: "pool=load"},
 			"cpu: the run requests 1000m, 1m more than the 999m free on 1 schedulable node (pool=load)"},
 		{CheckMemory, limits, Capacity{Nodes: 2, CPUMillis: 1000, MemoryMi: 159, Pods: 10},
@@ -154,9 +154,9 @@ func TestComputeRejects(t *testing.T) {
 	}{
 		{"no selection", nil, 1, DefaultLimits(), "no stress modes selected"},
 		{"zero steps", cpuSelection(1, 1, 0), 0, DefaultLimits(), "steps must be at least 1"},
-		{"zero max pods", cpuSelection(1, 1, 0), 1, Limits{0, 1, 1}, "invalid --max-pods 0: must be at least 1"},
-		{"negative max namespaces", cpuSelection(1, 1, 0), 1, Limits{1, -1, 1}, "invalid --max-namespaces -1"},
-		{"zero max objects", cpuSelection(1, 1, 0), 1, Limits{1, 1, 0}, "invalid --max-objects-per-step 0"},
+		{"zero max pods", cpuSelection(1, 1, 0), 1, Limits{0, 1, 1, 0}, "invalid --max-pods 0: must be at least 1"},
+		{"negative max namespaces", cpuSelection(1, 1, 0), 1, Limits{1, -1, 1, 0}, "invalid --max-namespaces -1"},
+		{"zero max objects", cpuSelection(1, 1, 0), 1, Limits{1, 1, 0, 0}, "invalid --max-objects-per-step 0"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

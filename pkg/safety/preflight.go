@@ -26,6 +26,8 @@ type runNeeds struct {
 	Objects []schema.GroupVersionKind
 	// Pods: the modes run pods (kube-burner waits for them to run).
 	Pods bool
+	// Engine: what the native engines (modes churn, api) do in the step namespace (engineAccesses).
+	Engine []authz.Access
 	// Probe is the probe's configuration: the kinds the run uses, Namespace (the probe's own, which the run
 	// creates) and ListNamespace. What the kinds need comes from the probe kinds' table (probe.Needs).
 	Probe probe.Config
@@ -85,6 +87,9 @@ func (r runNeeds) Accesses(objects []Resource) []authz.Access {
 			add("kube-burner verifies the created objects with a list in all namespaces",
 				authz.Access{Verb: "list", Group: o.Group, Resource: o.Resource, Optional: true})
 		}
+	}
+	for _, a := range r.Engine {
+		add("the churn/api engine writes, watches and deletes its objects", a)
 	}
 	if r.Pods {
 		verbs("kube-burner waits until the stress pods run", authz.Access{Resource: "pods", Namespace: r.StepNamespace}, "list", "watch")

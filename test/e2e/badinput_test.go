@@ -42,7 +42,7 @@ func TestBadInputMatrix(t *testing.T) {
 		want string
 	}{
 		// flags
-		{[]string{"run", "--modes", "cpu,gpu"}, `invalid --modes: unknown mode "gpu"; valid modes: cpu, mem, disk, network, api`},
+		{[]string{"run", "--modes", "cpu,gpu"}, `invalid --modes: unknown mode "gpu"; valid modes: cpu, mem, disk, network, api, churn`},
 		{[]string{"run", "--modes", ""}, `invalid --modes ""`},
 		{[]string{"run", "--steps", "0"}, "invalid --steps 0"},
 		{[]string{"run", "--steps", "many"}, `invalid argument "many" for "--steps"`},
@@ -52,6 +52,11 @@ func TestBadInputMatrix(t *testing.T) {
 		{[]string{"run", "--cpu-replicas", "0"}, `invalid --cpu-replicas "0": must be between 1 and 1000`},
 		{[]string{"run", "--cpu-millicores", "1.5"}, `invalid --cpu-millicores "1.5": must be a whole number`},
 		{[]string{"run", "--api-qps", "0"}, `invalid --api-qps "0"`},
+		{[]string{"run", "--modes", "churn", "--churn-kind", "pod"}, `invalid --churn-kind "pod": must be one of configmap, secret`},
+		{[]string{"run", "--modes", "churn", "--churn-lifetime", "soon"}, `invalid --churn-lifetime "soon": must be a duration between 1s and 1h0m0s`},
+		{[]string{"run", "--modes", "churn", "--churn-rate", "0"}, `invalid --churn-rate "0": must be between 0.1 and 10000`},
+		{[]string{"run", "--modes", "churn", "--churn-size", "1GiB"}, `invalid --churn-size "1GiB": must be a size between 1 and 512KiB`},
+		{[]string{"run", "--max-write-rate", "0"}, `invalid --max-write-rate 0: must be a number of writes per second above 0`},
 		{[]string{"run", "--set", "cpu.cores=2"}, `mode cpu has no parameter "cores"`},
 		{[]string{"run", "--set", "cpu.replicas"}, "invalid --set"},
 		{[]string{"run", "--interval", "1m"}, "invalid --interval 1m0s"},

@@ -161,8 +161,9 @@ func TestSafetyReadOnlyIdentity(t *testing.T) {
 		"error: missing permissions, nothing was created; this identity may not:",
 		"\n  create, delete namespaces\n",
 		"\n  create, delete deployments.apps in namespace " + step + "\n",
-		"\n  create, delete configmaps in namespace " + step + "\n",
-		"\n  create, delete secrets in namespace " + step + "\n",
+		// mode api's engine: writes, patches, deletes (one by one and by label)
+		"\n  create, patch, delete, deletecollection configmaps in namespace " + step + "\n",
+		"\n  create, patch, delete, deletecollection secrets in namespace " + step + "\n",
 		"\n  create, delete serviceaccounts in namespace " + probeNS + "\n",
 		"\n  create, delete clusterroles.rbac.authorization.k8s.io\n",
 		"\n  create, delete clusterrolebindings.rbac.authorization.k8s.io\n",

@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -277,11 +276,11 @@ func TestStopSigintDuringFloodCreatesNothingAfter(t *testing.T) {
 	if late := cw.createdAfter(sigint, time.Second, nil); len(late) > 0 {
 		t.Errorf("%d object(s) created more than 1 s after the SIGINT, e.g.:\n  %s", len(late), strings.Join(late[:min(len(late), 10)], "\n  "))
 	}
-	// Failed writes create nothing the watch could see (teardown makes the namespace Terminating), so also ask
-	// kube-burner itself: it logs every flood iteration ("Sleeping for ...") and every failed creation. No line may
-	// be written more than 1 s after the SIGINT (its timestamps are floored to the second).
-	if late := kubeBurnerLinesAfter(t, filepath.Join(dir, "out", "kube-burner.log"), sigint.Add(time.Second)); len(late) > 0 {
-		t.Errorf("kube-burner was still working more than 1 s after the SIGINT (%d log lines), e.g.:\n  %s", len(late),
+	// Failed writes create nothing the watch could see (teardown makes the namespace Terminating), so also ask the
+	// flood's engine itself: every write it sent is a sample in probe.jsonl (sent at ts + lag_ms). None may have
+	// been sent more than 1 s after the SIGINT.
+	if late := engineWritesAfter(t, filepath.Join(dir, "out", "probe.jsonl"), sigint.Add(time.Second)); len(late) > 0 {
+		t.Errorf("the flood's engine was still writing more than 1 s after the SIGINT (%d writes), e.g.:\n  %s", len(late),
 			strings.Join(late[:min(len(late), 5)], "\n  "))
 	}
 	if exited > time.Minute {
@@ -296,33 +295,33 @@ func TestStopSigintDuringFloodCreatesNothingAfter(t *testing.T) {
 	t.Logf("exited %v after SIGINT; %d configmaps, %d secrets created", exited.Round(100*time.Millisecond), cw.count("ConfigMap"), cw.count("Secret"))
 }
 
-var logTime = regexp.MustCompile(`time="([^"]+)"`)
-
-// kubeBurnerLinesAfter returns the lines of kube-burner's log (logrus text, time="RFC3339") written after t.
-func kubeBurnerLinesAfter(t *testing.T, path string, after time.Time) []string {
+// engineWritesAfter returns the writes of the native engine (samples of source churn, rows churn:*) in probe.jsonl
+// that were sent after t, and fails when there is none at all (the file must show the engine wrote).
+func engineWritesAfter(t *testing.T, path string, after time.Time) []string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("kube-burner.log: %v", err)
+		t.Fatalf("probe.jsonl: %v", err)
 	}
 	var out []string
-	seen := 0
+	writes := 0
 	for _, line := range strings.Split(string(b), "\n") {
-		m := logTime.FindStringSubmatch(line)
-		if m == nil {
+		var s struct {
+			TS     time.Time `json:"ts"`
+			Kind   string    `json:"kind"`
+			Source string    `json:"source"`
+			LagMS  float64   `json:"lag_ms"`
+		}
+		if json.Unmarshal([]byte(line), &s) != nil || s.Source != "churn" || !strings.HasPrefix(s.Kind, "churn:") {
 			continue
 		}
-		ts, err := time.Parse(time.RFC3339, m[1])
-		if err != nil {
-			continue
-		}
-		seen++
-		if ts.After(after) {
+		writes++
+		if sent := s.TS.Add(time.Duration(s.LagMS * float64(time.Millisecond))); sent.After(after) {
 			out = append(out, line)
 		}
 	}
-	if seen == 0 {
-		t.Errorf("no timestamped line in kube-burner.log:\n%s", b)
+	if writes == 0 {
+		t.Errorf("no write of the engine in %s", path)
 	}
 	return out
 }
@@ -424,7 +423,9 @@ func TestStopProxyURLReachesKubeBurner(t *testing.T) {
 	id := runID(t)
 	dir := t.TempDir()
 	cw := watchCreations(t, id)
-	r := pluginIn(t, dir, 5*time.Minute, "--kubeconfig", proxied, "run", "--modes", "api", "--api-iterations", "4", "--api-qps", "20",
+	// cpu: kube-burner's objects; api: the native engine's flood. Both must reach the server through the proxy.
+	r := pluginIn(t, dir, 5*time.Minute, "--kubeconfig", proxied, "run", "--modes", "cpu,api", "--api-iterations", "4", "--api-qps", "20",
+		"--image-map", localImages(t), "--node-selector", realNode,
 		"--steps", "1", "--baseline", "2s", "--step-duration", "3s", "--recovery", "2s", "--run-id", id, "--output-dir", "out")
 	cw.stop()
 	if r.code != 0 && r.code != 2 {
@@ -436,7 +437,7 @@ func TestStopProxyURLReachesKubeBurner(t *testing.T) {
 			t.Errorf("the flood step through the proxy: %s: %s", p.Status, p.Error)
 		}
 	}
-	// 4 iterations x (5 ConfigMaps + 5 Secrets): created by kube-burner, whose only way to the server is the proxy.
+	// 4 iterations x (5 ConfigMaps + 5 Secrets): created by the engine, whose only way to the server is the proxy.
 	if cms, secs := cw.countPrefix("ConfigMap", "pyrometer-api-"), cw.countPrefix("Secret", "pyrometer-api-"); cms < 20 || secs < 20 {
 		t.Errorf("the flood created %d ConfigMaps and %d Secrets through the proxy, want 20 each", cms, secs)
 	}
