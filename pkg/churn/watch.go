@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/clock"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 )
 
 const (
@@ -76,46 +78,9 @@ func (w *watcher) open(ctx context.Context, relist bool) (watch.Interface, error
 		}
 		w.rv = rv
 	}
-	// The watch lives until stopped, so only its opening is bounded: client-go returns once the response headers
-	// arrived, and the timeout's context must stay alive for the stream.
-	wctx, cancel := context.WithCancel(ctx)
-	timer := w.clk.NewTimer(w.timeout)
-	defer timer.Stop()
-	type opened struct {
-		wi  watch.Interface
-		err error
-	}
-	ch := make(chan opened, 1)
-	go func() {
-		wi, err := w.objs.watch(wctx, metav1.ListOptions{LabelSelector: w.selector, ResourceVersion: w.rv, AllowWatchBookmarks: true})
-		ch <- opened{wi, err}
-	}()
-	select {
-	case o := <-ch:
-		if o.err != nil {
-			cancel()
-			return nil, o.err
-		}
-		return &cancelOnStop{Interface: o.wi, cancel: cancel}, nil
-	case <-timer.C():
-		cancel()
-		go func() {
-			if o := <-ch; o.wi != nil {
-				o.wi.Stop()
-			}
-		}()
-		return nil, fmt.Errorf("timeout after %s: %w", w.timeout, context.DeadlineExceeded)
-	}
-}
-
-type cancelOnStop struct {
-	watch.Interface
-	cancel context.CancelFunc
-}
-
-func (c *cancelOnStop) Stop() {
-	c.Interface.Stop()
-	c.cancel()
+	return probe.OpenWatch(ctx, w.clk, w.timeout, func(wctx context.Context) (watch.Interface, error) {
+		return w.objs.watch(wctx, metav1.ListOptions{LabelSelector: w.selector, ResourceVersion: w.rv, AllowWatchBookmarks: true})
+	})
 }
 
 func (w *watcher) loop(ctx context.Context, wi watch.Interface) {

@@ -85,6 +85,15 @@ func (w *watcher) open(ctx context.Context) (watch.Interface, error) {
 	opts := metav1.ListOptions{LabelSelector: w.selector, ResourceVersion: w.rv, AllowWatchBookmarks: true}
 	w.mu.Unlock()
 
+	return OpenWatch(ctx, w.clk, w.timeout, func(octx context.Context) (watch.Interface, error) {
+		return w.client.CoreV1().ConfigMaps(w.ns).Watch(octx, opts)
+	})
+}
+
+// OpenWatch opens a watch with start, bounding only its opening by timeout (client-go returns once the response
+// headers arrived; the stream's context must stay alive after that): the returned watch releases its context when
+// stopped, and a watch that opens after the timeout is stopped at once.
+func OpenWatch(ctx context.Context, clk clock.Clock, timeout time.Duration, start func(context.Context) (watch.Interface, error)) (watch.Interface, error) {
 	octx, cancel := context.WithCancel(ctx)
 	type opened struct {
 		wi  watch.Interface
@@ -92,10 +101,10 @@ func (w *watcher) open(ctx context.Context) (watch.Interface, error) {
 	}
 	ch := make(chan opened, 1)
 	go func() {
-		wi, err := w.client.CoreV1().ConfigMaps(w.ns).Watch(octx, opts)
+		wi, err := start(octx)
 		ch <- opened{wi, err}
 	}()
-	timer := w.clk.NewTimer(w.timeout)
+	timer := clk.NewTimer(timeout)
 	defer timer.Stop()
 	select {
 	case o := <-ch:
@@ -111,7 +120,7 @@ func (w *watcher) open(ctx context.Context) (watch.Interface, error) {
 				o.wi.Stop()
 			}
 		}()
-		return nil, fmt.Errorf("timeout after %s: %w", w.timeout, context.DeadlineExceeded)
+		return nil, fmt.Errorf("timeout after %s: %w", timeout, context.DeadlineExceeded)
 	}
 }
 
