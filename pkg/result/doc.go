@@ -93,6 +93,10 @@ type Doc struct {
 	ServerSideNotes map[string]string `json:"serverSideNotes,omitempty"`
 	// ClusterProbe is the in-cluster probe's clock offset, attribution and health (--probe-from cluster|both).
 	ClusterProbe *ClusterProbe `json:"clusterProbe,omitempty"`
+	// Hollow: run --hollow-nodes (nil without); PodStartup: the pod startup figures of the run's stress pods (nil
+	// when the run started none).
+	Hollow     *Hollow     `json:"hollow,omitempty"`
+	PodStartup *PodStartup `json:"podStartup,omitempty"`
 }
 
 // CommandName is the command that wrote the document: CommandRun or CommandProbe.
