@@ -34,6 +34,8 @@ type runNeeds struct {
 	// PullSecrets are copied from PullSecretNamespace into every namespace of the run.
 	PullSecrets         []string
 	PullSecretNamespace string
+	// Hollow: --hollow-nodes (kwok, nodes, leases, RBAC; hollow.go).
+	Hollow bool
 }
 
 // Resource is a resource a template kind maps to.
@@ -118,6 +120,11 @@ func (r runNeeds) Accesses(objects []Resource) []authz.Access {
 		verbs(why, authz.Access{Resource: "pods", Namespace: ns}, "get", "list")
 		verbs(why, authz.Access{Resource: "pods/log", Namespace: ns}, "get")
 		verbs(why, authz.Access{Resource: "events", Namespace: ns}, "list")
+	}
+	if r.Hollow {
+		for _, a := range hollowAccesses(r.Probe.Namespace) {
+			add(a.Reason, a)
+		}
 	}
 	add("server-side latency from the apiserver's histogram", authz.Access{Verb: "get", Path: "/metrics", Optional: true})
 	return out
