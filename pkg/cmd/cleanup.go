@@ -135,6 +135,10 @@ func (o *CleanupOptions) run(ctx context.Context, client kubernetes.Interface, d
 	if err != nil {
 		return err
 	}
+	// hollow nodes, their leases and kwok (cluster-scoped nodes and kube-node-lease leases too): hollow.go
+	if objs, err = findHollow(ctx, client, o.RunID, objs, func(n string) { res.Notes = append(res.Notes, n) }); err != nil {
+		return err
+	}
 	objs, res.Runs = o.filter(objs)
 	for _, n := range res.Notes {
 		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
@@ -163,7 +167,12 @@ func (o *CleanupOptions) run(ctx context.Context, client kubernetes.Interface, d
 		// Cleanup after Ctrl-C works on a fresh context so that it finishes.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.Timeout+time.Minute)
 		defer cancel()
+		// the hollow nodes first, in their order (pods on them, nodes and kwok, then leases and RBAC): hollow.go
+		var hollowDone []cluster.Object
+		var hollowErr error
+		hollowDone, objs, hollowErr = cleanupHollow(dctx, client, objs, wait)
 		objs, delErr = cluster.Delete(dctx, client, objs, wait, opts...)
+		objs, delErr = append(hollowDone, objs...), errors.Join(hollowErr, delErr)
 	}
 	res.Objects = objs
 	if o.Output != "table" {

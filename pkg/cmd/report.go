@@ -141,6 +141,9 @@ func writeRunTables(w io.Writer, doc *result.Doc, samples result.SampleSource) e
 			return err
 		}
 	}
+	if err := writePodStartup(w, doc); err != nil { // hollow nodes and pod startup (hollow.go)
+		return err
+	}
 	if doc.Recovery != nil {
 		fmt.Fprintf(w, "\nRecovery: %s\n", doc.Recovery.String())
 	}

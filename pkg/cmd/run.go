@@ -33,6 +33,7 @@ import (
 type RunOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	ProbeFlags
+	HollowFlags // --hollow-nodes, --max-hollow-nodes, --density-on (hollow.go)
 	Modes           string
 	Steps           int
 	Baseline        time.Duration
@@ -247,6 +248,7 @@ func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
 	f.StringVar(&o.ConfigFile, "config", "", "YAML file of run settings: every flag is a key (steps: 3, cpu-replicas: 2, ...); flags win over it.")
 	f.StringVar(&o.Profile, "profile", "", "Settings profile under --config and flags: small, large (safer steps, longer windows, tighter limits), or a file.")
 	f.BoolVar(&o.PrintConfig, "print-config", false, "Print the resolved configuration (usable as --config) and exit.")
+	o.addHollowFlags(f)
 }
 
 // addModeFlags adds the generated --<mode>-<parameter> flags of the built-in modes' parameters (none when the
@@ -418,6 +420,9 @@ func (o *RunOptions) Validate() error {
 	if err := o.Limits.Validate(); err != nil {
 		return err
 	}
+	if err := o.validateHollow(); err != nil {
+		return err
+	}
 	if err := o.checkTerminal(); err != nil {
 		return err
 	}
@@ -472,6 +477,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if o.Monitor {
 		cfg.Monitor = o.MonitorInterval
 	}
+	o.hollowConfig(&cfg)
 	if o.answers != nil {
 		if cfg.Interactive, err = result.RawJSON(o.answers); err != nil {
 			return err
@@ -579,6 +585,7 @@ func (o *RunOptions) images() []string {
 	if o.From != FromLocal && !slices.Contains(images, o.Image) {
 		images = append(images, o.Image)
 	}
+	images = append(images, o.hollowImages()...)
 	return images
 }
 
