@@ -22,15 +22,18 @@ import (
 type HollowFlags struct {
 	HollowNodes    int
 	MaxHollowNodes int
+	PodsPerNode    int    // --hollow-pods-per-node: each hollow node's pod capacity (maxPods)
 	DensityOn      string // --density-on: hollow, real or any ("": hollow with --hollow-nodes, else real)
 }
 
+func defaultHollowFlags() HollowFlags {
+	return HollowFlags{MaxHollowNodes: hollow.MaxNodes, PodsPerNode: 110}
+}
+
 func (h *HollowFlags) addHollowFlags(f *pflag.FlagSet) {
-	if h.MaxHollowNodes == 0 {
-		h.MaxHollowNodes = hollow.MaxNodes
-	}
 	f.IntVar(&h.HollowNodes, "hollow-nodes", 0, "Deploy kwok and this many hollow (fake) nodes before the baseline; every phase measures with them, all deleted at the end.")
 	f.IntVar(&h.MaxHollowNodes, "max-hollow-nodes", h.MaxHollowNodes, fmt.Sprintf("Safety limit: most --hollow-nodes (at most %d: one kwok controller).", hollow.MaxNodes))
+	f.IntVar(&h.PodsPerNode, "hollow-pods-per-node", h.PodsPerNode, "Pod capacity (maxPods) of each hollow node.")
 	f.StringVar(&h.DensityOn, "density-on", "", "density: where its pods go: hollow (only the run's hollow nodes), real (never on them) or any (default: hollow with --hollow-nodes, else real).")
 }
 
@@ -43,6 +46,8 @@ func (h *HollowFlags) validateHollow() error {
 		return fmt.Errorf("invalid --hollow-nodes %d: must be 0 (none) or more", h.HollowNodes)
 	case h.HollowNodes > h.MaxHollowNodes:
 		return fmt.Errorf("invalid --hollow-nodes %d: above --max-hollow-nodes %d", h.HollowNodes, h.MaxHollowNodes)
+	case h.PodsPerNode < 1 || h.PodsPerNode > 10000:
+		return fmt.Errorf("invalid --hollow-pods-per-node %d: must be between 1 and 10000", h.PodsPerNode)
 	}
 	switch h.DensityOn {
 	case "", run.OnReal:
@@ -72,7 +77,7 @@ func (o *RunOptions) hollowRequirements() *safety.HollowRequirements {
 	if o.HollowNodes == 0 {
 		return nil
 	}
-	h := &safety.HollowRequirements{Nodes: o.HollowNodes, Max: o.MaxHollowNodes, RunID: o.RunID}
+	h := &safety.HollowRequirements{Nodes: o.HollowNodes, Max: o.MaxHollowNodes, RunID: o.RunID, PodsPerNode: o.PodsPerNode}
 	if o.densityOn() == run.OnHollow && o.selection.Settings["density"] != nil {
 		h.OnHollow = []string{"density"}
 	}
@@ -82,7 +87,7 @@ func (o *RunOptions) hollowRequirements() *safety.HollowRequirements {
 // hollowConfig sets the run's hollow nodes and placement.
 func (o *RunOptions) hollowConfig(cfg *run.Config) {
 	if o.HollowNodes > 0 {
-		cfg.Hollow = &run.HollowConfig{Nodes: o.HollowNodes}
+		cfg.Hollow = &run.HollowConfig{Nodes: o.HollowNodes, PodsPerNode: o.PodsPerNode}
 	}
 	cfg.On = map[string]string{"density": o.densityOn()}
 }

@@ -99,7 +99,8 @@ func newRunOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 	// a p99 is not just the maximum (probe.MinSamplesP99).
 	return &RunOptions{configFlags: cf, Modes: "cpu,mem", Steps: 2, Baseline: DefaultWindow, StepDuration: DefaultWindow,
 		Recovery: DefaultWindow, StepTimeout: 3 * time.Minute, TeardownTimeout: 3 * time.Minute, QPS: 50, Burst: 100,
-		Output: "table", Limits: safety.DefaultLimits(), modeFlags: map[string]*modes.Override{}, IOStreams: streams}
+		Output: "table", Limits: safety.DefaultLimits(), modeFlags: map[string]*modes.Override{}, IOStreams: streams,
+		HollowFlags: defaultHollowFlags()}
 }
 
 // NewCmdRun returns "kubectl pyrometer run". Its --<mode>-<parameter> flags and the mode list of its help come from
