@@ -164,7 +164,7 @@ func TestDensityOnHollowNodes(t *testing.T) {
 	id := runID(t)
 	dir := t.TempDir()
 	hw := watchHollow(t, id)
-	r := pluginIn(t, dir, 10*time.Minute, "run", "--modes", "density", "--hollow-nodes", "50", "--density-pods", "200", "--density-qps", "20",
+	r := pluginIn(t, dir, 10*time.Minute, "--kubeconfig", kubeconfig, "run", "--modes", "density", "--hollow-nodes", "50", "--density-pods", "200", "--density-qps", "20",
 		"--steps", "2", "--baseline", "3s", "--step-duration", "3s", "--recovery", "3s", "--image-map", densityImages(t),
 		"--run-id", id, "--output-dir", "out")
 	hw.end()
@@ -259,7 +259,7 @@ func TestDensityInterruptRemovesHollowNodes(t *testing.T) {
 func TestDensityOnRealNode(t *testing.T) {
 	id := runID(t)
 	dir := t.TempDir()
-	r := pluginIn(t, dir, 6*time.Minute, "run", "--modes", "density", "--density-pods", "5", "--density-qps", "5", "--density-on", "real",
+	r := pluginIn(t, dir, 6*time.Minute, "--kubeconfig", kubeconfig, "run", "--modes", "density", "--density-pods", "5", "--density-qps", "5", "--density-on", "real",
 		"--node-selector", realNode, "--steps", "1", "--baseline", "2s", "--step-duration", "3s", "--recovery", "2s",
 		"--image-map", densityImages(t), "--run-id", id, "--output-dir", "out")
 	if r.code != 0 && r.code != 2 {
@@ -292,7 +292,7 @@ func TestDensityOnRealNode(t *testing.T) {
 func TestDensityMaxPodsBreaker(t *testing.T) {
 	id := runID(t)
 	dir := t.TempDir()
-	r := pluginIn(t, dir, 8*time.Minute, "run", "--modes", "density", "--hollow-nodes", "2", "--hollow-pods-per-node", "5",
+	r := pluginIn(t, dir, 8*time.Minute, "--kubeconfig", kubeconfig, "run", "--modes", "density", "--hollow-nodes", "2", "--hollow-pods-per-node", "5",
 		"--density-pods", "20", "--density-qps", "20", "--steps", "2", "--baseline", "2s", "--step-duration", "3s", "--recovery", "2s",
 		"--image-map", densityImages(t), "--run-id", id, "--output-dir", "out", "--yes")
 	if r.code != 1 {
