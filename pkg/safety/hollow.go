@@ -160,7 +160,7 @@ func (p Plan) writeHollow(ew *errWriter) {
 	}
 	ew.printf("\nHOLLOW NODES (kwok): %d of at most %d (--max-hollow-nodes), %d pod slots each; created before the baseline, so every phase measures with them\n",
 		h.Nodes, h.Max, h.PodsPerNode)
-	ew.printf("  etcd: %s\n", h.Etcd)
+	ew.printf("  %s\n", h.Etcd)
 	ew.printf("  %s\n", h.PodCIDRs)
 	if h.OtherKwok != "" {
 		ew.printf("  %s\n", h.OtherKwok)
