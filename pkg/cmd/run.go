@@ -33,7 +33,7 @@ import (
 type RunOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	ProbeFlags
-	HollowFlags // --hollow-nodes, --max-hollow-nodes, --density-on (hollow.go)
+	HollowFlags     // --hollow-nodes, --max-hollow-nodes, --density-on (hollow.go)
 	Modes           string
 	Steps           int
 	Baseline        time.Duration
