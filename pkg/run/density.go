@@ -56,15 +56,36 @@ func (r *Runner) startPodWatch(ctx context.Context) *podWatch {
 		}
 	})
 	wctx, cancel := context.WithCancel(ctx)
-	wait, err := podstartup.Watch(wctx, r.env.Client, podstartup.Config{LabelSelector: cluster.Selector(r.env.RunID) + "," + ModeLabel}, w.tracker)
-	if err != nil {
+	type started struct {
+		wait func()
+		err  error
+	}
+	ch := make(chan started, 1)
+	go func() {
+		wait, err := podstartup.Watch(wctx, r.env.Client, podstartup.Config{LabelSelector: cluster.Selector(r.env.RunID) + "," + ModeLabel}, w.tracker)
+		ch <- started{wait, err}
+	}()
+	// An informer whose list is forbidden retries for ever: give up after podWatchSync (the run goes on without
+	// pod startup rows, saying why).
+	var s started
+	select {
+	case s = <-ch:
+	case <-time.After(podWatchSync):
 		cancel()
-		r.note("pod startup not measured: " + err.Error())
+		s = <-ch
+		s.err = fmt.Errorf("pods and events of the run not listed within %v (may this identity list and watch pods and events in every namespace?)", podWatchSync)
+	}
+	if s.err != nil {
+		cancel()
+		r.note("pod startup not measured: " + s.err.Error())
+		r.logf("warning: pod startup not measured: %v", s.err)
 		return nil
 	}
-	w.wait, w.cancel = wait, cancel
+	w.wait, w.cancel = s.wait, cancel
 	return w
 }
+
+var podWatchSync = 30 * time.Second
 
 // stop ends the watch and waits for its informers.
 func (w *podWatch) stop() {

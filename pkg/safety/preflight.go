@@ -91,6 +91,11 @@ func (r runNeeds) Accesses(objects []Resource) []authz.Access {
 	if r.Pods {
 		verbs("kube-burner waits until the stress pods run", authz.Access{Resource: "pods", Namespace: r.StepNamespace}, "list", "watch")
 	}
+	if r.Pods { // pod startup rows (pkg/run/density.go): without these the run goes on without them
+		const why = "pod startup: the run's pods and their events, watched in every namespace"
+		verbs(why, authz.Access{Resource: "pods", Optional: true}, "list", "watch")
+		verbs(why, authz.Access{Resource: "events", Optional: true}, "list", "watch")
+	}
 	verbs("the run records the events of its namespaces", authz.Access{Resource: "events", Namespace: r.StepNamespace}, "list")
 	for _, a := range probe.Needs(r.Probe.Kinds, r.Probe) {
 		add("the probes", a)
