@@ -51,7 +51,8 @@ type podStartupDoc struct {
 		Kind, Phase string
 		Count       int
 	}
-	Phases []struct{ Name, Status, Error string }
+	Phases  []struct{ Name, Status, Error string }
+	Outcome struct{ Reasons []string }
 }
 
 func readPodStartup(t *testing.T, dir string) podStartupDoc {
@@ -316,6 +317,9 @@ func TestDensityMaxPodsBreaker(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "out", "failures.jsonl")); !strings.Contains(string(b), "maxPods exhausted") {
 		t.Errorf("failures.jsonl must name maxPods exhausted:\n%s", b)
+	}
+	if !strings.Contains(strings.Join(d.Outcome.Reasons, "\n"), "maxPods exhausted") {
+		t.Errorf("the verdict (outcome reasons) must name maxPods exhausted: %q", d.Outcome.Reasons)
 	}
 	assertNoHollowLeft(t, id)
 }
