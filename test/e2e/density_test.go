@@ -231,6 +231,9 @@ func TestDensityOnHollowNodes(t *testing.T) {
 			t.Errorf("terminal output lacks %q:\n%s", want, r.stdout)
 		}
 	}
+	if i := strings.Index(r.stdout, "HOLLOW NODES"); i >= 0 {
+		t.Logf("%s", r.stdout[i:])
+	}
 	assertNoHollowLeft(t, id)
 }
 
@@ -285,6 +288,9 @@ func TestDensityOnRealNode(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout, "POD STARTUP") || strings.Contains(r.stdout, "control-plane only") {
 		t.Errorf("terminal output:\n%s", r.stdout)
+	}
+	if i := strings.Index(r.stdout, "POD STARTUP"); i >= 0 {
+		t.Logf("%s", r.stdout[i:])
 	}
 	assertNoHollowLeft(t, id)
 }
