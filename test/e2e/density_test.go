@@ -329,3 +329,35 @@ func TestDensityMaxPodsBreaker(t *testing.T) {
 	}
 	assertNoHollowLeft(t, id)
 }
+
+// TestDensityKilledThenCleanup: after SIGKILL the hollow nodes, leases and kwok are left; cleanup --run-id finds
+// and removes them.
+func TestDensityKilledThenCleanup(t *testing.T) {
+	id := runID(t)
+	cmd, _, errb := startPlugin(t, t.TempDir(), "run", "--modes", "density", "--hollow-nodes", "5", "--density-pods", "10", "--density-qps", "20",
+		"--steps", "2", "--baseline", "2s", "--step-duration", "2m", "--image-map", densityImages(t), "--run-id", id, "--output-dir", "out")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		return len(runningStressPods(ctx, t, id)) >= 5, nil
+	}); err != nil {
+		t.Fatalf("no density pods running on the hollow nodes within 3 minutes:\n%s", errb.String())
+	}
+	_ = cmd.Process.Kill()
+	_ = waitExit(t, cmd, time.Minute)
+	nodes, _ := adminClient(t).CoreV1().Nodes().List(context.Background(), metav1.ListOptions{LabelSelector: "kubepyrometer.io/run-id=" + id})
+	if len(nodes.Items) != 5 {
+		t.Fatalf("SIGKILL should have left the 5 hollow nodes behind, found %d", len(nodes.Items))
+	}
+	dry := plugin(t, time.Minute, "cleanup", "--run-id", id, "--dry-run")
+	for _, want := range []string{"Node", "Lease", "Deployment", "ClusterRole"} {
+		if !strings.Contains(dry.stdout, want) {
+			t.Errorf("cleanup --dry-run must list the hollow %s objects:\n%s", want, dry.stdout)
+		}
+	}
+	r := plugin(t, 5*time.Minute, "cleanup", "--run-id", id)
+	if r.code != 0 {
+		t.Fatalf("cleanup exited %d: %s\n%s", r.code, r.stderr, r.stdout)
+	}
+	assertNoHollowLeft(t, id)
+}
