@@ -47,7 +47,12 @@ start() { # start <name> <cmd...>: in its own session, log to logs/<name>.log, p
   local name=$1; shift
   mkdir -p "$RUN" "$LOGS"
   if running "$name"; then log "$name already running (pid $(cat "$RUN/$name.pid"))"; return 0; fi
-  setsid "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
+  # Close every inherited descriptor above 2 first: a long-lived component must not keep open what the caller
+  # holds (e.g. the e2e lock of `flock /tmp/pyrometer-e2e.lock hack/local-cluster.sh ...`, held while it lives).
+  (
+    for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
+    exec setsid "$@"
+  ) >"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$RUN/$name.pid"
   log "started $name (pid $!)"
 }
