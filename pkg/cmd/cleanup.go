@@ -58,7 +58,8 @@ func NewCmdCleanup(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 (app.kubernetes.io/managed-by=kubectl-pyrometer, and kubepyrometer.io/run-id=<id> with --run-id):
 namespaces (with everything in them), and every labelled object outside them, of any kind the server serves
 (ClusterRoles and RoleBindings of the in-cluster probe, and whatever a --plugins template created in another
-namespace or cluster-wide). Nothing else is touched. Safe to run twice.
+namespace or cluster-wide), and a run's hollow nodes (--hollow-nodes: the Nodes, their Leases, kwok; the pods
+still bound to them first). Nothing else is touched. Safe to run twice.
 
 Other people's runs may be in progress on the same cluster, so cleanup deletes only what you select:
 --run-id ID (one run), --older-than DURATION (every run started longer ago than that: for CI janitors), or --all.
