@@ -52,6 +52,9 @@ func hollowAccesses(ns string) []authz.Access {
 		}
 	}
 	add("", "nodes", "", "create", "get", "list", "watch", "delete")
+	out = append(out, authz.Access{Verb: "deletecollection", Resource: "nodes", Optional: true, Reason: why + " (deleted at once)"},
+		authz.Access{Verb: "deletecollection", Group: "coordination.k8s.io", Resource: "leases", Namespace: "kube-node-lease", Optional: true,
+			Reason: why + " (deleted at once)"})
 	add("", "nodes/status", "", "patch", "update")
 	add("coordination.k8s.io", "leases", "kube-node-lease", "create", "get", "list", "watch", "patch", "update", "delete")
 	add("coordination.k8s.io", "leases", "", "create", "get", "list", "watch", "patch", "update")
