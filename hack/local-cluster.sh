@@ -8,6 +8,7 @@
 #   hack/local-cluster.sh status   processes, their memory, and the nodes
 #   hack/local-cluster.sh env      print `export KUBECONFIG=...` (eval "$(hack/local-cluster.sh env)")
 #   hack/local-cluster.sh load TAR import an image tarball (docker-save format) into the node's containerd
+#   hack/local-cluster.sh restart-apiserver   restart kube-apiserver alone (after a flag change here)
 #
 # Env: PYROMETER_CACHE (default ~/.cache/kubectl-pyrometer; binaries in bin/, cluster state in cluster/),
 #      KWOK_NODES (3), KWOK_NODE_CPU/KWOK_NODE_MEM/KWOK_NODE_PODS (8/32Gi/110), REAL_NODE (1), NODE_MAX_PODS (110).
@@ -46,7 +47,12 @@ start() { # start <name> <cmd...>: in its own session, log to logs/<name>.log, p
   local name=$1; shift
   mkdir -p "$RUN" "$LOGS"
   if running "$name"; then log "$name already running (pid $(cat "$RUN/$name.pid"))"; return 0; fi
-  setsid "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
+  # Close every inherited descriptor above 2 first: a long-lived component must not keep open what the caller
+  # holds (e.g. the e2e lock of `flock /tmp/pyrometer-e2e.lock hack/local-cluster.sh ...`, held while it lives).
+  (
+    for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
+    exec setsid "$@"
+  ) >"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$RUN/$name.pid"
   log "started $name (pid $!)"
 }
@@ -117,6 +123,30 @@ build_images() { # local images, no registry: pause (static C) and busybox (Debi
   rm -rf "$w"
 }
 
+# start_apiserver: kube-apiserver on the running etcd, waited for until ready.
+# --feature-gates=WatchList=false: since 1.34 (WatchList on by default) the apiserver turns a watch from
+# resourceVersion=0 with allowWatchBookmarks (kwok's and other informers' reflectors) into a streaming list, which
+# the watch cache serves only with etcd's RequestWatchProgress (etcd >= 3.4.31 / 3.5.13); with an older etcd it
+# fails with "a watch stream was requested by the client but the required storage feature RequestWatchProgress is
+# disabled", the clients fall back to list + watch with delays, and kwok sees pods seconds late.
+start_apiserver() {
+  start kube-apiserver kube-apiserver \
+    --etcd-servers=http://127.0.0.1:2379 \
+    --bind-address=$BRIDGE_GW --secure-port=6443 --advertise-address=$BRIDGE_GW \
+    --service-cluster-ip-range=$SERVICE_CIDR \
+    --client-ca-file="$PKI/ca.crt" \
+    --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
+    --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" \
+    --kubelet-client-key="$PKI/apiserver-kubelet-client.key" \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
+    --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
+    --kubelet-preferred-address-types=InternalIP,Hostname,ExternalIP \
+    --allow-privileged=true --profiling=false \
+    --feature-gates=WatchList=false
+  wait_for "apiserver /readyz" 120 k get --raw /readyz
+}
+
 up_control_plane() {
   need_bin etcd etcdctl kube-apiserver kube-controller-manager kube-scheduler kubectl openssl
   NODE_NAME=$NODE_NAME "$ROOT/hack/gen-certs.sh" "$PKI" "$BRIDGE_GW" >/dev/null
@@ -133,20 +163,7 @@ up_control_plane() {
     --quota-backend-bytes $((4 * 1024 * 1024 * 1024)) --log-level warn
   wait_for etcd 30 etcdctl --endpoints=http://127.0.0.1:2379 endpoint health
 
-  start kube-apiserver kube-apiserver \
-    --etcd-servers=http://127.0.0.1:2379 \
-    --bind-address=$BRIDGE_GW --secure-port=6443 --advertise-address=$BRIDGE_GW \
-    --service-cluster-ip-range=$SERVICE_CIDR \
-    --client-ca-file="$PKI/ca.crt" \
-    --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
-    --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" \
-    --kubelet-client-key="$PKI/apiserver-kubelet-client.key" \
-    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
-    --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
-    --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
-    --kubelet-preferred-address-types=InternalIP,Hostname,ExternalIP \
-    --allow-privileged=true --profiling=false
-  wait_for "apiserver /readyz" 120 k get --raw /readyz
+  start_apiserver
 
   start kube-controller-manager kube-controller-manager \
     --kubeconfig="$ETC/controller-manager.kubeconfig" \
@@ -331,6 +348,14 @@ cmd_load() {
   fi
 }
 
+cmd_restart_apiserver() { # restart kube-apiserver alone (new flags), keeping etcd, the node and what runs
+  [ "$(id -u)" = 0 ] || die "must run as root"
+  running etcd || die "etcd is not running: use up"
+  stop kube-apiserver
+  start_apiserver
+  log "kube-apiserver restarted"
+}
+
 cmd_status() {
   local f any=0
   for f in "$RUN"/*.pid; do
@@ -403,5 +428,6 @@ case "${1:-}" in
   status) cmd_status ;;
   env) echo "export KUBECONFIG=$KUBECONFIG_ADMIN" ;;
   load) shift; cmd_load "$@" ;;
-  *) sed -n '2,16p' "$0" >&2; exit 2 ;;
+  restart-apiserver) cmd_restart_apiserver ;;
+  *) sed -n '2,17p' "$0" >&2; exit 2 ;;
 esac

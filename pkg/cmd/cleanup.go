@@ -58,7 +58,8 @@ func NewCmdCleanup(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 (app.kubernetes.io/managed-by=kubectl-pyrometer, and kubepyrometer.io/run-id=<id> with --run-id):
 namespaces (with everything in them), and every labelled object outside them, of any kind the server serves
 (ClusterRoles and RoleBindings of the in-cluster probe, and whatever a --plugins template created in another
-namespace or cluster-wide). Nothing else is touched. Safe to run twice.
+namespace or cluster-wide), and a run's hollow nodes (--hollow-nodes: the Nodes, their Leases, kwok; the pods
+still bound to them first). Nothing else is touched. Safe to run twice.
 
 Other people's runs may be in progress on the same cluster, so cleanup deletes only what you select:
 --run-id ID (one run), --older-than DURATION (every run started longer ago than that: for CI janitors), or --all.
@@ -135,6 +136,10 @@ func (o *CleanupOptions) run(ctx context.Context, client kubernetes.Interface, d
 	if err != nil {
 		return err
 	}
+	// hollow nodes, their leases and kwok (cluster-scoped nodes and kube-node-lease leases too): hollow.go
+	if objs, err = findHollow(ctx, client, o.RunID, objs, func(n string) { res.Notes = append(res.Notes, n) }); err != nil {
+		return err
+	}
 	objs, res.Runs = o.filter(objs)
 	for _, n := range res.Notes {
 		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
@@ -163,7 +168,12 @@ func (o *CleanupOptions) run(ctx context.Context, client kubernetes.Interface, d
 		// Cleanup after Ctrl-C works on a fresh context so that it finishes.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.Timeout+time.Minute)
 		defer cancel()
+		// the hollow nodes first, in their order (pods on them, nodes and kwok, then leases and RBAC): hollow.go
+		var hollowDone []cluster.Object
+		var hollowErr error
+		hollowDone, objs, hollowErr = cleanupHollow(dctx, client, objs, wait)
 		objs, delErr = cluster.Delete(dctx, client, objs, wait, opts...)
+		objs, delErr = append(hollowDone, objs...), errors.Join(hollowErr, delErr)
 	}
 	res.Objects = objs
 	if o.Output != "table" {

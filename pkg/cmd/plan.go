@@ -59,6 +59,9 @@ CPU, memory and pods requested against what is free (allocatable minus the reque
 on the Ready, schedulable nodes matching --node-selector without NoSchedule/NoExecute taints: in total, and node
 by node (fit: every pod of the run packed first-fit-decreasing onto the nodes' free CPU, memory and pod slots; a
 pod that fits on no node, or does not fit once the larger ones are placed, is named with where the most is free).
+With --hollow-nodes: the pods placed on the hollow nodes only are checked against their pod slots instead
+(hollow-pod-slots), and the plan shows the cap, the etcd bytes they add, the pod CIDRs, another kwok, and the
+DaemonSets that tolerate every taint.
 
 Exit code: 0 when the run would be allowed, 1 when it would be refused (a check is BLOCKED and --yes is not
 given, or a required permission is missing); the error line names what blocks it.`,
@@ -134,7 +137,7 @@ func (o *RunOptions) requirements(s *run.Session) (safety.Requirements, error) {
 	}
 	return safety.Requirements{Selection: o.selection, Steps: o.Steps, Limits: o.Limits, NodeSelector: o.NodeSelector,
 		StepNamespace: cluster.StepNamespace(o.RunID, 1), Probe: o.probeConfig(s), ExplicitKinds: o.explicitKinds,
-		InCluster: o.From != FromLocal, PullSecrets: o.PullSecrets, PullSecretNamespace: pullNS}, nil
+		InCluster: o.From != FromLocal, PullSecrets: o.PullSecrets, PullSecretNamespace: pullNS, Hollow: o.hollowRequirements()}, nil
 }
 
 // probeConfig is the run's probe configuration (kinds as asked for).

@@ -147,6 +147,9 @@ func writeRunTables(w io.Writer, doc *result.Doc, samples result.SampleSource) e
 	if err := report.WriteLoadTable(w, doc.Loads); err != nil { // modes churn, api
 		return err
 	}
+	if err := writePodStartup(w, doc); err != nil { // hollow nodes and pod startup (hollow.go)
+		return err
+	}
 	if doc.Recovery != nil {
 		fmt.Fprintf(w, "\nRecovery: %s\n", doc.Recovery.String())
 	}

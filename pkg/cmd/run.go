@@ -33,6 +33,7 @@ import (
 type RunOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	ProbeFlags
+	HollowFlags     // --hollow-nodes, --max-hollow-nodes, --density-on (hollow.go)
 	Modes           string
 	Steps           int
 	Baseline        time.Duration
@@ -114,7 +115,8 @@ func newRunOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 	// a p99 is not just the maximum (probe.MinSamplesP99).
 	return &RunOptions{configFlags: cf, Modes: "cpu,mem", Steps: 2, Baseline: DefaultWindow, StepDuration: DefaultWindow,
 		Recovery: DefaultWindow, StepTimeout: 3 * time.Minute, TeardownTimeout: 3 * time.Minute, QPS: 50, Burst: 100,
-		Output: "table", Limits: safety.DefaultLimits(), modeFlags: map[string]*modes.Override{}, IOStreams: streams}
+		Output: "table", Limits: safety.DefaultLimits(), modeFlags: map[string]*modes.Override{}, IOStreams: streams,
+		HollowFlags: defaultHollowFlags()}
 }
 
 // NewCmdRun returns "kubectl pyrometer run". Its --<mode>-<parameter> flags and the mode list of its help come from
@@ -166,6 +168,12 @@ the ramp: kube-burner, which runs as a child process, is killed, so nothing more
 torn down (progress on stderr) and the artifacts are written. A second Ctrl-C exits at once and prints the
 kubectl pyrometer cleanup command for what is left. kube-burner uses the same connection as the probe (proxy-url,
 tls-server-name, credentials, impersonation) and --request-timeout.
+
+Hollow nodes: --hollow-nodes N deploys kwok and N fake nodes (tainted per run) before the baseline, so every phase
+measures the control plane with them; all deleted at the end (also on Ctrl-C). Mode density creates pause pods at
+--density-qps, on the hollow nodes by default (--density-on hollow|real|any). Every data-plane mode's pods get pod
+startup rows per step (pod-startup = the SLI, SLO p99 <= 5s; pod-schedule, pod-run; "control-plane only" on hollow
+nodes) and the scheduling throughput; pods Pending for maxPods or sandbox (pod CIDR, CNI) failures stop the ramp.
 
 At a terminal, -i asks for everything (-c: the modes, their settings and the monitor; -r: where to pull each
 image from and the pull secrets), shows the summary and the safety plan, and asks before anything is created;
@@ -267,6 +275,7 @@ func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
 	f.StringVar(&o.ConfigFile, "config", "", "YAML file of run settings: every flag is a key (steps: 3, cpu-replicas: 2, ...); flags win over it.")
 	f.StringVar(&o.Profile, "profile", "", "Settings profile under --config and flags: small, large (safer steps, longer windows, tighter limits), or a file.")
 	f.BoolVar(&o.PrintConfig, "print-config", false, "Print the resolved configuration (usable as --config) and exit.")
+	o.addHollowFlags(f)
 }
 
 // addModeFlags adds the generated --<mode>-<parameter> flags of the built-in modes' parameters (none when the
@@ -437,6 +446,9 @@ func (o *RunOptions) Validate() error {
 	if !(o.Limits.MaxWriteRate > 0) {
 		return fmt.Errorf("invalid --max-write-rate %v: must be a number of writes per second above 0", o.Limits.MaxWriteRate)
 	}
+	if err := o.validateHollow(); err != nil {
+		return err
+	}
 	if err := o.checkTerminal(); err != nil {
 		return err
 	}
@@ -491,6 +503,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if o.Monitor {
 		cfg.Monitor = o.MonitorInterval
 	}
+	o.hollowConfig(&cfg)
 	if o.answers != nil {
 		if cfg.Interactive, err = result.RawJSON(o.answers); err != nil {
 			return err
@@ -598,6 +611,7 @@ func (o *RunOptions) images() []string {
 	if o.From != FromLocal && !slices.Contains(images, o.Image) {
 		images = append(images, o.Image)
 	}
+	images = append(images, o.hollowImages()...)
 	return images
 }
 

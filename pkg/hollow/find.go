@@ -182,6 +182,7 @@ func deleteAll(ctx context.Context, c kubernetes.Interface, objs []cluster.Objec
 	}
 	bg := metav1.DeletePropagationBackground
 	opts := metav1.DeleteOptions{PropagationPolicy: &bg}
+	sub = deleteCollections(ctx, c, sub, opts)
 	_ = parallel(ctx, sub, func(ctx context.Context, o *cluster.Object) error {
 		err := deleteOne(ctx, c, *o, opts)
 		mu.Lock()
@@ -195,6 +196,61 @@ func deleteAll(ctx context.Context, c kubernetes.Interface, objs []cluster.Objec
 		return nil // go on with the others
 	})
 	return errors.Join(errs...)
+}
+
+// deleteCollections deletes the Nodes and Leases of objs with one DeleteCollection per run (and namespace) by
+// label, instead of one request each (hundreds of nodes and leases at a client's QPS take minutes), marks them
+// deleted and returns the objects left to delete one by one (all of them where a DeleteCollection failed, e.g.
+// not permitted).
+func deleteCollections(ctx context.Context, c kubernetes.Interface, objs []*cluster.Object, opts metav1.DeleteOptions) []*cluster.Object {
+	type group struct{ kind, namespace, runID string }
+	groups := map[group][]*cluster.Object{}
+	var rest []*cluster.Object
+	for _, o := range objs {
+		if (o.Kind == "Node" || o.Kind == "Lease") && o.RunID != "" {
+			g := group{o.Kind, o.Namespace, o.RunID}
+			groups[g] = append(groups[g], o)
+			continue
+		}
+		rest = append(rest, o)
+	}
+	for g, members := range groups {
+		// what is still there (not being deleted) afterwards is deleted one by one
+		left := map[string]bool{}
+		if g.kind == "Node" {
+			lo := metav1.ListOptions{LabelSelector: cluster.Selector(g.runID) + "," + cluster.ComponentLabel + "=" + ComponentNode}
+			err := c.CoreV1().Nodes().DeleteCollection(ctx, opts, lo)
+			if l, lerr := c.CoreV1().Nodes().List(ctx, lo); err == nil && lerr == nil {
+				for _, o := range l.Items {
+					if o.DeletionTimestamp == nil {
+						left[o.Name] = true
+					}
+				}
+			} else {
+				left = nil
+			}
+		} else {
+			lo := metav1.ListOptions{LabelSelector: cluster.Selector(g.runID) + "," + cluster.ComponentLabel + "=" + ComponentLease}
+			err := c.CoordinationV1().Leases(g.namespace).DeleteCollection(ctx, opts, lo)
+			if l, lerr := c.CoordinationV1().Leases(g.namespace).List(ctx, lo); err == nil && lerr == nil {
+				for _, o := range l.Items {
+					if o.DeletionTimestamp == nil {
+						left[o.Name] = true
+					}
+				}
+			} else {
+				left = nil
+			}
+		}
+		for _, o := range members {
+			if left == nil || left[o.Name] {
+				rest = append(rest, o)
+				continue
+			}
+			o.Status = "deleted"
+		}
+	}
+	return rest
 }
 
 func deleteOne(ctx context.Context, c kubernetes.Interface, o cluster.Object, opts metav1.DeleteOptions) error {

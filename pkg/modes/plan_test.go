@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	pyrometer "github.com/kubepyrometer/kubectl-pyrometer"
 )
 
@@ -22,7 +24,7 @@ func builtin(t *testing.T, user ...string) *Catalog {
 
 func TestBuiltinCatalogHasTheSeedsModesAndDefaults(t *testing.T) {
 	c := builtin(t)
-	if got := strings.Join(c.Names(), ","); got != "cpu,mem,disk,network,api,churn" {
+	if got := strings.Join(c.Names(), ","); got != "cpu,mem,disk,network,api,churn,density" {
 		t.Fatalf("modes = %s", got)
 	}
 	want := map[string]map[string]float64{
@@ -32,9 +34,10 @@ func TestBuiltinCatalogHasTheSeedsModesAndDefaults(t *testing.T) {
 		"network": {"replicas": 1, "interval": 0.5},
 		"api":     {"qps": 20, "burst": 40, "iterations": 50, "replicas": 5},
 		// churn: 20/s, 30 s, 1 update, 2 KiB, configmap (index 0), poisson (index 0), 1 watcher
-		"churn": {"rate": 20, "lifetime": 30, "updates": 1, "size": 2048, "kind": 0, "arrival": 0, "watchers": 1},
+		"churn":   {"rate": 20, "lifetime": 30, "updates": 1, "size": 2048, "kind": 0, "arrival": 0, "watchers": 1},
+		"density": {"pods": 100, "qps": 5},
 	}
-	modes, _ := c.ParseModes("cpu,mem,disk,network,api,churn")
+	modes, _ := c.ParseModes("cpu,mem,disk,network,api,churn,density")
 	sel, err := c.Select(modes, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +49,7 @@ func TestBuiltinCatalogHasTheSeedsModesAndDefaults(t *testing.T) {
 			}
 		}
 	}
-	if c.Mode("api").Plane != PlaneControl || c.Mode("cpu").Plane != PlaneData {
+	if c.Mode("api").Plane != PlaneControl || c.Mode("cpu").Plane != PlaneData || c.Mode("density").Plane != PlaneData {
 		t.Error("planes")
 	}
 }
@@ -304,6 +307,42 @@ func TestTemplateLabelCheckParsesYAML(t *testing.T) {
 	for _, m := range cat.Modes {
 		if m.Source == "built-in plugins.yaml" && len(m.Parsed) != len(m.Templates) {
 			t.Errorf("built-in mode %s: %d of %d templates parsed", m.Name, len(m.Parsed), len(m.Templates))
+		}
+	}
+}
+
+func TestStepJobsPlacesModesOnHollowNodes(t *testing.T) {
+	c := builtin(t)
+	ms, _ := c.ParseModes("cpu,density")
+	sel, err := c.Select(ms, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tol := corev1.Toleration{Key: "kubepyrometer.io/hollow", Operator: corev1.TolerationOpEqual, Value: "abc", Effect: corev1.TaintEffectNoSchedule}
+	for _, tc := range []struct {
+		sel                   bool
+		wantSelector, wantTol string
+	}{
+		{true, `{"pool":"load","run":"abc"}`, `[{"key":"kubepyrometer.io/hollow","operator":"Equal","value":"abc","effect":"NoSchedule"}]`},
+		{false, `{"pool":"load"}`, `[{"key":"kubepyrometer.io/hollow","operator":"Equal","value":"abc","effect":"NoSchedule"}]`},
+	} {
+		ready, _ := sel.StepJobs(StepOptions{Step: 1, Namespace: "ns", NodeSelector: map[string]string{"pool": "load"},
+			Placement: map[string]*Placement{"density": {NodeSelector: map[string]string{"run": "abc"}, Toleration: tol, Select: tc.sel}}})
+		for _, j := range ready {
+			vars := j.Objects[0].Vars
+			switch {
+			case strings.HasPrefix(j.Name, "density"):
+				if vars["nodeSelector"] != tc.wantSelector || vars["tolerations"] != tc.wantTol {
+					t.Errorf("select=%v: density placed at %v / %v, want %s / %s", tc.sel, vars["nodeSelector"], vars["tolerations"], tc.wantSelector, tc.wantTol)
+				}
+				if j.QPS != 5 || j.Objects[0].Replicas != 100 {
+					t.Errorf("density job qps %v replicas %d, want 5 and 100", j.QPS, j.Objects[0].Replicas)
+				}
+			default: // not placed: the run's node selector, no toleration
+				if vars["nodeSelector"] != `{"pool":"load"}` || vars["tolerations"] != "[]" {
+					t.Errorf("cpu placed at %v / %v", vars["nodeSelector"], vars["tolerations"])
+				}
+			}
 		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/stress"
 )
@@ -197,6 +199,18 @@ type StepOptions struct {
 	NodeSelector map[string]string
 	PullSecrets  []string
 	TemplateDir  string // directory holding the rendered template files (absolute paths go to kube-burner)
+	// Placement puts the pods of the named modes on hollow nodes (run --hollow-nodes; templates see
+	// {{.tolerations}}, "[]" for every other mode).
+	Placement map[string]*Placement
+}
+
+// Placement is where a mode's pods go relative to the run's hollow nodes: Toleration tolerates their taint; with
+// Select, NodeSelector (added to the run's node selector) selects them (on: hollow), without it the pods may land
+// on hollow and real nodes alike (on: any).
+type Placement struct {
+	NodeSelector map[string]string
+	Toleration   corev1.Toleration
+	Select       bool
 }
 
 // StepJobs returns the kube-burner jobs of one ramp step: first the jobs that wait for readiness (the data-plane
@@ -221,7 +235,10 @@ func (s *Selection) StepJobs(o StepOptions) (ready, spread []stress.Job) {
 		if o.ImageMap != nil && image != "" {
 			image = o.ImageMap(image)
 		}
-		vars := map[string]any{"image": image, "nodeSelector": string(ns), "imagePullSecrets": string(ps), "step": o.Step}
+		vars := map[string]any{"image": image, "nodeSelector": string(ns), "imagePullSecrets": string(ps), "step": o.Step, "tolerations": "[]"}
+		if pl := o.Placement[m.Name]; pl != nil {
+			vars["nodeSelector"], vars["tolerations"] = pl.render(o.NodeSelector)
+		}
 		for k, v := range set {
 			vars[k] = v
 			if p := m.Parameter(k); p != nil && p.Type == "int" {
@@ -269,4 +286,20 @@ func templatePath(dir string, m *Mode, template string) string {
 		return TemplateFile(m, template)
 	}
 	return dir + "/" + TemplateFile(m, template)
+}
+
+// render is the {{.nodeSelector}} and {{.tolerations}} of a placed mode (JSON, as the templates take them).
+func (pl *Placement) render(nodeSelector map[string]string) (string, string) {
+	sel := map[string]string{}
+	for k, v := range nodeSelector {
+		sel[k] = v
+	}
+	if pl.Select {
+		for k, v := range pl.NodeSelector {
+			sel[k] = v
+		}
+	}
+	ns, _ := json.Marshal(sel)
+	tol, _ := json.Marshal([]corev1.Toleration{pl.Toleration})
+	return string(ns), string(tol)
 }

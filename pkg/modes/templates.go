@@ -34,7 +34,7 @@ type TemplateObject struct {
 // node selector, pull secrets and run id) and checks every object in it: apiVersion, kind, and the two labels in
 // metadata.labels.
 func (m *Mode) parseTemplate(body []byte) ([]TemplateObject, error) {
-	vars := map[string]any{"image": "example.invalid/image:v1", "nodeSelector": "{}", "imagePullSecrets": "[]", "step": 1}
+	vars := map[string]any{"image": "example.invalid/image:v1", "nodeSelector": "{}", "imagePullSecrets": "[]", "tolerations": "[]", "step": 1}
 	for _, p := range m.Parameters {
 		vars[p.Name] = p.Default
 		if p.Type == "int" {

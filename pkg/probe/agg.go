@@ -304,7 +304,8 @@ func (a *Aggregate) Keys() []GroupKey {
 	return slices.Clone(a.order)
 }
 
-// ByKind is ByKind of the samples of source in phase: one row per kind in AllKinds order, then "all";
+// ByKind is ByKind of the samples of source in phase: one row per kind in AllKinds order, then one per other kind
+// (rows that are not probe kinds, e.g. pod-startup) in the order they first came, then "all";
 // nil when there is none.
 func (a *Aggregate) ByKind(source, phase string) []Stats {
 	a.mu.Lock()
@@ -317,6 +318,13 @@ func (a *Aggregate) ByKind(source, phase string) []Stats {
 	for _, k := range AllKinds {
 		if g := a.groups[GroupKey{source, phase, k}]; g != nil {
 			out = append(out, summarize(string(k), phase, g.tally, &g.ok, &g.failed))
+		}
+	}
+	// Then the kinds that are not probe kinds (pod-startup, pod-schedule, ...), in the order they first came.
+	for _, k := range a.order {
+		if k.Source == source && k.Phase == phase && !k.Kind.Valid() {
+			g := a.groups[k]
+			out = append(out, summarize(string(k.Kind), phase, g.tally, &g.ok, &g.failed))
 		}
 	}
 	all := summarize("all", phase, *p, a.lats(source, phase, true, true)...)

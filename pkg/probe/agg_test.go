@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -148,5 +149,30 @@ func TestAggregateMemoryPerSample(t *testing.T) {
 	}
 	if per := float64(a.Bytes()) / n; per > 20 {
 		t.Errorf("aggregate holds %.1f bytes per sample, want <= 20", per)
+	}
+}
+
+func TestByKindReportsKindsOutsideTheTable(t *testing.T) {
+	var samples []Sample
+	for i := 0; i < 5; i++ {
+		samples = append(samples, Sample{Phase: "p", Kind: "pod-startup", LatencyMS: float64(100 + i), Status: 200},
+			Sample{Phase: "p", Kind: KindGet, LatencyMS: float64(1 + i), Status: 200},
+			Sample{Phase: "p", Kind: "pod-schedule", LatencyMS: float64(10 + i), Status: 200})
+	}
+	a := NewAggregate()
+	for _, s := range samples {
+		a.Add(s)
+	}
+	for name, rows := range map[string][]Stats{"Aggregate.ByKind": a.ByKind(SourceLocal, "p"), "ByKind": ByKind(samples)} {
+		var kinds []string
+		for _, r := range rows {
+			kinds = append(kinds, r.Kind)
+		}
+		if got, want := strings.Join(kinds, ","), "get,pod-startup,pod-schedule,all"; got != want {
+			t.Errorf("%s kinds = %s, want %s", name, got, want)
+		}
+		if rows[1].Count != 5 || rows[1].P50 != 102 {
+			t.Errorf("%s pod-startup row = %+v", name, rows[1])
+		}
 	}
 }

@@ -601,7 +601,9 @@ func (c *timerClock) timersAt(at time.Time, d time.Duration) int {
 // come (a "not delivered" sample).
 func TestWatchReconnects(t *testing.T) {
 	cs := fake.NewClientset()
-	watchers := []*watch.FakeWatcher{watch.NewFake(), watch.NewFake()}
+	// The second watch is buffered and its events are sent from the patch reactor itself, before the patch
+	// returns: a send from a goroutine of its own could come after the run stopped (closed) the watch and panic.
+	watchers := []*watch.FakeWatcher{watch.NewFake(), watch.NewFakeWithChanSize(4, false)}
 	var opens []string
 	var mu sync.Mutex
 	reopened := make(chan struct{})
@@ -623,11 +625,11 @@ func TestWatchReconnects(t *testing.T) {
 			watchers[0].Action(watch.Bookmark, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{ResourceVersion: "17"}})
 			watchers[0].Stop()
 		case strings.Contains(patch, `"1-2"`):
-			go watchers[1].Modify(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "pyrometer-probe-r1-watch",
+			watchers[1].Modify(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "pyrometer-probe-r1-watch",
 				ResourceVersion: "42", Annotations: map[string]string{TokenAnnotation: "1-2"}}})
 		case strings.Contains(patch, `"1-3"`):
 			// Another object carrying seq 3's token is not seq 3's event.
-			go watchers[1].Modify(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "someone-else",
+			watchers[1].Modify(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "someone-else",
 				ResourceVersion: "43", Annotations: map[string]string{TokenAnnotation: "1-3"}}})
 		}
 		return false, nil, nil

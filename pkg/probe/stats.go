@@ -95,15 +95,20 @@ func Compute(samples []Sample) Stats {
 	return s
 }
 
-// ByKind returns one row per kind present in samples, in AllKinds order, then a final row with Kind
+// ByKind returns one row per kind present in samples, in AllKinds order, then one per other kind (not a probe
+// kind, e.g. pod-startup) in the order it first came, then a final row with Kind
 // "all" pooling every sample (present even for empty input).
 func ByKind(samples []Sample) []Stats {
 	groups := map[Kind][]Sample{}
+	var other []Kind // kinds that are not probe kinds, in the order they first came
 	for _, s := range samples {
+		if _, seen := groups[s.Kind]; !seen && !s.Kind.Valid() {
+			other = append(other, s.Kind)
+		}
 		groups[s.Kind] = append(groups[s.Kind], s)
 	}
 	var out []Stats
-	for _, k := range AllKinds {
+	for _, k := range append(append([]Kind(nil), AllKinds...), other...) {
 		if g, ok := groups[k]; ok {
 			out = append(out, Compute(g))
 		}

@@ -95,6 +95,10 @@ type Doc struct {
 	ClusterProbe *ClusterProbe `json:"clusterProbe,omitempty"`
 	// Loads are the native engines' accounts per ramp step (modes churn and api): the delivered-load proof (churn.go).
 	Loads []LoadStep `json:"loads,omitempty"`
+	// Hollow: run --hollow-nodes (nil without); PodStartup: the pod startup figures of the run's stress pods (nil
+	// when the run started none).
+	Hollow     *Hollow     `json:"hollow,omitempty"`
+	PodStartup *PodStartup `json:"podStartup,omitempty"`
 }
 
 // CommandName is the command that wrote the document: CommandRun or CommandProbe.

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/podstartup"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 )
 
@@ -94,6 +95,10 @@ func (b *breaker) Reason() string {
 // check returns a reason to stop the ramp, or "".
 func (b *breaker) check(ctx context.Context) string {
 	c := b.r.env.Client
+	// named pod startup failures (maxPods exhausted, pod CIDR exhausted, sandbox creation failed): density.go
+	if reason := b.r.pods.trouble(b.cfg.SchedulingGrace); reason != "" {
+		return reason
+	}
 	pods, err := c.CoreV1().Pods(b.ns).List(ctx, metav1.ListOptions{})
 	if err == nil {
 		for _, p := range pods.Items {
@@ -119,7 +124,11 @@ func podTrouble(p corev1.Pod, grace time.Duration, now time.Time) string {
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable &&
 			now.Sub(c.LastTransitionTime.Time) >= grace {
-			return fmt.Sprintf("pod %s/%s unschedulable for %v: %s", p.Namespace, p.Name, now.Sub(c.LastTransitionTime.Time).Round(time.Second), c.Message)
+			msg := fmt.Sprintf("pod %s/%s unschedulable for %v: %s", p.Namespace, p.Name, now.Sub(c.LastTransitionTime.Time).Round(time.Second), c.Message)
+			if why := podstartup.Classify("FailedScheduling", c.Message); why == podstartup.ReasonMaxPods {
+				msg = why + ": " + msg
+			}
+			return msg
 		}
 	}
 	for _, cs := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {

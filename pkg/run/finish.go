@@ -157,6 +157,8 @@ func (r *Runner) tagStats() []probe.Stats {
 func (r *Runner) finish(interrupted bool) {
 	r.res.Samples = r.sampleFile()
 	stats := r.tagStats()
+	stats = r.podStartupRows(r.pods, stats) // pod-startup rows (density.go), judged by podStartupOutcome
+	r.res.Stats = stats
 	// Verdicts on the local probe (the in-cluster rows are reported beside them); no local samples -> in-cluster.
 	base := "baseline"
 	if !r.agg.Has(probe.SourceLocal, "baseline") {
@@ -166,7 +168,7 @@ func (r *Runner) finish(interrupted bool) {
 	if base == "baseline" {
 		judged = nil
 		for _, st := range stats {
-			if !strings.HasSuffix(st.Phase, "@cluster") {
+			if !strings.HasSuffix(st.Phase, "@cluster") && !isPodRow(st) {
 				judged = append(judged, st)
 			}
 		}
@@ -187,6 +189,7 @@ func (r *Runner) finish(interrupted bool) {
 		r.res.Recovery = &v
 	}
 	r.res.Outcome = result.Decide(r.res.Phases, r.res.Verdicts, interrupted)
+	r.podStartupOutcome()
 	for _, f := range r.res.Failures {
 		if f.Phase == "setup" || f.Phase == "cleanup" {
 			r.res.Outcome.Reasons = append(r.res.Outcome.Reasons, f.Phase+": "+f.Reason)

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/hollow"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
@@ -54,6 +55,10 @@ type Config struct {
 	Monitor             time.Duration   // > 0: write monitor.jsonl every Monitor
 	Safety              json.RawMessage // the safety plan the run was admitted with (for run.json)
 	Interactive         json.RawMessage // the answers given at the prompts of run -i/-c/-r (for run.json; nil: none)
+	// Hollow: --hollow-nodes (nil: none); On: where a mode's pods go relative to them, by mode (hollow, any or
+	// real; a mode not named: real). See hollow.go and density.go.
+	Hollow *HollowConfig
+	On     map[string]string
 }
 
 // Env is the cluster the run talks to (the command's Session) and where its progress goes.
@@ -104,6 +109,9 @@ type Runner struct {
 	newBurner func(cfg *rest.Config, logs io.Writer) (burner, error)
 	// testHook, when set, is called at named points of the run (tests inject panics with it).
 	testHook func(point string)
+
+	hollow *hollow.Hollow // --hollow-nodes: deployed before the baseline, torn down by finalCleanup
+	pods   *podWatch      // pod startup of the run's stress pods (nil without data-plane modes)
 }
 
 // burner runs kube-burner specs and returns only when nothing it started runs any more (stress.Runner).
@@ -210,6 +218,12 @@ func (r *Runner) execute(ctx context.Context) (interrupted bool) {
 		r.fail("setup", "probe setup failed: "+err.Error())
 		return ctx.Err() != nil
 	}
+	// --hollow-nodes: before the baseline, so that every phase measures with them (hollow.go)
+	if err := r.deployHollow(ctx); err != nil {
+		r.fail("setup", err.Error())
+		return ctx.Err() != nil
+	}
+	r.pods = r.startPodWatch(ctx) // pod startup of the stress pods (density.go); stopped by finish
 	local := r.cfg.ProbeFrom != "cluster"
 	if r.cfg.ProbeFrom != "local" {
 		stop := r.startClusterProbe(ctx, pcfg)
@@ -289,6 +303,8 @@ func (r *Runner) probeConfig() probe.Config {
 func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe.Prober, local bool) (result.Phase, bool) {
 	ph := result.Phase{Name: name, Type: result.PhaseTypeRamp, Start: time.Now(), UUID: uuid.NewString(), Details: map[string]string{}}
 	r.phase.Store(name)
+	r.pods.phase(name) // pods created from now on are this step's (density.go)
+	defer r.endPodPhase(r.pods, name)
 	fail := func(reason string) (result.Phase, bool) {
 		ph.End, ph.Status, ph.RC, ph.Error = time.Now(), result.StatusFail, 1, reason
 		if ctx.Err() != nil {
@@ -322,9 +338,12 @@ func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe
 		return ph, false
 	}
 	ready, spread := r.cfg.Selection.StepJobs(modes.StepOptions{Step: i, Namespace: ns, Window: window,
-		ImageMap: r.cfg.ImageMap, NodeSelector: r.cfg.NodeSelector, PullSecrets: r.cfg.PullSecrets, TemplateDir: r.tmplDir})
+		ImageMap: r.cfg.ImageMap, NodeSelector: r.cfg.NodeSelector, PullSecrets: r.cfg.PullSecrets, TemplateDir: r.tmplDir,
+		Placement: r.placement()})
 	for j := range ready {
-		ready[j].QPS, ready[j].Burst = max(ready[j].QPS, r.cfg.QPS), max(ready[j].Burst, r.cfg.Burst)
+		if !r.ownsQPS(ready[j].Name) { // a mode with its own qps (density) is created at that rate
+			ready[j].QPS, ready[j].Burst = max(ready[j].QPS, r.cfg.QPS), max(ready[j].Burst, r.cfg.Burst)
+		}
 		ready[j].NamespaceLabels = cluster.Labels(r.env.RunID, "stress")
 	}
 	opts := stress.SpecOptions{UUID: ph.UUID, RunID: r.env.RunID, RequestTimeout: r.cfg.Probe.RequestTimeout}
@@ -548,6 +567,7 @@ func (r *Runner) finalCleanup() {
 			_ = os.RemoveAll(r.tmplDir)
 		}
 	}()
+	r.teardownHollow() // first: it deletes the run's pods bound to hollow nodes, which no kubelet would finish
 	notes := func(n string) { r.note("cleanup: " + n) }
 	if r.engines != nil && len(r.engines.waited) > 0 { // the run ended before teardown: the engines' objects first
 		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.TeardownTimeout)

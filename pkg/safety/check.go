@@ -34,6 +34,8 @@ type Requirements struct {
 	// PullSecrets are copied from PullSecretNamespace into every namespace of the run.
 	PullSecrets         []string
 	PullSecretNamespace string
+	// Hollow: run --hollow-nodes (nil: none); see hollow.go.
+	Hollow *HollowRequirements
 }
 
 // Result is what a run is admitted on: its plan, what this identity may not do, and the probe kinds it uses.
@@ -72,7 +74,7 @@ func Check(ctx context.Context, client kubernetes.Interface, req Requirements) (
 	pcfg.Kinds = res.Kinds
 	n := runNeeds{StepNamespace: req.StepNamespace, Objects: objects, Pods: per.Pods > 0, Probe: pcfg, InCluster: req.InCluster,
 		Engine:      engineAccesses(req.Selection, req.StepNamespace),
-		PullSecrets: req.PullSecrets, PullSecretNamespace: req.PullSecretNamespace}
+		PullSecrets: req.PullSecrets, PullSecretNamespace: req.PullSecretNamespace, Hollow: req.Hollow != nil}
 	if res.Missing, err = preflight(ctx, client, n); err != nil {
 		return nil, fmt.Errorf("failed to check permissions: %w", err)
 	}
@@ -85,6 +87,11 @@ func Check(ctx context.Context, client kubernetes.Interface, req Requirements) (
 	}
 	if res.Plan, err = compute(req.Selection, per, req.Steps, req.Limits, capacity); err != nil {
 		return nil, err
+	}
+	if req.Hollow != nil { // hollow.go
+		if err := checkHollow(ctx, client, req.Hollow, req.Selection, req.Steps, req.Limits, capacity, &res.Plan); err != nil {
+			return nil, err
+		}
 	}
 	return res, nil
 }

@@ -76,6 +76,7 @@ type Plan struct {
 	Capacity `json:"capacity"`
 	Checks   []PlanCheck `json:"checks"`
 	Blocked  bool        `json:"blocked"`
+	Hollow   *HollowPlan `json:"hollow,omitempty"` // run --hollow-nodes (hollow.go)
 }
 
 // Compute builds the safety plan of steps ramp steps of sel. It is pure: capacity comes from ReadCapacity.

@@ -36,6 +36,8 @@ type runNeeds struct {
 	// PullSecrets are copied from PullSecretNamespace into every namespace of the run.
 	PullSecrets         []string
 	PullSecretNamespace string
+	// Hollow: --hollow-nodes (kwok, nodes, leases, RBAC; hollow.go).
+	Hollow bool
 }
 
 // Resource is a resource a template kind maps to.
@@ -94,6 +96,11 @@ func (r runNeeds) Accesses(objects []Resource) []authz.Access {
 	if r.Pods {
 		verbs("kube-burner waits until the stress pods run", authz.Access{Resource: "pods", Namespace: r.StepNamespace}, "list", "watch")
 	}
+	if r.Pods { // pod startup rows (pkg/run/density.go): without these the run goes on without them
+		const why = "pod startup: the run's pods and their events, watched in every namespace"
+		verbs(why, authz.Access{Resource: "pods", Optional: true}, "list", "watch")
+		verbs(why, authz.Access{Resource: "events", Optional: true}, "list", "watch")
+	}
 	verbs("the run records the events of its namespaces", authz.Access{Resource: "events", Namespace: r.StepNamespace}, "list")
 	for _, a := range probe.Needs(r.Probe.Kinds, r.Probe) {
 		add("the probes", a)
@@ -123,6 +130,11 @@ func (r runNeeds) Accesses(objects []Resource) []authz.Access {
 		verbs(why, authz.Access{Resource: "pods", Namespace: ns}, "get", "list")
 		verbs(why, authz.Access{Resource: "pods/log", Namespace: ns}, "get")
 		verbs(why, authz.Access{Resource: "events", Namespace: ns}, "list")
+	}
+	if r.Hollow {
+		for _, a := range hollowAccesses(r.Probe.Namespace) {
+			add(a.Reason, a)
+		}
 	}
 	add("server-side latency from the apiserver's histogram", authz.Access{Verb: "get", Path: "/metrics", Optional: true})
 	return out

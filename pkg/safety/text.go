@@ -61,6 +61,7 @@ func (p Plan) WriteText(w io.Writer) error {
 		}
 	}
 
+	p.writeHollow(ew) // --hollow-nodes (hollow.go)
 	ew.printf("\nCHECKS\n")
 	for _, c := range p.Checks {
 		status := "OK"

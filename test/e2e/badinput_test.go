@@ -42,7 +42,7 @@ func TestBadInputMatrix(t *testing.T) {
 		want string
 	}{
 		// flags
-		{[]string{"run", "--modes", "cpu,gpu"}, `invalid --modes: unknown mode "gpu"; valid modes: cpu, mem, disk, network, api, churn`},
+		{[]string{"run", "--modes", "cpu,gpu"}, `invalid --modes: unknown mode "gpu"; valid modes: cpu, mem, disk, network, api, churn, density`},
 		{[]string{"run", "--modes", ""}, `invalid --modes ""`},
 		{[]string{"run", "--steps", "0"}, "invalid --steps 0"},
 		{[]string{"run", "--steps", "many"}, `invalid argument "many" for "--steps"`},

@@ -140,6 +140,7 @@ func TestInteractiveFullSession(t *testing.T) {
 	tm.answer("Enable network contention?", "n")
 	tm.answer("Enable api contention?", "n")
 	tm.answer("Enable churn contention?", "n")
+	tm.answer("Enable density contention?", "n")
 	tm.answer("Record the cluster monitor?", "n")
 	tm.answer("Registry prefix for all images:", "Enter")
 	tm.answer("Image for docker.io/library/busybox:1.36.1:", "localhost/busybox:local", "Enter")

@@ -1,0 +1,189 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/hollow"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/safety"
+)
+
+// HollowFlags are run's and plan's --hollow-nodes flags.
+type HollowFlags struct {
+	HollowNodes    int
+	MaxHollowNodes int
+	PodsPerNode    int    // --hollow-pods-per-node: each hollow node's pod capacity (maxPods)
+	DensityOn      string // --density-on: hollow, real or any ("": hollow with --hollow-nodes, else real)
+}
+
+func defaultHollowFlags() HollowFlags {
+	return HollowFlags{MaxHollowNodes: hollow.MaxNodes, PodsPerNode: 110}
+}
+
+func (h *HollowFlags) addHollowFlags(f *pflag.FlagSet) {
+	f.IntVar(&h.HollowNodes, "hollow-nodes", 0, "Deploy kwok and this many hollow (fake) nodes before the baseline; every phase measures with them, all deleted at the end.")
+	f.IntVar(&h.MaxHollowNodes, "max-hollow-nodes", h.MaxHollowNodes, fmt.Sprintf("Safety limit: most --hollow-nodes (at most %d: one kwok controller).", hollow.MaxNodes))
+	f.IntVar(&h.PodsPerNode, "hollow-pods-per-node", h.PodsPerNode, "Pod capacity (maxPods) of each hollow node.")
+	f.StringVar(&h.DensityOn, "density-on", "", "density: where its pods go: hollow (only the run's hollow nodes), real (never on them) or any (default: hollow with --hollow-nodes, else real).")
+}
+
+// validateHollow checks the hollow flags (no I/O).
+func (h *HollowFlags) validateHollow() error {
+	switch {
+	case h.MaxHollowNodes < 1 || h.MaxHollowNodes > hollow.MaxNodes:
+		return fmt.Errorf("invalid --max-hollow-nodes %d: must be between 1 and %d (one kwok controller)", h.MaxHollowNodes, hollow.MaxNodes)
+	case h.HollowNodes < 0:
+		return fmt.Errorf("invalid --hollow-nodes %d: must be 0 (none) or more", h.HollowNodes)
+	case h.HollowNodes > h.MaxHollowNodes:
+		return fmt.Errorf("invalid --hollow-nodes %d: above --max-hollow-nodes %d", h.HollowNodes, h.MaxHollowNodes)
+	case h.PodsPerNode < 1 || h.PodsPerNode > 10000:
+		return fmt.Errorf("invalid --hollow-pods-per-node %d: must be between 1 and 10000", h.PodsPerNode)
+	}
+	switch h.DensityOn {
+	case "", run.OnReal:
+	case run.OnHollow, run.OnAny:
+		if h.HollowNodes == 0 {
+			return fmt.Errorf("invalid --density-on %s: needs --hollow-nodes", h.DensityOn)
+		}
+	default:
+		return fmt.Errorf("invalid --density-on %q: must be one of hollow, real, any", h.DensityOn)
+	}
+	return nil
+}
+
+// densityOn is where density's pods go.
+func (h *HollowFlags) densityOn() string {
+	if h.DensityOn != "" {
+		return h.DensityOn
+	}
+	if h.HollowNodes > 0 {
+		return run.OnHollow
+	}
+	return run.OnReal
+}
+
+// hollowRequirements is the hollow part of the safety requirements (nil without --hollow-nodes).
+func (o *RunOptions) hollowRequirements() *safety.HollowRequirements {
+	if o.HollowNodes == 0 {
+		return nil
+	}
+	h := &safety.HollowRequirements{Nodes: o.HollowNodes, Max: o.MaxHollowNodes, RunID: o.RunID, PodsPerNode: o.PodsPerNode}
+	if o.densityOn() == run.OnHollow && o.selection.Settings["density"] != nil {
+		h.OnHollow = []string{"density"}
+	}
+	return h
+}
+
+// hollowConfig sets the run's hollow nodes and placement.
+func (o *RunOptions) hollowConfig(cfg *run.Config) {
+	if o.HollowNodes > 0 {
+		cfg.Hollow = &run.HollowConfig{Nodes: o.HollowNodes, PodsPerNode: o.PodsPerNode}
+	}
+	cfg.On = map[string]string{"density": o.densityOn()}
+}
+
+// hollowImages is kwok's image when the run deploys it (for image-map.txt).
+func (o *RunOptions) hollowImages() []string {
+	if o.HollowNodes == 0 {
+		return nil
+	}
+	return []string{hollow.DefaultImage}
+}
+
+// findHollow adds what hollow.Find finds of runID (every run's when empty) to objs, leaving out what objs has.
+func findHollow(ctx context.Context, client kubernetes.Interface, runID string, objs []cluster.Object, notes func(string)) ([]cluster.Object, error) {
+	found, err := hollow.Find(ctx, client, runID, notes)
+	if err != nil {
+		return objs, err
+	}
+	have := map[string]bool{}
+	for _, o := range objs {
+		have[o.Kind+"/"+o.Namespace+"/"+o.Name] = true
+	}
+	for _, o := range found {
+		if !have[o.Kind+"/"+o.Namespace+"/"+o.Name] {
+			objs = append(objs, o)
+		}
+	}
+	return objs, nil
+}
+
+// cleanupHollow deletes the hollow nodes, leases and kwok of the runs of objs (hollow.Cleanup, in its order: pods on
+// hollow nodes, nodes and kwok, then the rest) before the rest of objs is deleted, and returns what it deleted.
+func cleanupHollow(ctx context.Context, client kubernetes.Interface, objs []cluster.Object, wait time.Duration) ([]cluster.Object, []cluster.Object, error) {
+	runs := map[string]bool{}
+	for _, o := range objs {
+		if o.Kind == "Node" && o.RunID != "" {
+			runs[o.RunID] = true
+		}
+	}
+	if len(runs) == 0 {
+		return nil, objs, nil
+	}
+	var done []cluster.Object
+	var errs []string
+	for id := range runs {
+		d, err := hollow.Cleanup(ctx, client, id, wait)
+		done = append(done, d...)
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	gone := map[string]bool{}
+	for _, o := range done {
+		gone[o.Kind+"/"+o.Namespace+"/"+o.Name] = true
+	}
+	var rest []cluster.Object
+	for _, o := range objs {
+		if !gone[o.Kind+"/"+o.Namespace+"/"+o.Name] {
+			rest = append(rest, o)
+		}
+	}
+	if len(errs) > 0 {
+		return done, rest, fmt.Errorf("hollow nodes: %s", strings.Join(errs, "; "))
+	}
+	return done, rest, nil
+}
+
+// writePodStartup prints the pod startup section of a run (nothing when it has none).
+func writePodStartup(w io.Writer, doc *result.Doc) error {
+	if doc.Hollow != nil {
+		fmt.Fprintf(w, "\nHOLLOW NODES: %d (kwok %s, taint %s), present in every phase from the baseline on\n", doc.Hollow.Nodes, doc.Hollow.Controller, doc.Hollow.Taint)
+	}
+	ps := doc.PodStartup
+	if ps == nil || len(ps.Phases) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nPOD STARTUP (ms; pod-startup = the SLI: created -> all containers started, observed via watch; SLO p99 <= 5s)\n")
+	t := report.NewTable(w, "PHASE", "KIND", "COUNT", "P50", "P90", "P99", "SLO", "SCHED/S MEAN", "SCHED/S MAX", "NOTE")
+	for _, p := range ps.Phases {
+		note := ""
+		if p.ControlPlaneOnly {
+			note = "control-plane only (hollow nodes: no kubelet, no image pull)"
+		}
+		if p.Pending > 0 {
+			note = strings.TrimPrefix(note+fmt.Sprintf("; %d pending %v", p.Pending, p.PendingReasons), "; ")
+		}
+		for _, r := range p.Rows {
+			slo, mean, mx := "", "", ""
+			if r.Kind == "pod-startup" {
+				slo, mean, mx = p.SLO, fmt.Sprintf("%.2f", p.ThroughputMean), fmt.Sprintf("%.2f", p.ThroughputMax)
+			}
+			if err := t.Append([]string{p.Phase, r.Kind, fmt.Sprint(r.Count), fmt.Sprintf("%.0f", r.P50), fmt.Sprintf("%.0f", r.P90),
+				fmt.Sprintf("%.0f", r.P99), slo, mean, mx, note}); err != nil {
+				return err
+			}
+		}
+	}
+	return t.Render()
+}
