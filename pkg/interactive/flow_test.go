@@ -85,7 +85,7 @@ func TestChooseModesEditsWithinBounds(t *testing.T) {
 		// churn: Enter keeps a duration, a size and a choice in their own form; a choice is set by its value
 		{"Enable churn", "y"}, {"Edit churn", "y"}, {"churn rate", ""}, {"churn lifetime", ""}, {"churn updates", ""},
 		{"churn size", ""}, {"churn kind", "pod"}, {"churn kind", "secret"}, {"churn arrival", ""}, {"churn watchers", ""},
-		{"Enable density", "n"},
+		{"churn workers", ""}, {"Enable density", "n"},
 		{"Record the cluster monitor", "y"}, {"Monitor interval", "fast"}, {"Monitor interval", "5"},
 	}}
 	ch, err := ChooseModes(s, cat, state(t, cat))

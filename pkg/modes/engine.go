@@ -16,7 +16,8 @@ const (
 	// EngineChurn: objects arrive at rate (Poisson or uniform), live lifetime with updates patches spread over
 	// it, and are deleted; watches time every notification. Step i runs at i x rate. Parameters: rate (float,
 	// objects/s), lifetime (duration), updates (int), size (size), kind (choice configmap|secret), arrival (choice
-	// poisson|uniform), watchers (int).
+	// poisson|uniform), watchers (int); optional workers (int: 0 open loop, N a closed loop of N sequential
+	// clients, i x N at step i, at least rate x lifetime).
 	EngineChurn = "churn"
 	// EngineFlood: the API flood of mode api: iterations x replicas ConfigMaps and as many Secrets per step,
 	// created at qps objects/s in all (uniform arrivals), kept until teardown. Parameters: qps, iterations,
@@ -83,7 +84,9 @@ type Load struct {
 	Updates  int           `json:"updates"`
 	Size     int           `json:"size"`
 	Watchers int           `json:"watchers"`
-	Count    int           `json:"count,omitempty"` // at most this many objects (0: as many as the window takes)
+	// Workers > 0: a closed loop of that many sequential clients paced to Rate (0: open loop). Optional parameter.
+	Workers int `json:"workers,omitempty"`
+	Count   int `json:"count,omitempty"` // at most this many objects (0: as many as the window takes)
 }
 
 // WriteRate is the writes per second the load asks for: a create, Updates patches and (with a lifetime) a delete
@@ -123,7 +126,8 @@ func (s *Selection) EngineLoads(step int) []Load {
 		case EngineChurn:
 			out = append(out, Load{Mode: m.Name, Engine: m.Engine, Kind: choice("kind"), Rate: float64(step) * set["rate"],
 				Arrival: choice("arrival"), Lifetime: time.Duration(set["lifetime"] * float64(time.Second)),
-				Updates: int(set["updates"]), Size: int(set["size"]), Watchers: int(set["watchers"])})
+				Updates: int(set["updates"]), Size: int(set["size"]), Watchers: int(set["watchers"]),
+				Workers: step * int(set["workers"])})
 		case EngineFlood:
 			n := int(set["iterations"] * set["replicas"])
 			for _, k := range engineKinds {
@@ -165,4 +169,18 @@ func (s *Selection) engineKinds(m *Mode) []schema.GroupVersionKind {
 		}
 	}
 	return out
+}
+
+// checkClosedLoop refuses a churn closed loop with too few workers: each worker keeps one object through its
+// lifetime, so rate x lifetime workers are needed to start objects at rate (steps scale both, so step 1 decides).
+func (m *Mode) checkClosedLoop(set map[string]float64) error {
+	if m.Engine != EngineChurn || set["workers"] <= 0 {
+		return nil
+	}
+	lifetime := time.Duration(set["lifetime"] * float64(time.Second))
+	if need := int(math.Ceil(set["rate"]*lifetime.Seconds() - 1e-9)); int(set["workers"]) < need {
+		return fmt.Errorf("invalid --%s-workers %d: a closed loop at %g objects/s with objects living %s needs at least %d workers (0: open loop)",
+			m.Name, int(set["workers"]), set["rate"], lifetime, need)
+	}
+	return nil
 }

@@ -107,3 +107,32 @@ func TestEngineModeValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestChurnClosedLoop: --churn-workers selects the closed loop, scales with the steps like the rate, and is refused
+// (one line naming the flag and the least allowed) when too few workers could not start objects at the rate.
+func TestChurnClosedLoop(t *testing.T) {
+	c := builtin(t)
+	m := c.Mode("churn")
+	sel, err := c.Select([]*Mode{m}, []Override{{"churn", "rate", "10", "--churn-rate"}, {"churn", "lifetime", "2s", "--churn-lifetime"},
+		{"churn", "workers", "25", "--churn-workers"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := sel.EngineLoads(2); len(l) != 1 || l[0].Workers != 50 || l[0].Rate != 20 {
+		t.Errorf("step 2 loads: %+v, want 50 workers at 20/s", l)
+	}
+	if l := sel.EngineLoads(1); l[0].Workers != 25 {
+		t.Errorf("step 1 workers %d, want 25", l[0].Workers)
+	}
+	_, err = c.Select([]*Mode{m}, []Override{{"churn", "rate", "10", "--churn-rate"}, {"churn", "lifetime", "2s", "--churn-lifetime"},
+		{"churn", "workers", "19", "--churn-workers"}})
+	want := "invalid --churn-workers 19: a closed loop at 10 objects/s with objects living 2s needs at least 20 workers (0: open loop)"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+	// the default is the open loop
+	sel, _ = c.Select([]*Mode{m}, nil)
+	if l := sel.EngineLoads(1); l[0].Workers != 0 {
+		t.Errorf("default workers %d, want 0 (open loop)", l[0].Workers)
+	}
+}

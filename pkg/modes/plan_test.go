@@ -34,7 +34,7 @@ func TestBuiltinCatalogHasTheSeedsModesAndDefaults(t *testing.T) {
 		"network": {"replicas": 1, "interval": 0.5},
 		"api":     {"qps": 20, "burst": 40, "iterations": 50, "replicas": 5},
 		// churn: 20/s, 30 s, 1 update, 2 KiB, configmap (index 0), poisson (index 0), 1 watcher
-		"churn":   {"rate": 20, "lifetime": 30, "updates": 1, "size": 2048, "kind": 0, "arrival": 0, "watchers": 1},
+		"churn":   {"rate": 20, "lifetime": 30, "updates": 1, "size": 2048, "kind": 0, "arrival": 0, "watchers": 1, "workers": 0},
 		"density": {"pods": 100, "qps": 5},
 	}
 	modes, _ := c.ParseModes("cpu,mem,disk,network,api,churn,density")

@@ -93,6 +93,9 @@ func (c *Catalog) Select(modes []*Mode, overrides []Override) (*Selection, error
 	}
 	for _, m := range modes {
 		sel.Settings[m.Name] = all[m.Name]
+		if err := m.checkClosedLoop(all[m.Name]); err != nil {
+			return nil, err
+		}
 	}
 	return sel, nil
 }

@@ -39,6 +39,7 @@ type LoadStep struct {
 	Updates  int     `json:"updates"`
 	Size     int     `json:"size"`
 	Watchers int     `json:"watchers"`
+	Workers  int     `json:"workers,omitempty"` // > 0: a closed loop of that many sequential clients
 	Count    int     `json:"count,omitempty"`
 	// ExpectedPopulation is rate x lifetime (Little's law); LiveMax in Delivery is what the engine saw.
 	ExpectedPopulation float64             `json:"expectedPopulation,omitempty"`
@@ -76,7 +77,7 @@ func NotDelivered(loads []LoadStep, phase string) string {
 // LoadStepOf records an engine's result.
 func LoadStepOf(phase, mode string, cfg churn.Config, res churn.Result) LoadStep {
 	l := LoadStep{Phase: phase, Mode: mode, Kind: string(cfg.Kind), Rate: cfg.Rate, Arrival: string(cfg.Arrival),
-		Lifetime: cfg.Lifetime.String(), Updates: cfg.Updates, Size: cfg.Size, Watchers: cfg.Watchers, Count: cfg.Count,
+		Lifetime: cfg.Lifetime.String(), Updates: cfg.Updates, Size: cfg.Size, Watchers: cfg.Watchers, Workers: cfg.Workers, Count: cfg.Count,
 		Delivery: res.Delivery, Verdict: res.Verdict, Notifications: res.Notifications, Objects: res.Objects,
 		Rejected: res.Rejected, Windows: res.Windows}
 	if cfg.Lifetime > 0 {

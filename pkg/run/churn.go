@@ -71,7 +71,7 @@ func (r *Runner) startLoads(ctx context.Context, i int, phase, ns string, window
 	sink := func(cs churn.Sample) { r.sink(cs.Probe(probe.SourceChurn)) }
 	for _, l := range loads {
 		cfg := churn.Config{Namespace: ns, Kind: churn.Kind(l.Kind), Rate: l.Rate, Arrival: churn.Arrival(l.Arrival),
-			Lifetime: l.Lifetime, Updates: l.Updates, Size: l.Size, Count: l.Count, Watchers: l.Watchers, Duration: window,
+			Lifetime: l.Lifetime, Updates: l.Updates, Size: l.Size, Count: l.Count, Watchers: l.Watchers, Workers: l.Workers, Duration: window,
 			RequestTimeout: r.cfg.Probe.RequestTimeout, Labels: cluster.Labels(r.env.RunID, churn.Component),
 			NamePrefix: "pyrometer-" + l.Mode, Phase: phase}
 		cfg.Labels[modeLabel] = l.Mode // as the templates labelled their objects
@@ -93,6 +93,9 @@ func describeLoad(l modes.Load) string {
 	switch {
 	case l.Lifetime == 0:
 		return fmt.Sprintf("mode %s: creating %d %ss at %g/s (kept until teardown)", l.Mode, l.Count, l.Kind, l.Rate)
+	case l.Workers > 0:
+		return fmt.Sprintf("mode %s: %ss started at %g/s by a closed loop of %d workers, living %s with %d update(s); %d watcher(s)",
+			l.Mode, l.Kind, l.Rate, l.Workers, l.Lifetime, l.Updates, l.Watchers)
 	default:
 		return fmt.Sprintf("mode %s: %ss arriving at %g/s (%s), living %s with %d update(s); %d watcher(s)", l.Mode, l.Kind, l.Rate,
 			l.Arrival, l.Lifetime, l.Updates, l.Watchers)

@@ -26,6 +26,7 @@ type churnDoc struct {
 	Loads []struct {
 		Phase, Mode, Kind  string
 		Rate               float64
+		Workers            int
 		ExpectedPopulation float64 `json:"expectedPopulation"`
 		Objects            int
 		Delivery           struct {
@@ -240,4 +241,39 @@ func TestRunChurnImpossibleRateNotDelivered(t *testing.T) {
 		t.Errorf("%d ConfigMaps of the run left", len(cms.Items))
 	}
 	t.Logf("delivery: %+v verdict: %+v", d.Loads[0].Delivery, d.Loads[0].Verdict)
+}
+
+// TestRunChurnClosedLoop: --churn-workers runs the closed loop (sequential clients paced to the rate): the step
+// records its workers, delivers the rate with writes and notifications measured, and nothing is left; too few
+// workers are refused with one line naming the flag, before anything is created.
+func TestRunChurnClosedLoop(t *testing.T) {
+	id := runID(t)
+	dir := t.TempDir()
+	bad := pluginIn(t, dir, time.Minute, "--kubeconfig", kubeconfig, "run", "--modes", "churn", "--churn-rate", "10",
+		"--churn-lifetime", "2s", "--churn-workers", "5", "--run-id", id)
+	if bad.code == 0 || !strings.Contains(bad.stderr, "invalid --churn-workers 5: a closed loop at 10 objects/s with objects living 2s needs at least 20 workers") {
+		t.Errorf("too few workers: exit %d, stderr:\n%s", bad.code, bad.stderr)
+	}
+	assertNothingLabelled(t, id)
+	r := pluginIn(t, dir, 4*time.Minute, "--kubeconfig", kubeconfig, "run", "--modes", "churn", "--churn-rate", "10",
+		"--churn-lifetime", "2s", "--churn-workers", "30", "--steps", "1", "--baseline", "3s", "--step-duration", "10s",
+		"--recovery", "3s", "--interval", "500ms", "--run-id", id, "--output-dir", "out", "-o", "json")
+	if r.code != 0 && r.code != 2 {
+		t.Fatalf("run exited %d\nstderr:\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "closed loop of 30 workers") {
+		t.Errorf("the progress must say the load is a closed loop:\n%s", r.stderr)
+	}
+	d := readChurn(t, filepath.Join(dir, "out"))
+	if len(d.Loads) != 1 || d.Loads[0].Workers != 30 || d.Loads[0].Rate != 10 {
+		t.Fatalf("run.json loads: want one closed loop of 30 workers at 10/s, got %+v", d.Loads)
+	}
+	l := d.Loads[0]
+	if dl := l.Delivery; dl.Requested == 0 || dl.Ratio < 0.95 || !l.Verdict.Delivered {
+		t.Errorf("closed loop delivered %d of %d requested (ratio %.3f), verdict %+v: want >= 0.95", dl.Delivered, dl.Requested, dl.Ratio, l.Verdict)
+	}
+	if n := l.Notifications.Add; n.Expected == 0 || n.Missed > 0 {
+		t.Errorf("notifications of add: %+v", n)
+	}
+	assertNothingLabelled(t, id)
 }
