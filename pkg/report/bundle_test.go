@@ -20,6 +20,7 @@ func TestWriteBundleTakesOnlyArtifactsAndNoCredentials(t *testing.T) {
 		"probe.jsonl":     `{"ts":"2026-01-01T00:00:00Z","kind":"get"}` + "\n",
 		"summary.csv":     "phase,uuid\n",
 		"kube-burner.log": "level=info msg=ok\n",
+		"panic.txt":       "panic: boom\n\ngoroutine 1 [running]:\n",
 		"kubeconfig":      "users:\n- user:\n    client-key-data: AAAA\n",
 		"events.jsonl":    `{"message":"-----BEGIN RSA PRIVATE KEY-----"}` + "\n",
 		"notes.txt":       "mine\n",
@@ -51,7 +52,7 @@ func TestWriteBundleTakesOnlyArtifactsAndNoCredentials(t *testing.T) {
 		got = append(got, h.Name)
 	}
 	sort.Strings(got)
-	want := "20260101-000000-abcd1234/kube-burner.log,20260101-000000-abcd1234/probe.jsonl,20260101-000000-abcd1234/run.json,20260101-000000-abcd1234/summary.csv"
+	want := "20260101-000000-abcd1234/kube-burner.log,20260101-000000-abcd1234/panic.txt,20260101-000000-abcd1234/probe.jsonl,20260101-000000-abcd1234/run.json,20260101-000000-abcd1234/summary.csv"
 	if strings.Join(got, ",") != want {
 		t.Errorf("bundle holds %v, want %s", got, want)
 	}

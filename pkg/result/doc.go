@@ -37,6 +37,7 @@ const (
 	SafetyPlanFile = "safety-plan.txt" // the safety plan the run was admitted with
 	ImageMapFile   = "image-map.txt"   // the image rewrites of the run
 	KubeBurnerLog  = "kube-burner.log" // kube-burner's own log
+	PanicFile      = "panic.txt"       // only after an internal error: the panic and its stack
 	// LegacyProbeFile is what `probe --output-dir` wrote instead of run.json before it wrote run.json: still
 	// recognised as an artifact (CheckOutputDir, bundle), never written.
 	LegacyProbeFile = "probe.json"
@@ -44,7 +45,7 @@ const (
 
 // Files are the artifacts a results directory may hold (and a bundle may take); nothing else there is ours.
 var Files = []string{RunFile, PhasesFile, SamplesFile, SummaryFile, ProbeStatsFile, FailuresFile, EventsFile, MonitorFile,
-	SafetyPlanFile, ImageMapFile, KubeBurnerLog, ReportFile, LegacyProbeFile}
+	SafetyPlanFile, ImageMapFile, KubeBurnerLog, ReportFile, PanicFile, LegacyProbeFile}
 
 // Commands that write a run document.
 const (

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 )
 
 // executeGuarded runs execute and recovers from a panic in it: the panic is recorded (failures.jsonl, the stack in
@@ -18,9 +20,9 @@ func (r *Runner) executeGuarded(ctx context.Context) (interrupted bool) {
 			msg := fmt.Sprintf("internal error (panic: %v)", p)
 			r.fail("run", msg)
 			r.note(msg + "; stack in panic.txt")
-			_ = os.WriteFile(filepath.Join(r.dir, "panic.txt"), append([]byte(msg+"\n\n"), stack...), 0o644)
+			_ = os.WriteFile(filepath.Join(r.dir, result.PanicFile), append([]byte(msg+"\n\n"), stack...), 0o644)
 			r.logf("%s: stopping; tearing down and writing the artifacts (stack in %s). If anything is left: kubectl pyrometer cleanup --run-id %s",
-				msg, filepath.Join(r.dir, "panic.txt"), r.env.RunID)
+				msg, filepath.Join(r.dir, result.PanicFile), r.env.RunID)
 			interrupted = true
 		}
 	}()
