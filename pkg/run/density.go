@@ -116,7 +116,8 @@ func (r *Runner) endPodPhase(w *podWatch, name string) {
 }
 
 // trouble names a pod startup failure the breaker stops the ramp on: pods of the step Pending for at least grace
-// with a named reason (maxPods exhausted, pod CIDR exhausted, sandbox creation failed); "" when there is none.
+// with a named reason (maxPods exhausted, pod CIDR exhausted, sandbox creation failed); "" when there is none
+// (insufficient cpu/memory and other unschedulable pods are left to the breaker's unschedulable check).
 func (w *podWatch) trouble(grace time.Duration) string {
 	if w == nil {
 		return ""
@@ -126,7 +127,10 @@ func (w *podWatch) trouble(grace time.Duration) string {
 		return ""
 	}
 	for _, f := range w.tracker.Failures() {
-		if n := p.Reasons[f.Reason]; n > 0 && f.Reason != podstartup.ReasonUnschedulable {
+		// Plain unschedulable pods, also for lack of cpu or memory, are the breaker's own unschedulable check
+		// (podTrouble), which names the pod and the scheduler's message: only what it cannot name is named here.
+		generic := f.Reason == podstartup.ReasonUnschedulable || f.Reason == podstartup.ReasonCPU || f.Reason == podstartup.ReasonMemory
+		if n := p.Reasons[f.Reason]; n > 0 && !generic {
 			return fmt.Sprintf("%s: %d pod(s) Pending (%s: %s)", f.Reason, n, f.K8sReason, f.Message)
 		}
 	}

@@ -63,6 +63,20 @@ func TestPodWatchTroubleNamesMaxPods(t *testing.T) {
 	}
 }
 
+// Pods short of cpu or memory are left to the breaker's own unschedulable check (it names the pod and the
+// scheduler's message, e2e TestBreakerStopsUnschedulableRamp): the pod watch does not name them first.
+func TestPodWatchTroubleLeavesInsufficientCPUToTheBreaker(t *testing.T) {
+	w := testPodWatch("")
+	w.phase("ramp-step-1")
+	w.tracker.Observe(testPod("a", "", false), time.Now().Add(-20*time.Second), false)
+	w.tracker.ObserveEvent(&corev1.Event{ObjectMeta: metav1.ObjectMeta{UID: types.UID("e"), Namespace: "ns"},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "a", Namespace: "ns"}, Reason: "FailedScheduling",
+		Message: "0/4 nodes are available: 1 Insufficient cpu, 3 node(s) had untolerated taint(s).", Count: 1}, time.Now())
+	if r := w.trouble(15 * time.Second); r != "" {
+		t.Errorf("insufficient cpu is the unschedulable check's to name, trouble %q", r)
+	}
+}
+
 // Rows per phase, labelled control-plane only when every pod ran on a hollow node; the SLO fails the run's outcome.
 func TestPodStartupRowsAndOutcome(t *testing.T) {
 	w := testPodWatch("pyrometer-hollow-abc-")
