@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/podstartup"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
@@ -80,7 +81,8 @@ func TestPodWatchTroubleLeavesInsufficientCPUToTheBreaker(t *testing.T) {
 // Rows per phase, labelled control-plane only when every pod ran on a hollow node; the SLO fails the run's outcome.
 func TestPodStartupRowsAndOutcome(t *testing.T) {
 	w := testPodWatch("pyrometer-hollow-abc-")
-	r := &Runner{res: &result.Doc{Phases: []result.Phase{{Name: "baseline"}, {Name: "ramp-step-1"}, {Name: "ramp-step-2"}}, Outcome: result.Outcome{Result: result.ResultPass}}}
+	r := &Runner{res: &result.Doc{Phases: []result.Phase{{Name: "baseline"}, {Name: "ramp-step-1"}, {Name: "ramp-step-2"}}, Outcome: result.Outcome{Result: result.ResultPass}},
+		cfg: Config{Selection: &modes.Selection{Modes: []*modes.Mode{{Name: "cpu"}, {Name: "density"}}}}}
 	for _, step := range []struct {
 		name, node string
 		delay      time.Duration
@@ -123,6 +125,13 @@ func TestPodStartupRowsAndOutcome(t *testing.T) {
 			t.Errorf("%s: %d samples, want 3 (%v)", k, kinds[k], kinds)
 		}
 	}
+	// Without mode density the stress pods' startup (image pulls included) is reported, not judged.
+	r.cfg.Selection.Modes = r.cfg.Selection.Modes[:1]
+	r.podStartupOutcome()
+	if r.res.Outcome.Result != result.ResultPass || !strings.Contains(strings.Join(r.res.Notes, ";"), "judged only with mode density") {
+		t.Errorf("cpu only: outcome %+v, notes %v", r.res.Outcome, r.res.Notes)
+	}
+	r.cfg.Selection.Modes = []*modes.Mode{{Name: "density"}}
 	r.podStartupOutcome()
 	if r.res.Outcome.Result != result.ResultSLOFailed || !strings.Contains(strings.Join(r.res.Outcome.Reasons, ";"), "pod startup SLO (p99 <= 5s) failed in ramp-step-2") {
 		t.Errorf("outcome %+v", r.res.Outcome)
