@@ -172,8 +172,9 @@ tls-server-name, credentials, impersonation) and --request-timeout.
 Hollow nodes: --hollow-nodes N deploys kwok and N fake nodes (tainted per run) before the baseline, so every phase
 measures the control plane with them; all deleted at the end (also on Ctrl-C). Mode density creates pause pods at
 --density-qps, on the hollow nodes by default (--density-on hollow|real|any). Every data-plane mode's pods get pod
-startup rows per step (pod-startup = the SLI, SLO p99 <= 5s judged with mode density; pod-schedule, pod-run; "control-plane only" on hollow
-nodes) and the scheduling throughput; pods Pending for maxPods or sandbox (pod CIDR, CNI) failures stop the ramp.
+startup rows per step (pod-startup = the SLI, its SLO p99 <= 5s judged with mode density; pod-schedule, pod-run;
+"control-plane only" on hollow nodes) and the scheduling throughput; pods Pending for maxPods or sandbox (pod CIDR,
+CNI) failures stop the ramp.
 
 At a terminal, -i asks for everything (-c: the modes, their settings and the monitor; -r: where to pull each
 image from and the pull secrets), shows the summary and the safety plan, and asks before anything is created;
