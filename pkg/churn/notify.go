@@ -271,8 +271,10 @@ func (t *tracker) forgetIfDone(name string, o *tracked) {
 	}
 }
 
-// outstanding is the number of objects whose writes are done but whose notifications some watcher still owes:
-// an object the engine deleted and not every watcher saw go. Objects the engine keeps never count.
+// outstanding is the number of objects of which some watcher still owes a notification of a successful write:
+// its create, an update (unless a later state was seen: that one is coalesced, not owed) or its delete. Objects
+// the engine keeps count too: a step stopped at the end of its window leaves live objects whose last writes'
+// notifications may still be on their way.
 func (t *tracker) outstanding() int {
 	if t == nil {
 		return 0
@@ -281,11 +283,35 @@ func (t *tracker) outstanding() int {
 	defer t.mu.Unlock()
 	n := 0
 	for _, o := range t.objs {
-		if o.deleted && o.del.ok && o.settled < t.watchers {
-			n++
+		for w := range o.seen {
+			if o.owes(w) {
+				n++
+				break
+			}
 		}
 	}
 	return n
+}
+
+// owes reports whether watcher w has yet to see a notification of one of o's successful writes.
+func (o *tracked) owes(w int) bool {
+	s := &o.seen[w]
+	switch {
+	case s.settled:
+		return false
+	case o.del.ok && !s.deleted:
+		return true
+	case s.deleted:
+		return false
+	case o.create.ok && !s.added:
+		return true
+	}
+	for i, u := range o.updates {
+		if u.ok && s.maxGen < i+1 {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *tracker) watchReopened(relisted bool) {

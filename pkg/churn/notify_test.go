@@ -122,3 +122,47 @@ func TestTrackerForeignDelete(t *testing.T) {
 		t.Errorf("notifications %+v, want 1 stray and no delete expected", n)
 	}
 }
+
+// TestTrackerOutstandingCountsLiveObjects: a step stopped at the end of its window keeps live objects; the
+// notification of an update written just before the stop is still owed, and Wait must wait for it instead of
+// settling it as missed. The old outstanding() counted only deleted objects (a missed update in the e2e
+// TestRunChurnDeliversWithPopulationAndNotifications).
+func TestTrackerOutstandingCountsLiveObjects(t *testing.T) {
+	tr := newTracker(2)
+	tr.writing("k", 1, EventAdd, 0, t0)
+	tr.wrote("k", EventAdd, 0, true, false)
+	for w := range 2 {
+		tr.observe(w, EventAdd, "k", 0, t0.Add(time.Millisecond))
+	}
+	if got := tr.outstanding(); got != 0 {
+		t.Errorf("outstanding = %d, want 0 (the create seen by both watchers)", got)
+	}
+	for gen := 1; gen <= 2; gen++ {
+		tr.writing("k", 1, EventUpdate, gen, t0.Add(time.Duration(gen)*time.Second))
+		tr.wrote("k", EventUpdate, gen, true, false)
+	}
+	if got := tr.outstanding(); got != 1 {
+		t.Errorf("outstanding = %d, want 1 (a live object whose updates are not yet seen)", got)
+	}
+	tr.observe(0, EventUpdate, "k", 2, t0.Add(2*time.Second+time.Millisecond)) // gen 1 coalesced for watcher 0
+	if got := tr.outstanding(); got != 1 {
+		t.Errorf("outstanding = %d, want 1 (watcher 1 still owes the updates)", got)
+	}
+	tr.observe(1, EventUpdate, "k", 1, t0.Add(time.Second+time.Millisecond))
+	tr.observe(1, EventUpdate, "k", 2, t0.Add(2*time.Second+time.Millisecond))
+	if got := tr.outstanding(); got != 0 {
+		t.Errorf("outstanding = %d, want 0 (every write's state seen by every watcher)", got)
+	}
+	// A failed update is owed by no one.
+	tr.writing("k", 1, EventUpdate, 3, t0.Add(3*time.Second))
+	tr.wrote("k", EventUpdate, 3, false, false)
+	if got := tr.outstanding(); got != 0 {
+		t.Errorf("outstanding = %d, want 0 after a failed update", got)
+	}
+	// A create not yet seen is owed.
+	tr.writing("m", 2, EventAdd, 0, t0)
+	tr.wrote("m", EventAdd, 0, true, false)
+	if got := tr.outstanding(); got != 1 {
+		t.Errorf("outstanding = %d, want 1 (m's create not yet seen)", got)
+	}
+}
