@@ -8,6 +8,9 @@ const (
 	PhaseTypeRamp     = "ramp"
 	PhaseTypeTeardown = "teardown"
 	PhaseTypeRecovery = "recovery"
+	// PhaseTypeSetup is a ramp step's setup sub-phase ("ramp-step-1-setup": its load created and started), right
+	// before the step's own phase, its window. Reported, not judged: a failed setup fails its step.
+	PhaseTypeSetup = "setup"
 )
 
 // Phase statuses.
@@ -19,9 +22,10 @@ const (
 
 // Phase is one stage of a run: one line of phases.jsonl, one row of summary.csv, one entry of run.json.
 type Phase struct {
-	// Name is "baseline", "ramp-step-1", ..., "teardown", "recovery", or "probe" for `kubectl pyrometer probe`.
+	// Name is "baseline", "ramp-step-1", ..., "teardown", "recovery", or "probe" for `kubectl pyrometer probe`; a ramp
+	// step with a setup sub-phase has "ramp-step-1-setup" (type setup) before it.
 	Name   string    `json:"name"`
-	Type   string    `json:"type"` // PhaseTypeProbe, PhaseTypeRamp, PhaseTypeTeardown or PhaseTypeRecovery
+	Type   string    `json:"type"` // PhaseTypeProbe, PhaseTypeRamp, PhaseTypeSetup, PhaseTypeTeardown or PhaseTypeRecovery
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end"`
 	Status string    `json:"status"` // StatusPass, StatusFail or StatusAborted

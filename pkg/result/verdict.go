@@ -415,7 +415,7 @@ type Outcome struct {
 }
 
 // Decide gives the overall outcome. The run failed (exit 1) when it was interrupted, when a phase failed
-// or was aborted (or has a non-zero RC), or when nothing was judged at all; otherwise the SLO failed
+// or was aborted (or has a non-zero RC; a setup sub-phase counts through its step), or when nothing was judged at all; otherwise the SLO failed
 // (exit 2) when any verdict fails; otherwise it passed (exit 0). Levels (elevated, degraded, ...) and
 // recovery inform but never change the outcome. Reasons lists every cause, run failures first.
 func Decide(phases []Phase, verdicts []Verdict, interrupted bool) Outcome {
@@ -424,7 +424,7 @@ func Decide(phases []Phase, verdicts []Verdict, interrupted bool) Outcome {
 		failed = append(failed, "run interrupted")
 	}
 	for _, p := range phases {
-		if !p.Failed() {
+		if !p.Failed() || p.Type == PhaseTypeSetup { // a setup sub-phase's failure is its step's, which says it
 			continue
 		}
 		status := p.Status

@@ -147,12 +147,25 @@ func podTrouble(p corev1.Pod, grace time.Duration, now time.Time) string {
 	return ""
 }
 
-// checkSamples applies the probe error-rate and p99 ceilings to the current step's local samples.
+// checkSamples applies the probe error-rate and p99 ceilings to the current step's local samples, those of its
+// setup sub-phase (setup.go) and of its window, each on its own.
 func (b *breaker) checkSamples() string {
 	if b.cfg.MaxErrorRate <= 0 && b.cfg.AbortP99MS <= 0 {
 		return ""
 	}
-	st := b.r.agg.Pooled(probe.SourceLocal, b.phase)
+	for _, phase := range []string{SetupPhase(b.phase), b.phase} {
+		if reason := b.checkPhase(phase); reason != "" {
+			if phase != b.phase {
+				reason += " during the step's setup"
+			}
+			return reason
+		}
+	}
+	return ""
+}
+
+func (b *breaker) checkPhase(phase string) string {
+	st := b.r.agg.Pooled(probe.SourceLocal, phase)
 	if st.Count < b.cfg.MinSamples {
 		return ""
 	}

@@ -173,6 +173,7 @@ func (r *Runner) finish(interrupted bool) {
 			}
 		}
 	}
+	judged = r.withoutSetup(judged) // the steps' setup sub-phases are reported, not judged (setup.go)
 	r.res.Verdicts = result.Verdicts(judged, base, r.cfg.SLOErrorRate)
 	if r.agg.Has(probe.SourceLocal, "recovery") && !interrupted {
 		var rec []probe.Sample

@@ -110,6 +110,10 @@ type Runner struct {
 	// testHook, when set, is called at named points of the run (tests inject panics with it).
 	testHook func(point string)
 
+	// serverMark records the server-side rows of a phase that ends now (a step's setup sub-phase, setup.go); set by
+	// execute.
+	serverMark func(phase string)
+
 	hollow *hollow.Hollow // --hollow-nodes: deployed before the baseline, torn down by finalCleanup
 	pods   *podWatch      // pod startup of the run's stress pods (nil without data-plane modes)
 }
@@ -261,6 +265,7 @@ func (r *Runner) execute(ctx context.Context) (interrupted bool) {
 		return ph
 	}
 
+	r.serverMark = func(phase string) { snap = r.snapshot(ctx, snap, phase) } // a step's setup sub-phase (setup.go)
 	r.addPhase(probePhase("baseline", result.PhaseTypeProbe, r.cfg.Baseline))
 	if ctx.Err() != nil {
 		return true
@@ -305,6 +310,9 @@ func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe
 	r.phase.Store(name)
 	r.pods.phase(name) // pods created from now on are this step's (density.go)
 	defer r.endPodPhase(r.pods, name)
+	// The setup sub-phase is probed from here until the load runs (setup.go); a step that ends during it ends it.
+	setup := r.startSetup(ctx, name, prober, local)
+	defer func() { setup.finish(&ph) }()
 	fail := func(reason string) (result.Phase, bool) {
 		ph.End, ph.Status, ph.RC, ph.Error = time.Now(), result.StatusFail, 1, reason
 		if ctx.Err() != nil {
@@ -360,6 +368,10 @@ func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe
 		if err != nil {
 			return fail(fmt.Sprintf("creating the stress objects: %v", err))
 		}
+	}
+	if setup != nil { // the setup is over: the step's phase is its window from here (setup.go)
+		ph.Start = setup.end(result.StatusPass, "")
+		ph.Details["setup_phase"] = SetupPhase(name)
 	}
 	// The measured window: the API flood (if any) runs while the probe measures. It runs on floodCtx, which ends
 	// with the step (breaker, Ctrl-C) or when the probe fails, and the step waits for it: when rampStep returns,

@@ -143,7 +143,8 @@ func TestRunCPUMemAPI(t *testing.T) {
 	for _, p := range res.Phases {
 		names = append(names, p.Name+":"+p.Status)
 	}
-	if got := strings.Join(names, ","); got != "baseline:pass,ramp-step-1:pass,ramp-step-2:pass,teardown:pass,recovery:pass" {
+	// a data-plane step is two sub-phases, both measured: setup (kube-burner creating the load) and window
+	if got := strings.Join(names, ","); got != "baseline:pass,ramp-step-1-setup:pass,ramp-step-1:pass,ramp-step-2-setup:pass,ramp-step-2:pass,teardown:pass,recovery:pass" {
 		t.Errorf("phases: %s", got)
 	}
 	if res.Outcome.Result != "pass" || res.Recovery == nil {
@@ -155,7 +156,7 @@ func TestRunCPUMemAPI(t *testing.T) {
 			perPhase[s.Phase] = s.Count
 		}
 	}
-	for _, p := range []string{"baseline", "ramp-step-1", "ramp-step-2", "recovery"} {
+	for _, p := range []string{"baseline", "ramp-step-1-setup", "ramp-step-1", "ramp-step-2-setup", "ramp-step-2", "recovery"} {
 		if perPhase[p] == 0 {
 			t.Errorf("no samples in phase %s", p)
 		}
@@ -186,7 +187,7 @@ func TestRunCPUMemAPI(t *testing.T) {
 	}
 	b, _ := os.ReadFile(filepath.Join(out, "summary.csv"))
 	rows, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
-	if err != nil || len(rows) != 6 || strings.Join(rows[0][:7], ",") != "phase,uuid,exit_code,start_epoch,end_epoch,elapsed_seconds,status" {
+	if err != nil || len(rows) != 8 || strings.Join(rows[0][:7], ",") != "phase,uuid,exit_code,start_epoch,end_epoch,elapsed_seconds,status" {
 		t.Errorf("summary.csv (seed columns first): %v %v", rows, err)
 	}
 	b, _ = os.ReadFile(filepath.Join(out, "probe-stats.csv"))

@@ -28,6 +28,9 @@ type serverRow struct {
 //   - In-cluster samples (item 8) carry the phase of the measured window holding their own timestamp (less the pod's
 //     clock offset recorded in run.json): none of ramp-step-1 lies outside that step's probe window; the pod was
 //     healthy to the end.
+//   - Issue 17: the step's setup (kube-burner creating the cpu pod and waiting until it runs) is measured as the
+//     sub-phase ramp-step-1-setup, right before the window: local and in-cluster samples and rows, server rows, no
+//     verdict (the window is judged, the setup reported).
 func TestRunWindows(t *testing.T) {
 	id := runID(t)
 	dir := t.TempDir()
@@ -44,11 +47,15 @@ func TestRunWindows(t *testing.T) {
 	}
 	var doc struct {
 		Phases []struct {
-			Name       string
+			Name, Type string
 			Start, End time.Time
 			Details    map[string]string
 		}
-		Stats           []struct{ Phase, Kind string }
+		Stats []struct {
+			Phase, Kind string
+			Count       int
+		}
+		Verdicts        []struct{ Phase, Kind string }
 		ServerSide      map[string][]serverRow
 		ServerSideNotes map[string]string
 		ClusterProbe    *struct {
@@ -81,7 +88,7 @@ func TestRunWindows(t *testing.T) {
 		return false
 	}
 	fine := false
-	for _, ph := range []string{"baseline", "ramp-step-1", "teardown", "recovery"} {
+	for _, ph := range []string{"baseline", "ramp-step-1-setup", "ramp-step-1", "teardown", "recovery"} {
 		rows := doc.ServerSide[ph]
 		if len(rows) == 0 {
 			t.Errorf("no server-side rows for %s: %v", ph, doc.ServerSide)
@@ -100,6 +107,13 @@ func TestRunWindows(t *testing.T) {
 	}
 	if hasNSDelete(doc.ServerSide["recovery"]) {
 		t.Errorf("recovery's server rows hold a namespace DELETE: recovery must start after teardown: %+v", doc.ServerSide["recovery"])
+	}
+	hasPodCreate := false
+	for _, row := range doc.ServerSide["ramp-step-1-setup"] {
+		hasPodCreate = hasPodCreate || row.Verb == "POST" && row.Resource == "pods"
+	}
+	if !hasPodCreate {
+		t.Errorf("the setup's server rows lack the stress pod's creation: %+v", doc.ServerSide["ramp-step-1-setup"])
 	}
 	if !fine {
 		t.Error("no server row's p50 is below 50 ms: the finer buckets were not used")
@@ -121,10 +135,17 @@ func TestRunWindows(t *testing.T) {
 	offset := time.Duration(cp.ClockOffsetMS * float64(time.Millisecond))
 	type window struct{ start, end time.Time }
 	windows := map[string]window{}
+	var setupEnd, stepStart time.Time
 	for _, p := range doc.Phases {
 		switch p.Name {
-		case "baseline", "recovery":
+		case "baseline", "recovery", "ramp-step-1-setup":
 			windows[p.Name] = window{p.Start, p.End}
+			if p.Name == "ramp-step-1-setup" {
+				setupEnd = p.End
+				if p.Type != "setup" {
+					t.Errorf("ramp-step-1-setup has type %q, want setup", p.Type)
+				}
+			}
 		case "ramp-step-1":
 			ws, err := time.Parse(time.RFC3339Nano, p.Details["window_start"])
 			secs, err2 := strconv.ParseFloat(p.Details["window_seconds"], 64)
@@ -132,7 +153,11 @@ func TestRunWindows(t *testing.T) {
 				t.Fatalf("ramp-step-1 details %v", p.Details)
 			}
 			windows[p.Name] = window{ws, ws.Add(time.Duration(secs * float64(time.Second)))}
+			stepStart = p.Start
 		}
+	}
+	if setupEnd.IsZero() || !setupEnd.Equal(stepStart) {
+		t.Errorf("ramp-step-1-setup ends at %v, ramp-step-1 starts at %v: the sub-phases must be contiguous", setupEnd, stepStart)
 	}
 	f, err := os.Open(filepath.Join(out, "probe.jsonl"))
 	if err != nil {
@@ -163,19 +188,36 @@ func TestRunWindows(t *testing.T) {
 		} else if s.Phase != "unmeasured" {
 			t.Errorf("in-cluster sample with phase %q: want a measured window or unmeasured", s.Phase)
 		}
-		// a sample inside the step's window must carry the step's phase
-		if w := windows["ramp-step-1"]; s.Phase != "ramp-step-1" && at.After(w.start.Add(slack)) && at.Before(w.end.Add(-slack)) {
-			t.Errorf("in-cluster sample at %v inside ramp-step-1's window has phase %q", at.Format(time.StampMicro), s.Phase)
+		// a sample inside the step's window (or its setup) must carry the step's phase (or its setup's)
+		for _, ph := range []string{"ramp-step-1", "ramp-step-1-setup"} {
+			if w := windows[ph]; s.Phase != ph && at.After(w.start.Add(slack)) && at.Before(w.end.Add(-slack)) {
+				t.Errorf("in-cluster sample at %v inside %s's window has phase %q", at.Format(time.StampMicro), ph, s.Phase)
+			}
 		}
 	}
 	t.Logf("in-cluster samples per phase: %v", perPhase)
-	for _, ph := range []string{"baseline", "ramp-step-1", "recovery"} {
+	for _, ph := range []string{"baseline", "ramp-step-1-setup", "ramp-step-1", "recovery"} {
 		if perPhase[ph] == 0 {
 			t.Errorf("no in-cluster sample in %s: %v", ph, perPhase)
 		}
 	}
-	// kube-burner's setup of the step and teardown are not measured windows: whatever the pod sampled then is not
-	// counted in a phase row, and no teardown@cluster row exists (the local probe has none either).
+	// The setup has rows, local and in-cluster, and no verdict; teardown is not a measured window: whatever the pod
+	// sampled then is not counted in a phase row, and no teardown@cluster row exists (the local probe has none either).
+	setupRows := map[string]int{}
+	for _, st := range doc.Stats {
+		if st.Kind == "all" && strings.HasPrefix(st.Phase, "ramp-step-1-setup") {
+			setupRows[st.Phase] = st.Count
+		}
+	}
+	if setupRows["ramp-step-1-setup"] == 0 || setupRows["ramp-step-1-setup@cluster"] == 0 {
+		t.Errorf("setup rows (all kinds): %v; want local and @cluster samples", setupRows)
+	}
+	t.Logf("setup sub-phase: %v samples (%.1fs)", setupRows, windows["ramp-step-1-setup"].end.Sub(windows["ramp-step-1-setup"].start).Seconds())
+	for _, v := range doc.Verdicts {
+		if strings.Contains(v.Phase, "setup") {
+			t.Errorf("verdict on %s/%s: the setup is reported, not judged", v.Phase, v.Kind)
+		}
+	}
 	for _, st := range doc.Stats {
 		if strings.HasPrefix(st.Phase, "teardown") || strings.HasPrefix(st.Phase, "unmeasured") {
 			t.Errorf("stats row for %s: only measured windows have rows", st.Phase)
