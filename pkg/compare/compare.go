@@ -163,17 +163,24 @@ func Compare(a, b *Run, alpha float64) Report {
 	rep := Report{A: RunInfo{Dir: a.Dir, RunID: a.Result.RunID}, B: RunInfo{Dir: b.Dir, RunID: b.Result.RunID},
 		Test: TestName, ErrorTest: ErrorTestName, Alpha: alpha, Rows: []Row{}}
 	ga, gb := groupSamples(a.Samples), groupSamples(b.Samples)
+	setupA, setupB := hasSetup(a.Result), hasSetup(b.Result)
 	for _, k := range orderKeys(a, ga, gb) {
 		sa, inA := ga[k]
 		sb, inB := gb[k]
 		switch {
 		case inA && inB:
 			rep.Rows = append(rep.Rows, compareRow(k, sa, sb, alpha))
+		case setupA != setupB && isSetup(a.Result, b.Result, k.phase):
+			// a run of a version before setup sub-phases: one difference below, not one per kind
 		case inA:
 			rep.Differences = append(rep.Differences, Difference{Field: "samples " + k.phase + "/" + string(k.kind), A: "present", B: "none"})
 		default:
 			rep.Differences = append(rep.Differences, Difference{Field: "samples " + k.phase + "/" + string(k.kind), A: "none", B: "present"})
 		}
+	}
+	if setupA != setupB {
+		measured := map[bool]string{true: "measured (sub-phases <step>-setup)", false: "not measured (a version without setup sub-phases)"}
+		rep.Differences = append(rep.Differences, Difference{Field: "ramp step setup", A: measured[setupA], B: measured[setupB]})
 	}
 	rep.Differences = append(configDiff(a.Result, b.Result), rep.Differences...)
 	if rep.Differences == nil {
@@ -429,4 +436,27 @@ func orDefault(m map[string]string, k string) string {
 		return v
 	}
 	return "(default)"
+}
+
+// hasSetup says whether a run measured its ramp steps' setup as sub-phases (type setup; runs of older versions did
+// not probe during a step's setup at all). Their windows are comparable either way: the step's phase is its window.
+func hasSetup(doc *result.Doc) bool {
+	for _, p := range doc.Phases {
+		if p.Type == result.PhaseTypeSetup {
+			return true
+		}
+	}
+	return false
+}
+
+// isSetup says whether phase is a setup sub-phase of a or b.
+func isSetup(a, b *result.Doc, phase string) bool {
+	for _, doc := range []*result.Doc{a, b} {
+		for _, p := range doc.Phases {
+			if p.Name == phase && p.Type == result.PhaseTypeSetup {
+				return true
+			}
+		}
+	}
+	return false
 }

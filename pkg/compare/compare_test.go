@@ -323,3 +323,42 @@ func TestWriteMarkdownEscapes(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareAcrossSetupSubPhases: a run of a version that did not probe a step's setup compared with one that did
+// (ramp-step-1-setup, type setup): the common phases are compared row by row, the setup's rows are one difference,
+// not one per kind.
+func TestCompareAcrossSetupSubPhases(t *testing.T) {
+	mk := func(id string, setup bool) *Run {
+		res := testResult(id)
+		agg := probe.NewAggregate()
+		ph := phases
+		if setup {
+			t0 := res.Phases[1].Start
+			res.Phases = append(res.Phases[:1], append([]result.Phase{{Name: "ramp-step-1-setup", Type: result.PhaseTypeSetup, Start: t0, End: t0}}, res.Phases[1:]...)...)
+			ph = []string{"baseline", "ramp-step-1-setup", "ramp-step-1"}
+		}
+		for _, p := range ph {
+			for _, k := range kinds {
+				for i := range 30 {
+					agg.Add(probe.Sample{Phase: p, Kind: k, LatencyMS: float64(10 + i), Status: 200, Source: probe.SourceLocal})
+				}
+			}
+		}
+		return &Run{Dir: id, Result: &res, Samples: agg}
+	}
+	old, cur := mk("old", false), mk("new", true)
+	rep := Compare(old, cur, 0.05)
+	if len(rep.Rows) != len(phases)*len(kinds) {
+		t.Errorf("%d rows, want the %d of the common phases: %+v", len(rep.Rows), len(phases)*len(kinds), rep.Rows)
+	}
+	var diffs []string
+	for _, d := range rep.Differences {
+		diffs = append(diffs, d.Field+": "+d.A+" / "+d.B)
+	}
+	if len(diffs) != 1 || !strings.HasPrefix(diffs[0], "ramp step setup: not measured") {
+		t.Errorf("differences %q: want one, the setup", diffs)
+	}
+	if rep = Compare(cur, cur, 0.05); len(rep.Rows) != 3*len(kinds) || !rep.Comparable {
+		t.Errorf("two runs with setup sub-phases compare them too: %d rows, comparable %v", len(rep.Rows), rep.Comparable)
+	}
+}
