@@ -131,11 +131,13 @@ func NewCmdRun(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStr
 
 Phases: a baseline probe; N ramp steps, each adding the chosen stress modes' load in a namespace of its own
 (steps are cumulative) and probing while it runs; teardown (the step namespaces are deleted and awaited); a
-recovery probe. The data-plane objects are created by kube-burner; the control-plane load (modes churn and api)
-comes from the plugin's own open-loop write engine and runs over the step's probe window, so latency is measured
-while it runs. Its writes and their watch notifications are rows churn:* and notify:* (p99 <= 1s and <= 2s); a
-step that got less than 0.95 of the writes it requested is "load not delivered" (client or server named) and
-fails. --max-write-rate and --max-objects-per-step bound what the engines may ask for.
+recovery probe. The data-plane objects are created by kube-burner and waited for; that setup is probed too, as
+the step's sub-phase <step>-setup (reported, not judged: verdicts judge the step's window). The control-plane
+load (modes churn and api) comes from the plugin's own open-loop write engine and runs over the step's probe
+window, so latency is measured while it runs. Its writes and their watch notifications are rows churn:* and
+notify:* (p99 <= 1s and <= 2s); a step that got less than 0.95 of the writes it requested is "load not
+delivered" (client or server named) and fails. --max-write-rate and --max-objects-per-step bound what the
+engines may ask for.
 
 Defaults: 20s windows probed every 200ms, i.e. 100 samples per probe kind and phase, the fewest that support a
 p99 (the kinds are staggered across the interval).
