@@ -157,33 +157,17 @@ func cleanupHollow(ctx context.Context, client kubernetes.Interface, objs []clus
 
 // writePodStartup prints the pod startup section of a run (nothing when it has none).
 func writePodStartup(w io.Writer, doc *result.Doc) error {
-	if doc.Hollow != nil {
-		fmt.Fprintf(w, "\nHOLLOW NODES: %d (kwok %s, taint %s), present in every phase from the baseline on\n", doc.Hollow.Nodes, doc.Hollow.Controller, doc.Hollow.Taint)
+	if line := report.HollowLine(doc.Hollow); line != "" {
+		fmt.Fprintf(w, "\n%s\n", line)
 	}
-	ps := doc.PodStartup
-	if ps == nil || len(ps.Phases) == 0 {
+	rows := report.PodStartupRows(doc.PodStartup)
+	if len(rows) == 0 {
 		return nil
 	}
-	fmt.Fprintf(w, "\nPOD STARTUP (ms; pod-startup = the SLI: created -> all containers started, observed via watch; SLO p99 <= 5s)\n")
-	t := report.NewTable(w, "PHASE", "KIND", "COUNT", "P50", "P90", "P99", "SLO", "SCHED/S MEAN", "SCHED/S MAX", "NOTE")
-	for _, p := range ps.Phases {
-		note := ""
-		if p.ControlPlaneOnly {
-			note = "control-plane only (hollow nodes: no kubelet, no image pull)"
-		}
-		if p.Pending > 0 {
-			note = strings.TrimPrefix(note+fmt.Sprintf("; %d pending %v", p.Pending, p.PendingReasons), "; ")
-		}
-		for _, r := range p.Rows {
-			slo, mean, mx := "", "", ""
-			if r.Kind == "pod-startup" {
-				slo, mean, mx = p.SLO, fmt.Sprintf("%.2f", p.ThroughputMean), fmt.Sprintf("%.2f", p.ThroughputMax)
-			}
-			if err := t.Append([]string{p.Phase, r.Kind, fmt.Sprint(r.Count), fmt.Sprintf("%.0f", r.P50), fmt.Sprintf("%.0f", r.P90),
-				fmt.Sprintf("%.0f", r.P99), slo, mean, mx, note}); err != nil {
-				return err
-			}
-		}
+	fmt.Fprintf(w, "\n%s\n", report.PodStartupTitle)
+	t := report.NewTable(w, report.PodStartupHeader()...)
+	if err := t.Bulk(rows); err != nil {
+		return err
 	}
 	return t.Render()
 }

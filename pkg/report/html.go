@@ -107,6 +107,10 @@ type htmlView struct {
 	Load      htmlTable
 	LoadChart svgChart
 	HasLoad   bool
+	// PodStartup and Hollow: the pod startup section (podstartup.go), shown when the run has pod startup figures or
+	// hollow nodes.
+	PodStartup htmlTable
+	Hollow     string
 }
 
 // WriteHTML writes report.html: one self-contained page (inline CSS and SVG, no scripts, no external
@@ -207,6 +211,7 @@ func WriteHTMLFrom(w io.Writer, doc *result.Doc, src result.SampleSource) error 
 		v.LoadChart, _ = loadChart(doc)
 		v.HasLoad = true
 	}
+	v.PodStartup, v.Hollow = htmlTable{Header: PodStartupHeader(), Rows: PodStartupRows(doc.PodStartup)}, HollowLine(doc.Hollow) // podstartup.go
 	if err := htmlTmpl.Execute(w, v); err != nil {
 		return fmt.Errorf("failed to render report.html: %w", err)
 	}
@@ -608,7 +613,7 @@ svg .p50{fill:#54aeff}svg .p90{fill:#0969da}svg .p99{fill:#0a3069}svg .pmax{fill
 <body>
 <h1>{{.Title}}</h1>
 <p class="muted">kubectl pyrometer report: API server latency under load. Everything on this page is from this run directory's run.json and probe.jsonl.</p>
-<nav>{{range $i, $s := .Sections}}<a href="#s{{$i}}">{{$s}}</a>{{end}}</nav>
+<nav>{{range $i, $s := .Sections}}<a href="#s{{$i}}">{{$s}}</a>{{end}}{{if or .PodStartup.Rows .Hollow}}<a href="#pod-startup">Pod startup</a>{{end}}</nav>
 
 <h2 id="s0">Outcome</h2>
 <p><span class="outcome {{.OutcomeClass}}">{{if .Doc.Outcome.Result}}{{.Doc.Outcome.Result}}{{else}}unknown{{end}}</span></p>
@@ -636,6 +641,11 @@ svg .p50{fill:#54aeff}svg .p90{fill:#0969da}svg .p99{fill:#0a3069}svg .pmax{fill
 
 <h2 id="s4">Verdicts</h2>
 {{template "table" .Verdicts}}
+
+{{if or .PodStartup.Rows .Hollow}}<h2 id="pod-startup">Pod startup</h2>
+{{with .Hollow}}<p>{{.}}</p>{{end}}
+<p class="note">Per step, the run's stress pods followed by an informer (client receive times): pod-startup is the SLI (creation to all containers started, observed via watch; SLO p99 ≤ 5 s, judged with mode density only), pod-schedule creation to bound, pod-run bound to started, pod-startup-server creationTimestamp to startedAt (whole seconds, as kube-burner reports it). SCHED/S: pods bound per second over the step, mean and busiest second. "control-plane only": the pods ran on hollow nodes (no kubelet, no image pull, no sandbox). Latencies in ms.</p>
+{{template "table" .PodStartup}}{{end}}
 
 <h2 id="s5">Recovery</h2>
 <p>{{if .Recovery}}{{.Recovery}}{{else}}<span class="muted">Not measured (no recovery phase, or the run was interrupted).</span>{{end}}</p>
