@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/hollow"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/report"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
@@ -22,8 +25,7 @@ import (
 type HollowFlags struct {
 	HollowNodes    int
 	MaxHollowNodes int
-	PodsPerNode    int    // --hollow-pods-per-node: each hollow node's pod capacity (maxPods)
-	DensityOn      string // --density-on: hollow, real or any ("": hollow with --hollow-nodes, else real)
+	PodsPerNode    int // --hollow-pods-per-node: each hollow node's pod capacity (maxPods)
 }
 
 func defaultHollowFlags() HollowFlags {
@@ -34,7 +36,6 @@ func (h *HollowFlags) addHollowFlags(f *pflag.FlagSet) {
 	f.IntVar(&h.HollowNodes, "hollow-nodes", 0, "Deploy kwok and this many hollow (fake) nodes before the baseline; every phase measures with them, all deleted at the end.")
 	f.IntVar(&h.MaxHollowNodes, "max-hollow-nodes", h.MaxHollowNodes, fmt.Sprintf("Safety limit: most --hollow-nodes (at most %d: one kwok controller).", hollow.MaxNodes))
 	f.IntVar(&h.PodsPerNode, "hollow-pods-per-node", h.PodsPerNode, "Pod capacity (maxPods) of each hollow node.")
-	f.StringVar(&h.DensityOn, "density-on", "", "density: where its pods go: hollow (only the run's hollow nodes), real (never on them) or any (default: hollow with --hollow-nodes, else real).")
 }
 
 // validateHollow checks the hollow flags (no I/O).
@@ -49,27 +50,47 @@ func (h *HollowFlags) validateHollow() error {
 	case h.PodsPerNode < 1 || h.PodsPerNode > 10000:
 		return fmt.Errorf("invalid --hollow-pods-per-node %d: must be between 1 and 10000", h.PodsPerNode)
 	}
-	switch h.DensityOn {
-	case "", run.OnReal:
-	case run.OnHollow, run.OnAny:
-		if h.HollowNodes == 0 {
-			return fmt.Errorf("invalid --density-on %s: needs --hollow-nodes", h.DensityOn)
-		}
-	default:
-		return fmt.Errorf("invalid --density-on %q: must be one of hollow, real, any", h.DensityOn)
-	}
 	return nil
 }
 
-// densityOn is where density's pods go.
-func (h *HollowFlags) densityOn() string {
-	if h.DensityOn != "" {
-		return h.DensityOn
+// OnParameter is the choice parameter of a mode (density's, and any --plugins mode's) saying where its pods go
+// relative to the run's hollow nodes: auto, hollow, real or any (plugins.yaml); set as --<mode>-on or --set
+// <mode>.on=VALUE. auto: hollow with --hollow-nodes, else real.
+const OnParameter = "on"
+
+// placements is, for every selected mode with an `on` parameter, where its pods go (run.OnHollow, OnReal, OnAny;
+// auto resolved).
+func (o *RunOptions) placements() map[string]string {
+	out := map[string]string{}
+	if o.selection == nil {
+		return out
 	}
-	if h.HollowNodes > 0 {
-		return run.OnHollow
+	for _, m := range o.selection.Modes {
+		p := m.Parameter(OnParameter)
+		if p == nil || p.Type != modes.TypeChoice {
+			continue
+		}
+		on := p.Format(o.selection.Settings[m.Name][OnParameter])
+		if on != run.OnHollow && on != run.OnReal && on != run.OnAny { // auto
+			on = run.OnReal
+			if o.HollowNodes > 0 {
+				on = run.OnHollow
+			}
+		}
+		out[m.Name] = on
 	}
-	return run.OnReal
+	return out
+}
+
+// validateOn refuses a mode placed on hollow nodes (on: hollow or any) without --hollow-nodes.
+func (o *RunOptions) validateOn() error {
+	pl := o.placements()
+	for _, m := range slices.Sorted(maps.Keys(pl)) {
+		if on := pl[m]; o.HollowNodes == 0 && (on == run.OnHollow || on == run.OnAny) {
+			return fmt.Errorf("invalid --%s-%s %s: needs --hollow-nodes", m, OnParameter, on)
+		}
+	}
+	return nil
 }
 
 // hollowRequirements is the hollow part of the safety requirements (nil without --hollow-nodes).
@@ -78,8 +99,11 @@ func (o *RunOptions) hollowRequirements() *safety.HollowRequirements {
 		return nil
 	}
 	h := &safety.HollowRequirements{Nodes: o.HollowNodes, Max: o.MaxHollowNodes, RunID: o.RunID, PodsPerNode: o.PodsPerNode}
-	if o.densityOn() == run.OnHollow && o.selection.Settings["density"] != nil {
-		h.OnHollow = []string{"density"}
+	pl := o.placements()
+	for _, m := range slices.Sorted(maps.Keys(pl)) {
+		if pl[m] == run.OnHollow {
+			h.OnHollow = append(h.OnHollow, m)
+		}
 	}
 	return h
 }
@@ -89,7 +113,7 @@ func (o *RunOptions) hollowConfig(cfg *run.Config) {
 	if o.HollowNodes > 0 {
 		cfg.Hollow = &run.HollowConfig{Nodes: o.HollowNodes, PodsPerNode: o.PodsPerNode}
 	}
-	cfg.On = map[string]string{"density": o.densityOn()}
+	cfg.On = o.placements()
 }
 
 // hollowImages is kwok's image when the run deploys it (for image-map.txt).

@@ -19,8 +19,6 @@ func TestValidateHollowNamesTheFlag(t *testing.T) {
 		{func(h *HollowFlags) { h.HollowNodes, h.MaxHollowNodes = 20, 10 }, "invalid --hollow-nodes 20: above --max-hollow-nodes 10"},
 		{func(h *HollowFlags) { h.MaxHollowNodes = 2000 }, "invalid --max-hollow-nodes 2000: must be between 1 and 1000"},
 		{func(h *HollowFlags) { h.PodsPerNode = 0 }, "invalid --hollow-pods-per-node 0"},
-		{func(h *HollowFlags) { h.DensityOn = "hollow" }, "invalid --density-on hollow: needs --hollow-nodes"},
-		{func(h *HollowFlags) { h.DensityOn, h.HollowNodes = "somewhere", 3 }, `invalid --density-on "somewhere": must be one of hollow, real, any`},
 	} {
 		h := defaultHollowFlags()
 		tc.mod(&h)
@@ -29,13 +27,40 @@ func TestValidateHollowNamesTheFlag(t *testing.T) {
 			t.Errorf("%+v: err = %v, want %q", h, err, tc.want)
 		}
 	}
-	h := defaultHollowFlags()
-	if err := h.validateHollow(); err != nil || h.densityOn() != "real" {
-		t.Errorf("defaults: %v, on %s", err, h.densityOn())
+}
+
+// TestDensityOnIsAModeSetting: `on` is a choice parameter of mode density (plugins.yaml), set with --density-on or
+// --set density.on=...: auto is hollow with --hollow-nodes, else real; hollow or any without --hollow-nodes is
+// refused naming the flag; a value outside the choice is refused by the catalogue, naming the values.
+func TestDensityOnIsAModeSetting(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // placement, or the error
+	}{
+		{[]string{"--modes", "density"}, "real"},
+		{[]string{"--modes", "density", "--hollow-nodes", "50"}, "hollow"},
+		{[]string{"--modes", "density", "--hollow-nodes", "50", "--density-on", "real"}, "real"},
+		{[]string{"--modes", "density", "--hollow-nodes", "50", "--set", "density.on=any"}, "any"},
+		{[]string{"--modes", "density", "--density-on", "hollow"}, "invalid --density-on hollow: needs --hollow-nodes"},
+		{[]string{"--modes", "density", "--set", "density.on=any"}, "invalid --density-on any: needs --hollow-nodes"},
+	} {
+		o, _ := completedRun(t, tc.args...)
+		got := o.placements()["density"]
+		if err := o.validateOn(); err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("%v: %q, want %q", tc.args, got, tc.want)
+		}
 	}
-	h.HollowNodes = 50
-	if err := h.validateHollow(); err != nil || h.densityOn() != "hollow" {
-		t.Errorf("--hollow-nodes 50: %v, on %s", err, h.densityOn())
+	o, _ := completedRun(t, "--modes", "cpu")
+	if pl := o.placements(); len(pl) != 0 {
+		t.Errorf("a mode without an `on` parameter has no placement: %v", pl)
+	}
+	code, out, errOut := runAgainst(t, &fakeAPI{}, "run", "--modes", "density", "--hollow-nodes", "3", "--density-on", "somewhere")
+	if code == 0 || out != "" || !strings.Contains(errOut, "--density-on") || !strings.Contains(errOut, "auto, hollow, real, any") ||
+		strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+		t.Errorf("a value outside the choice: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
 

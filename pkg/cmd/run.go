@@ -33,7 +33,7 @@ import (
 type RunOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	ProbeFlags
-	HollowFlags     // --hollow-nodes, --max-hollow-nodes, --density-on (hollow.go)
+	HollowFlags     // --hollow-nodes, --max-hollow-nodes, --hollow-pods-per-node (hollow.go)
 	Modes           string
 	Steps           int
 	Baseline        time.Duration
@@ -173,10 +173,10 @@ tls-server-name, credentials, impersonation) and --request-timeout.
 
 Hollow nodes: --hollow-nodes N deploys kwok and N fake nodes (tainted per run) before the baseline, so every phase
 measures the control plane with them; all deleted at the end (also on Ctrl-C). Mode density creates pause pods at
---density-qps, on the hollow nodes by default (--density-on hollow|real|any). Every data-plane mode's pods get pod
-startup rows per step (pod-startup = the SLI, its SLO p99 <= 5s judged with mode density; pod-schedule, pod-run;
-"control-plane only" on hollow nodes) and the scheduling throughput; pods Pending for maxPods or sandbox (pod CIDR,
-CNI) failures stop the ramp.
+--density-qps, on the hollow nodes by default (its setting on: --density-on auto|hollow|real|any). Every
+data-plane mode's pods get pod startup rows per step (pod-startup = the SLI, its SLO p99 <= 5s judged with mode
+density; pod-schedule, pod-run; "control-plane only" on hollow nodes) and the scheduling throughput; pods Pending
+for maxPods or sandbox (pod CIDR, CNI) failures stop the ramp.
 
 At a terminal, -i asks for everything (-c: the modes, their settings and the monitor; -r: where to pull each
 image from and the pull secrets), shows the summary and the safety plan, and asks before anything is created;
@@ -450,6 +450,9 @@ func (o *RunOptions) Validate() error {
 		return fmt.Errorf("invalid --max-write-rate %v: must be a number of writes per second above 0", o.Limits.MaxWriteRate)
 	}
 	if err := o.validateHollow(); err != nil {
+		return err
+	}
+	if err := o.validateOn(); err != nil { // --density-on (hollow.go)
 		return err
 	}
 	if err := o.checkTerminal(); err != nil {
