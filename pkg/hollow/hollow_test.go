@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"regexp"
@@ -580,5 +581,39 @@ func TestUsage(t *testing.T) {
 	u, err := h.Usage(ctx)
 	if err != nil || u.CPUSeconds != 1.25 || u.RSSBytes != 60817408 || u.Pod != "kwok-x" || path != "kwok-x:10247/metrics" {
 		t.Errorf("Usage = %+v, %v (path %s)", u, err, path)
+	}
+}
+
+// TestDeletePodsOnHollowNodesByCollection: several pods of the run on one hollow node go with one DeleteCollection
+// (label and field selector, grace 0), not one request each; what it leaves (here: the fake clientset ignores
+// DeleteCollection) is deleted one by one; pods on other nodes stay.
+func TestDeletePodsOnHollowNodesByCollection(t *testing.T) {
+	ctx := context.Background()
+	var objs []runtime.Object
+	for i := range 3 {
+		objs = append(objs, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("p%d", i), Namespace: "ns", Labels: cluster.Labels("abcd1234", "density")},
+			Spec: corev1.PodSpec{NodeName: "pyrometer-hollow-abcd1234-0"}})
+	}
+	objs = append(objs, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "real", Namespace: "ns", Labels: cluster.Labels("abcd1234", "density")},
+		Spec: corev1.PodSpec{NodeName: "vm"}})
+	c := fake.NewClientset(objs...)
+	if err := deletePodsOn(ctx, c, "abcd1234", map[string]bool{"pyrometer-hollow-abcd1234-0": true}); err != nil {
+		t.Fatal(err)
+	}
+	collections := 0
+	for _, a := range c.Actions() {
+		if d, ok := a.(k8stesting.DeleteCollectionAction); ok && a.GetVerb() == "delete-collection" {
+			collections++
+			if fs := d.GetListRestrictions().Fields.String(); fs != "spec.nodeName=pyrometer-hollow-abcd1234-0" || d.GetNamespace() != "ns" {
+				t.Errorf("DeleteCollection in %q with fields %q", d.GetNamespace(), fs)
+			}
+		}
+	}
+	if collections != 1 {
+		t.Errorf("%d DeleteCollections, want 1 (one node, one namespace)", collections)
+	}
+	pods, _ := c.CoreV1().Pods("ns").List(ctx, metav1.ListOptions{})
+	if len(pods.Items) != 1 || pods.Items[0].Name != "real" {
+		t.Errorf("pods left: %v, want only the one on the real node", pods.Items)
 	}
 }
