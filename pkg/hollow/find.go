@@ -160,7 +160,7 @@ func deletePodsOn(ctx context.Context, c kubernetes.Interface, runID string, nod
 		}
 		var out []corev1.Pod
 		for _, p := range pods.Items {
-			if nodes[p.Spec.NodeName] && p.DeletionTimestamp == nil {
+			if nodes[p.Spec.NodeName] { // terminating ones too: no kubelet finishes them (kwok would, slowly)
 				out = append(out, p)
 			}
 		}
