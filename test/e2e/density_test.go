@@ -234,6 +234,28 @@ func TestDensityOnHollowNodes(t *testing.T) {
 	if i := strings.Index(r.stdout, "HOLLOW NODES"); i >= 0 {
 		t.Logf("%s", r.stdout[i:])
 	}
+	// report.html has the pod startup section; each step's setup (kube-burner creating the 200 pods at 20/s and
+	// waiting for them) was probed as its own sub-phase
+	html, err := os.ReadFile(filepath.Join(dir, "out", "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<h2 id="pod-startup">Pod startup</h2>`, "HOLLOW NODES: 50", "<td>pod-startup</td>", "control-plane only"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	for _, step := range []string{"ramp-step-1-setup", "ramp-step-2-setup"} {
+		n := 0
+		for _, s := range d.Stats {
+			if s.Phase == step && s.Kind == "all" {
+				n = s.Count
+			}
+		}
+		if n == 0 {
+			t.Errorf("no probe samples in %s: the step's setup must be measured", step)
+		}
+	}
 	assertNoHollowLeft(t, id)
 }
 
