@@ -184,6 +184,19 @@ func writePodStartup(w io.Writer, doc *result.Doc) error {
 	if line := report.HollowLine(doc.Hollow); line != "" {
 		fmt.Fprintf(w, "\n%s\n", line)
 	}
+	if rows := report.KwokTrafficRows(doc.Hollow); len(rows) > 0 {
+		fmt.Fprintf(w, "\n%s\n", report.KwokTrafficTitle)
+		t := report.NewTable(w, report.KwokTrafficHeader()...)
+		if err := t.Bulk(rows); err != nil {
+			return err
+		}
+		if err := t.Render(); err != nil {
+			return err
+		}
+	}
+	for _, n := range report.KwokTrafficNotes(doc.Hollow) {
+		fmt.Fprintln(w, n)
+	}
 	rows := report.PodStartupRows(doc.PodStartup)
 	if len(rows) == 0 {
 		return nil

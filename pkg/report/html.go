@@ -111,6 +111,9 @@ type htmlView struct {
 	// hollow nodes.
 	PodStartup htmlTable
 	Hollow     string
+	// Kwok and KwokNotes: kwok's own traffic with hollow nodes (podstartup.go).
+	Kwok      htmlTable
+	KwokNotes []string
 }
 
 // WriteHTML writes report.html: one self-contained page (inline CSS and SVG, no scripts, no external
@@ -212,6 +215,7 @@ func WriteHTMLFrom(w io.Writer, doc *result.Doc, src result.SampleSource) error 
 		v.HasLoad = true
 	}
 	v.PodStartup, v.Hollow = htmlTable{Header: PodStartupHeader(), Rows: PodStartupRows(doc.PodStartup)}, HollowLine(doc.Hollow) // podstartup.go
+	v.Kwok, v.KwokNotes = htmlTable{Header: KwokTrafficHeader(), Rows: KwokTrafficRows(doc.Hollow)}, KwokTrafficNotes(doc.Hollow)
 	if err := htmlTmpl.Execute(w, v); err != nil {
 		return fmt.Errorf("failed to render report.html: %w", err)
 	}
@@ -644,6 +648,9 @@ svg .p50{fill:#54aeff}svg .p90{fill:#0969da}svg .p99{fill:#0a3069}svg .pmax{fill
 
 {{if or .PodStartup.Rows .Hollow}}<h2 id="pod-startup">Pod startup</h2>
 {{with .Hollow}}<p>{{.}}</p>{{end}}
+{{if .Kwok.Rows}}<h3>kwok's own traffic</h3>
+<p class="note">kwok's writes for the hollow nodes per phase: MODIFIED events of the run's Leases (renewals; only kwok renews them) and Nodes (kwok's status heartbeats) seen by watches of the plugin, per whole second; not the apiserver's own account, which has no per-client figure (SERVER LEASE PUTS is its count of lease writes from every client). kwok's pod status writes and reads are not counted.</p>
+{{template "table" .Kwok}}{{end}}{{with .KwokNotes}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <p class="note">Per step, the run's stress pods followed by an informer (client receive times): pod-startup is the SLI (creation to all containers started, observed via watch; SLO p99 ≤ 5 s, judged with mode density only), pod-schedule creation to bound, pod-run bound to started, pod-startup-server creationTimestamp to startedAt (whole seconds, as kube-burner reports it). SCHED/S: pods bound per second over the step, mean and busiest second. "control-plane only": the pods ran on hollow nodes (no kubelet, no image pull, no sandbox). Latencies in ms.</p>
 {{template "table" .PodStartup}}{{end}}
 

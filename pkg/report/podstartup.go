@@ -50,3 +50,55 @@ func HollowLine(h *result.Hollow) string {
 	}
 	return fmt.Sprintf("HOLLOW NODES: %d (kwok %s, taint %s), present in every phase from the baseline on", h.Nodes, h.Controller, h.Taint)
 }
+
+// KwokTrafficTitle heads the table of kwok's own traffic (text and report.html).
+const KwokTrafficTitle = "KWOK TRAFFIC (kwok's writes for the hollow nodes, seen by watches of this process; SERVER LEASE PUTS: the apiserver's count from every client)"
+
+// KwokTrafficHeader and KwokTrafficRows are the table of kwok's writes per phase (run.json hollow.traffic).
+func KwokTrafficHeader() []string {
+	return []string{"PHASE", "SECONDS", "LEASE RENEWALS", "NODE UPDATES", "WRITES/S", "SERVER LEASE PUTS"}
+}
+
+// KwokTrafficRows: see KwokTrafficHeader; nil without figures.
+func KwokTrafficRows(h *result.Hollow) [][]string {
+	if h == nil || h.Traffic == nil {
+		return nil
+	}
+	var rows [][]string
+	for _, p := range h.Traffic.Phases {
+		server := "-"
+		if p.ServerLeaseWrites >= 0 {
+			server = fmt.Sprint(p.ServerLeaseWrites)
+		}
+		rows = append(rows, []string{p.Phase, fmt.Sprintf("%.0f", p.Seconds), fmt.Sprint(p.LeaseRenewals), fmt.Sprint(p.NodeUpdates),
+			fmt.Sprintf("%.2f", p.WritesPerSecond), server})
+	}
+	return rows
+}
+
+// KwokTrafficNotes are the lines under the table: the FlowSchema of each kind of kwok's requests (or why unknown)
+// and the traffic's note.
+func KwokTrafficNotes(h *result.Hollow) []string {
+	if h == nil || h.Traffic == nil {
+		return nil
+	}
+	t := h.Traffic
+	var out []string
+	for _, m := range t.FlowSchemas {
+		switch {
+		case m.FlowSchema == "":
+			out = append(out, fmt.Sprintf("kwok's %s requests match no FlowSchema (the apiserver then uses catch-all)", m.Request))
+		case m.Dedicated:
+			out = append(out, fmt.Sprintf("kwok's %s requests: FlowSchema %s (names kwok's ServiceAccount), priority level %s", m.Request, m.FlowSchema, m.PriorityLevel))
+		default:
+			out = append(out, fmt.Sprintf("kwok's %s requests: FlowSchema %s, priority level %s (no FlowSchema of its own)", m.Request, m.FlowSchema, m.PriorityLevel))
+		}
+	}
+	if t.FlowSchemaNote != "" {
+		out = append(out, "kwok's FlowSchema unknown: "+t.FlowSchemaNote)
+	}
+	if t.Note != "" {
+		out = append(out, t.Note)
+	}
+	return out
+}

@@ -158,6 +158,7 @@ func (r *Runner) finish(interrupted bool) {
 	r.res.Samples = r.sampleFile()
 	stats := r.tagStats()
 	stats = r.podStartupRows(r.pods, stats) // pod-startup rows (density.go), judged by podStartupOutcome
+	r.kwokTrafficRows()                     // hollow.traffic: kwok's own writes per phase (kwoktraffic.go)
 	r.res.Stats = stats
 	// Verdicts on the local probe (the in-cluster rows are reported beside them); no local samples -> in-cluster.
 	base := "baseline"

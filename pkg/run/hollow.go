@@ -67,6 +67,7 @@ func (r *Runner) teardownHollow() {
 	if r.hollow == nil {
 		return
 	}
+	r.stopKwokTraffic() // their deletion is not kwok's traffic (kwoktraffic.go)
 	r.logf("cleanup: deleting the %d hollow node(s), their leases and kwok (at most %v)", len(r.hollow.Nodes()), r.cfg.TeardownTimeout)
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.TeardownTimeout+30*time.Second)
 	defer cancel()

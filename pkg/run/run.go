@@ -115,6 +115,7 @@ type Runner struct {
 	serverMark func(phase string)
 
 	hollow *hollow.Hollow // --hollow-nodes: deployed before the baseline, torn down by finalCleanup
+	kwok   *kwokTraffic   // kwok's own API traffic with --hollow-nodes (kwoktraffic.go)
 	pods   *podWatch      // pod startup of the run's stress pods (nil without data-plane modes)
 }
 
@@ -227,6 +228,7 @@ func (r *Runner) execute(ctx context.Context) (interrupted bool) {
 		r.fail("setup", err.Error())
 		return ctx.Err() != nil
 	}
+	r.startKwokTraffic(ctx)       // kwok's own writes and FlowSchema (kwoktraffic.go)
 	r.pods = r.startPodWatch(ctx) // pod startup of the stress pods (density.go); stopped by finish
 	local := r.cfg.ProbeFrom != "cluster"
 	if r.cfg.ProbeFrom != "local" {
