@@ -30,7 +30,20 @@ func densityImages(t *testing.T) string {
 // podStartupDoc is run.json's part this file reads.
 type podStartupDoc struct {
 	Hollow *struct {
-		Nodes int
+		Nodes   int
+		Traffic *struct {
+			Method string
+			Note   string
+			Phases []struct {
+				Phase                                         string
+				Seconds                                       float64
+				LeaseRenewals, NodeUpdates, ServerLeaseWrites int
+			}
+			FlowSchemas []struct {
+				Request, FlowSchema, PriorityLevel string
+			}
+			FlowSchemaNote string
+		}
 	}
 	PodStartup *struct {
 		Phases []struct {
@@ -193,6 +206,26 @@ func TestDensityOnHollowNodes(t *testing.T) {
 	}
 	if d.PodStartup == nil {
 		t.Fatalf("run.json has no podStartup section\n%s", r.stdout)
+	}
+	// kwok's own traffic: 50 leases renewed every 10 s, i.e. about 5 renewals/s, in every phase; the apiserver counted
+	// about as many lease writes (every client's; its phase boundaries are not whole seconds); the FlowSchema is named
+	if tr := d.Hollow.Traffic; tr == nil || tr.Method == "" || len(tr.Phases) == 0 {
+		t.Errorf("run.json hollow.traffic: %+v", d.Hollow.Traffic)
+	} else {
+		for _, p := range tr.Phases {
+			t.Logf("kwok traffic %s: %+v", p.Phase, p)
+			if p.Phase == "baseline" || p.Phase == "ramp-step-1" {
+				if p.Seconds < 1 || p.LeaseRenewals < int(p.Seconds)*50/10/2 || p.ServerLeaseWrites < p.LeaseRenewals*8/10 {
+					t.Errorf("%s: %d lease renewals in %.0fs (want about 5/s), server lease writes %d", p.Phase, p.LeaseRenewals, p.Seconds, p.ServerLeaseWrites)
+				}
+			}
+		}
+		if len(tr.FlowSchemas) == 0 || tr.FlowSchemas[0].FlowSchema == "" || tr.FlowSchemas[0].PriorityLevel == "" {
+			t.Errorf("kwok's FlowSchema not named: %+v %s", tr.FlowSchemas, tr.FlowSchemaNote)
+		}
+		if len(tr.FlowSchemas) > 0 && (!strings.Contains(r.stdout, "KWOK TRAFFIC") || !strings.Contains(r.stdout, "FlowSchema "+tr.FlowSchemas[0].FlowSchema)) {
+			t.Errorf("terminal output lacks kwok's traffic and FlowSchema:\n%s", r.stdout)
+		}
 	}
 	steps := map[string]bool{}
 	for _, p := range d.PodStartup.Phases {
