@@ -372,3 +372,14 @@ func waitGone(ctx context.Context, c kubernetes.Interface, objs []cluster.Object
 	}
 	return nil
 }
+
+// DeletePods deletes, with grace period 0, the run's pods bound to its hollow nodes (no kubelet finishes them;
+// kwok would, at its own pace: minutes for thousands). The run's teardown calls it before deleting the step
+// namespaces, so that their deletion does not wait for kwok.
+func (h *Hollow) DeletePods(ctx context.Context) error {
+	nodes := map[string]bool{}
+	for _, n := range h.names {
+		nodes[n] = true
+	}
+	return deletePodsOn(ctx, h.c, h.opts.RunID, nodes)
+}

@@ -80,6 +80,17 @@ func (r *Runner) teardownHollow() {
 	r.hollow = nil
 }
 
+// deleteHollowPods deletes the run's pods on its hollow nodes at once (grace period 0) before the step namespaces
+// are deleted: their deletion would otherwise wait for kwok to finish each pod (minutes for thousands).
+func (r *Runner) deleteHollowPods(ctx context.Context) {
+	if r.hollow == nil {
+		return
+	}
+	if err := r.hollow.DeletePods(ctx); err != nil {
+		r.note("teardown: " + err.Error())
+	}
+}
+
 // hollowPlacement is where a mode with `on` puts its pods on this run's hollow nodes (nil without hollow nodes).
 func (r *Runner) hollowPlacement() *modes.Placement {
 	if r.cfg.Hollow == nil || r.cfg.Hollow.Nodes == 0 {

@@ -506,7 +506,8 @@ func (r *Runner) teardown() result.Phase {
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.TeardownTimeout+30*time.Second)
 	defer cancel()
 	r.recordEvents(ctx)
-	r.cleanupLoads(ctx) // the engines' objects, by label (churn.go)
+	r.cleanupLoads(ctx)     // the engines' objects, by label (churn.go)
+	r.deleteHollowPods(ctx) // pods on hollow nodes, which no kubelet finishes (hollow.go)
 	objs, err := cluster.Find(ctx, r.env.Client, r.env.RunID)
 	var stressNS []cluster.Object
 	for _, o := range objs {
