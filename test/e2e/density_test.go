@@ -207,18 +207,19 @@ func TestDensityOnHollowNodes(t *testing.T) {
 	if d.PodStartup == nil {
 		t.Fatalf("run.json has no podStartup section\n%s", r.stdout)
 	}
-	// kwok's own traffic: 50 leases renewed every 10 s, i.e. about 5 renewals/s, in every phase; the apiserver counted
-	// about as many lease writes (every client's; its phase boundaries are not whole seconds); the FlowSchema is named
+	// kwok's own traffic: 50 leases renewed every 10 s (all at once: the nodes were created together, so a short
+	// phase may hold none), i.e. about 50 renewals per 10 s over the run; the apiserver counted about as many lease
+	// writes (every client's; its phase boundaries are not whole seconds); the FlowSchema is named
 	if tr := d.Hollow.Traffic; tr == nil || tr.Method == "" || len(tr.Phases) == 0 {
 		t.Errorf("run.json hollow.traffic: %+v", d.Hollow.Traffic)
 	} else {
+		secs, renewals, server := 0.0, 0, 0
 		for _, p := range tr.Phases {
 			t.Logf("kwok traffic %s: %+v", p.Phase, p)
-			if p.Phase == "baseline" || p.Phase == "ramp-step-1" {
-				if p.Seconds < 1 || p.LeaseRenewals < int(p.Seconds)*50/10/2 || p.ServerLeaseWrites < p.LeaseRenewals*8/10 {
-					t.Errorf("%s: %d lease renewals in %.0fs (want about 5/s), server lease writes %d", p.Phase, p.LeaseRenewals, p.Seconds, p.ServerLeaseWrites)
-				}
-			}
+			secs, renewals, server = secs+p.Seconds, renewals+p.LeaseRenewals, server+p.ServerLeaseWrites
+		}
+		if want := 50 * (int(secs)/10 - 1); secs < 20 || renewals < want || server < renewals*8/10 {
+			t.Errorf("%d lease renewals in %.0fs (want >= %d: 50 every 10 s), the apiserver counted %d lease writes", renewals, secs, want, server)
 		}
 		if len(tr.FlowSchemas) == 0 || tr.FlowSchemas[0].FlowSchema == "" || tr.FlowSchemas[0].PriorityLevel == "" {
 			t.Errorf("kwok's FlowSchema not named: %+v %s", tr.FlowSchemas, tr.FlowSchemaNote)
