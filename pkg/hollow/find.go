@@ -196,17 +196,23 @@ func deletePodsOn(ctx context.Context, c kubernetes.Interface, runID string, nod
 		}
 	}
 	var mu sync.Mutex
-	var errs []error
+	var first error
+	failed := 0
 	_ = parallel(ctx, pods, func(ctx context.Context, p corev1.Pod) error {
 		err := c.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, grace)
 		if err != nil && !apierrors.IsNotFound(err) {
 			mu.Lock()
-			errs = append(errs, fmt.Errorf("failed to delete pod %s/%s on hollow node %s: %w", p.Namespace, p.Name, p.Spec.NodeName, err))
+			if failed++; first == nil {
+				first = fmt.Errorf("failed to delete pod %s/%s on hollow node %s: %w", p.Namespace, p.Name, p.Spec.NodeName, err)
+			}
 			mu.Unlock()
 		}
 		return nil // go on with the others
 	})
-	return errors.Join(errs...)
+	if failed > 1 { // one line, not thousands
+		return fmt.Errorf("%d pods on hollow nodes not deleted; the first: %w", failed, first)
+	}
+	return first
 }
 
 // deleteAll deletes the objects of objs that sel selects, in parallel, and sets their Status.
