@@ -321,6 +321,7 @@ func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe
 			ph.Status = result.StatusAborted
 		}
 		r.fail(name, reason)
+		setup.failed(&ph) // a step that fails in its setup ends it; its window is empty (setup.go)
 		return ph, false
 	}
 	ns := cluster.StepNamespace(r.env.RunID, i)
@@ -345,6 +346,7 @@ func (r *Runner) rampStep(ctx context.Context, i int, name string, prober *probe
 			ph.Status = result.StatusAborted
 		}
 		r.fail(name, reason)
+		setup.failed(&ph)
 		return ph, false
 	}
 	ready, spread := r.cfg.Selection.StepJobs(modes.StepOptions{Step: i, Namespace: ns, Window: window,

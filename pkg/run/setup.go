@@ -103,8 +103,22 @@ func (s *setupProbe) end(status, errMsg string) time.Time {
 	return s.ph.End
 }
 
-// finish ends the setup when the step ended during it (a failure, the breaker, Ctrl-C), with the step's status and
-// error; it does nothing when end was called (the setup completed).
+// failed ends the setup of a step that failed (with the step's status and error when it failed during the setup)
+// and makes the step's phase its window: it starts when the setup ended, empty when the step failed in its setup,
+// so that the two phases never overlap.
+func (s *setupProbe) failed(step *result.Phase) {
+	if s == nil {
+		return
+	}
+	end := s.end(step.Status, step.Error)
+	step.Start = end
+	if step.End.Before(end) {
+		step.End = end
+	}
+}
+
+// finish ends the setup when the step ended during it without failed (a panic), as aborted; it does nothing when
+// end was called.
 func (s *setupProbe) finish(step *result.Phase) {
 	if s == nil {
 		return

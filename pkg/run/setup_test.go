@@ -72,7 +72,8 @@ func TestRunProbesStepSetup(t *testing.T) {
 }
 
 // TestStepFailingInSetupEndsSetup: a step whose kube-burner part fails ends its setup sub-phase with the failure;
-// the run's outcome names the step once (the setup's failure is its step's).
+// the step's phase (its window) is empty, after the setup (no overlap); the run's outcome names the step once (the
+// setup's failure is its step's).
 func TestStepFailingInSetupEndsSetup(t *testing.T) {
 	fb := &fakeBurner{hold: time.Hour}
 	r, _, _ := testRunner(t, "cpu", fb)
@@ -86,6 +87,9 @@ func TestStepFailingInSetupEndsSetup(t *testing.T) {
 	if len(r.res.Phases) != 1 || r.res.Phases[0].Name != "ramp-step-1-setup" || r.res.Phases[0].Status != result.StatusAborted ||
 		r.res.Phases[0].Error != ph.Error {
 		t.Fatalf("setup sub-phase: %+v", r.res.Phases)
+	}
+	if st := r.res.Phases[0]; !ph.Start.Equal(st.End) || ph.End.Before(ph.Start) || st.Elapsed() < 150*time.Millisecond {
+		t.Errorf("setup %v..%v, step %v..%v: the step's window must be empty and start where the setup ended", st.Start, st.End, ph.Start, ph.End)
 	}
 	out := result.Decide(append(r.res.Phases, ph), []result.Verdict{{Pass: true}}, false)
 	if len(out.Reasons) != 1 || !strings.Contains(out.Reasons[0], "phase ramp-step-1:") {

@@ -61,8 +61,22 @@ func TestBreakerStopsUnschedulableRamp(t *testing.T) {
 	if step1 == nil || step1.Status != "fail" || !strings.Contains(step1.Error, "breaker: pod ") || !strings.Contains(step1.Error, "unschedulable") {
 		t.Fatalf("ramp-step-1 must fail on the breaker's unschedulable check: %+v", d.Phases)
 	}
-	// grace 15 s + check every 2 s: well within 30 s of the first unschedulable pod (created right at step start)
-	if took := step1.End.Sub(step1.Start); took > 45*time.Second {
+	// grace 15 s + check every 2 s: well within 30 s of the first unschedulable pod (created right at step start).
+	// The step starts with its setup sub-phase (kube-burner creating the pod), where the breaker stopped it: the
+	// setup ends with the failure and the step's window is empty.
+	var setup1 *struct {
+		Name, Status, Error string
+		Start, End          time.Time
+	}
+	for i := range d.Phases {
+		if d.Phases[i].Name == "ramp-step-1-setup" {
+			setup1 = &d.Phases[i]
+		}
+	}
+	if setup1 == nil || setup1.Status != "fail" || setup1.Error != step1.Error || setup1.End.After(step1.Start) {
+		t.Fatalf("ramp-step-1-setup must end with the step's failure, before its (empty) window: %+v", d.Phases)
+	}
+	if took := step1.End.Sub(setup1.Start); took > 45*time.Second {
 		t.Errorf("breaker took %v from step start (scheduling a pod takes a moment; want the stop within ~30 s of it)", took)
 	}
 	for _, p := range d.Phases {
