@@ -206,10 +206,13 @@ func Delete(ctx context.Context, c kubernetes.Interface, objs []Object, waitFor 
 	}
 	wctx, cancel := context.WithTimeout(ctx, waitFor)
 	defer cancel()
+	// remaining is what the last complete pass found present; a pass cut short by an error (or by the deadline)
+	// leaves it as it was and keeps the error, so that the message never says "0 object(s) still present".
 	var remaining []string
+	var lastErr error
 	unverified := map[int]bool{}
 	err := wait.PollUntilContextCancel(wctx, time.Second, true, func(ctx context.Context) (bool, error) {
-		remaining = remaining[:0]
+		var present []string
 		for i, o := range out {
 			if unverified[i] {
 				continue
@@ -220,12 +223,14 @@ func Delete(ctx context.Context, c kubernetes.Interface, objs []Object, waitFor 
 				continue
 			}
 			if err != nil {
+				lastErr = fmt.Errorf("%s %s: %w", o.Kind, qualified(o), err)
 				return false, nil // transient: retry until the deadline
 			}
 			if !gone {
-				remaining = append(remaining, o.Kind+" "+qualified(o))
+				present = append(present, o.Kind+" "+qualified(o))
 			}
 		}
+		remaining, lastErr = present, nil
 		return len(remaining) == 0, nil
 	})
 	for i := range unverified {
@@ -238,6 +243,9 @@ func Delete(ctx context.Context, c kubernetes.Interface, objs []Object, waitFor 
 					out[i].Status = "still terminating"
 				}
 			}
+		}
+		if len(remaining) == 0 && lastErr != nil {
+			return out, fmt.Errorf("could not confirm within %v that the deleted objects are gone: %w", waitFor, lastErr)
 		}
 		return out, fmt.Errorf("%d object(s) still present after %v: %v", len(remaining), waitFor, remaining)
 	}

@@ -199,3 +199,29 @@ func TestRunsGroupsByRun(t *testing.T) {
 		t.Errorf("owner from the namespace, age from the oldest object: %+v", got[1])
 	}
 }
+
+// TestDeleteWaitNeverSaysZeroPresent: when the wait ends with a pass cut short (a transient error, or the deadline
+// interrupting a get), the error names what was last seen present or the error, never "0 object(s) still present
+// ...: []" (what the old code said of a namespace still terminating).
+func TestDeleteWaitNeverSaysZeroPresent(t *testing.T) {
+	t.Run("transient error", func(t *testing.T) {
+		c := fake.NewClientset(&corev1.Namespace{ObjectMeta: meta("", "pyrometer-aaaa-step-1", "aaaa")})
+		c.PrependReactor("get", "namespaces", func(k8stesting.Action) (bool, runtime.Object, error) {
+			return true, nil, apierrors.NewServiceUnavailable("etcd is slow")
+		})
+		_, err := Delete(context.Background(), c, []Object{{Kind: "Namespace", Name: "pyrometer-aaaa-step-1"}}, 1500*time.Millisecond)
+		if err == nil || strings.Contains(err.Error(), "0 object(s)") || !strings.Contains(err.Error(), "etcd is slow") {
+			t.Errorf("err = %v, want the error that kept the deletion unconfirmed", err)
+		}
+	})
+	t.Run("still terminating", func(t *testing.T) {
+		c := fake.NewClientset(&corev1.Namespace{ObjectMeta: meta("", "pyrometer-aaaa-step-1", "aaaa")})
+		c.PrependReactor("delete", "namespaces", func(k8stesting.Action) (bool, runtime.Object, error) {
+			return true, nil, nil // accepted, but the namespace stays (terminating)
+		})
+		_, err := Delete(context.Background(), c, []Object{{Kind: "Namespace", Name: "pyrometer-aaaa-step-1"}}, 1500*time.Millisecond)
+		if err == nil || !strings.Contains(err.Error(), "1 object(s) still present") || !strings.Contains(err.Error(), "Namespace pyrometer-aaaa-step-1") {
+			t.Errorf("err = %v, want the terminating namespace named", err)
+		}
+	})
+}
