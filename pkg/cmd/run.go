@@ -34,6 +34,7 @@ type RunOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	ProbeFlags
 	HollowFlags     // --hollow-nodes, --max-hollow-nodes, --density-on (hollow.go)
+	WorkerFlags     // --load-from, --workers, --max-workers (workers.go)
 	Modes           string
 	Steps           int
 	Baseline        time.Duration
@@ -116,7 +117,7 @@ func newRunOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 	return &RunOptions{configFlags: cf, Modes: "cpu,mem", Steps: 2, Baseline: DefaultWindow, StepDuration: DefaultWindow,
 		Recovery: DefaultWindow, StepTimeout: 3 * time.Minute, TeardownTimeout: 3 * time.Minute, QPS: 50, Burst: 100,
 		Output: "table", Limits: safety.DefaultLimits(), modeFlags: map[string]*modes.Override{}, IOStreams: streams,
-		HollowFlags: defaultHollowFlags()}
+		HollowFlags: defaultHollowFlags(), WorkerFlags: defaultWorkerFlags()}
 }
 
 // NewCmdRun returns "kubectl pyrometer run". Its --<mode>-<parameter> flags and the mode list of its help come from
@@ -277,6 +278,7 @@ func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Profile, "profile", "", "Settings profile under --config and flags: small, large (safer steps, longer windows, tighter limits), or a file.")
 	f.BoolVar(&o.PrintConfig, "print-config", false, "Print the resolved configuration (usable as --config) and exit.")
 	o.addHollowFlags(f)
+	o.addWorkerFlags(f)
 }
 
 // addModeFlags adds the generated --<mode>-<parameter> flags of the built-in modes' parameters (none when the
@@ -450,6 +452,9 @@ func (o *RunOptions) Validate() error {
 	if err := o.validateHollow(); err != nil {
 		return err
 	}
+	if err := o.validateWorkers(o.hasEngineModes(), o.Image); err != nil {
+		return err
+	}
 	if err := o.checkTerminal(); err != nil {
 		return err
 	}
@@ -505,6 +510,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		cfg.Monitor = o.MonitorInterval
 	}
 	o.hollowConfig(&cfg)
+	cfg.Workers = o.workersConfig()
 	if o.answers != nil {
 		if cfg.Interactive, err = result.RawJSON(o.answers); err != nil {
 			return err
@@ -609,7 +615,7 @@ func (o *RunOptions) images() []string {
 			images = append(images, m.Image)
 		}
 	}
-	if o.From != FromLocal && !slices.Contains(images, o.Image) {
+	if (o.From != FromLocal || o.LoadFrom == run.LoadFromCluster) && !slices.Contains(images, o.Image) { // probe or load workers
 		images = append(images, o.Image)
 	}
 	images = append(images, o.hollowImages()...)
