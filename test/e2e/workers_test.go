@@ -1,0 +1,203 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// workersDoc is what the worker tests read of run.json.
+type workersDoc struct {
+	Phases []struct{ Name, Status, Error string }
+	Stats  []struct {
+		Phase, Kind string
+		Count       int
+	}
+	Loads []struct {
+		Phase, Mode, Kind, Error string
+		LoadFrom                 string `json:"loadFrom"`
+		Objects                  int
+		Delivery                 struct {
+			Requested, Issued, Completed, Succeeded, Delivered int
+			Ratio                                              float64
+		}
+		Verdict   struct{ Delivered bool }
+		PerWorker []struct {
+			Index           int
+			Pod, Node       string
+			Rate            float64
+			Samples, Errors int
+			Failure         string
+			Delivery        struct {
+				Requested, Issued, Completed, Succeeded, Delivered int
+				Ratio                                              float64
+			}
+		} `json:"perWorker"`
+	}
+	Outcome struct {
+		Result   string
+		ExitCode int `json:"exit_code"`
+	}
+}
+
+func readWorkers(t *testing.T, dir string) workersDoc {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d workersDoc
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// workerArgs run one short churn step (30 objects/s, 4 s lifetime: create, update, delete = 90 writes/s) from
+// three worker pods on the real node.
+func workerArgs(id string, window string) []string {
+	return []string{"run", "--modes", "churn", "--churn-rate", "30", "--churn-lifetime", "4s", "--steps", "1", "--probes", "readyz,get",
+		"--baseline", "2s", "--step-duration", window, "--recovery", "2s", "--load-from", "cluster", "--workers", "3",
+		"--node-selector", realNode, "--run-id", id, "--output-dir", "out"}
+}
+
+// TestWorkersDeliverMerged: run --modes churn --load-from cluster --workers 3 delivers at least 0.95 of the requested
+// writes; the merged account is the sum of the three workers' (requested, delivered, completed), the churn rows of
+// the statistics hold exactly the samples the workers streamed back, each worker has its row (in run.json and the
+// table), and nothing of the run is left.
+func TestWorkersDeliverMerged(t *testing.T) {
+	id := runID(t)
+	dir := t.TempDir()
+	start := time.Now()
+	r := pluginIn(t, dir, 3*time.Minute, append([]string{"--kubeconfig", kubeconfig}, workerArgs(id, "8s")...)...)
+	if r.code != 0 && r.code != 2 {
+		t.Fatalf("run exit %d (want 0, or 2 for a latency SLO on this small machine)\nstderr:\n%s", r.code, r.stderr)
+	}
+	d := readWorkers(t, filepath.Join(dir, "out"))
+	for _, p := range d.Phases {
+		if p.Name == "ramp-step-1" && p.Status != "pass" {
+			t.Errorf("ramp-step-1: %s %s", p.Status, p.Error)
+		}
+	}
+	if len(d.Loads) != 1 {
+		t.Fatalf("want one load, got %d\n%s", len(d.Loads), r.stderr)
+	}
+	l := d.Loads[0]
+	if l.LoadFrom != "cluster" || len(l.PerWorker) != 3 {
+		t.Fatalf("want the load from 3 cluster workers, got loadFrom %q with %d worker rows", l.LoadFrom, len(l.PerWorker))
+	}
+	if l.Delivery.Ratio < 0.95 || !l.Verdict.Delivered {
+		t.Errorf("merged delivery %.3f (%d of %d writes), want >= 0.95", l.Delivery.Ratio, l.Delivery.Delivered, l.Delivery.Requested)
+	}
+	var req, del, comp, samples int
+	nodes := map[string]bool{}
+	for i, w := range l.PerWorker {
+		if w.Index != i || w.Pod == "" || w.Failure != "" || w.Rate != 10 {
+			t.Errorf("worker row %d: %+v", i, w)
+		}
+		if w.Delivery.Requested == 0 {
+			t.Errorf("worker %d requested nothing", i)
+		}
+		req, del, comp, samples = req+w.Delivery.Requested, del+w.Delivery.Delivered, comp+w.Delivery.Completed, samples+w.Samples
+		nodes[w.Node] = true
+	}
+	if req != l.Delivery.Requested || del != l.Delivery.Delivered || comp != l.Delivery.Completed {
+		t.Errorf("merged requested/delivered/completed %d/%d/%d, workers' sums %d/%d/%d", l.Delivery.Requested, l.Delivery.Delivered,
+			l.Delivery.Completed, req, del, comp)
+	}
+	rows := 0
+	for _, s := range d.Stats {
+		if s.Phase == "ramp-step-1" && strings.HasPrefix(s.Kind, "churn:") {
+			rows += s.Count
+		}
+	}
+	if rows != samples || rows < del {
+		t.Errorf("the churn:* rows hold %d samples; the workers streamed %d and delivered %d writes", rows, samples, del)
+	}
+	for _, want := range []string{"churn configmap (3 workers)", "worker 1/3", "worker 2/3", "worker 3/3"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the table must show %q:\n%s", want, r.stdout)
+		}
+	}
+	assertNothingLabelled(t, id)
+	t.Logf("%d of %d writes delivered (%.3f) by 3 workers on %d node(s); %d samples; run took %v", l.Delivery.Delivered,
+		l.Delivery.Requested, l.Delivery.Ratio, len(nodes), samples, time.Since(start).Round(time.Second))
+}
+
+// TestWorkersSigintStopsLoad: a SIGINT in the middle of a worker step deletes the Job: no object of the run is
+// created more than 2 s after it, no worker write was sent more than 2 s after it, and nothing is left.
+func TestWorkersSigintStopsLoad(t *testing.T) {
+	id := runID(t)
+	dir := t.TempDir()
+	cw := watchCreations(t, id)
+	cmd, _, errb := startPlugin(t, dir, workerArgs(id, "40s")...)
+	deadline := time.Now().Add(90 * time.Second)
+	for cw.countPrefix("ConfigMap", "pyrometer-churn-w") < 60 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the workers did not create 60 objects within 90 s\n%s", errb.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	sigint := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	code := waitExit(t, cmd, 2*time.Minute)
+	exited := time.Since(sigint)
+	if code == 0 {
+		t.Errorf("an interrupted run must exit non-zero")
+	}
+	time.Sleep(5 * time.Second)
+	cw.stop()
+	if late := cw.createdAfter(sigint, 2*time.Second, nil); len(late) > 0 {
+		t.Errorf("%d object(s) created more than 2 s after the SIGINT, e.g.:\n  %s", len(late), strings.Join(late[:min(len(late), 10)], "\n  "))
+	}
+	if late := engineWritesAfter(t, filepath.Join(dir, "out", "probe.jsonl"), sigint.Add(2*time.Second)); len(late) > 0 {
+		t.Errorf("the workers were still writing more than 2 s after the SIGINT (%d writes), e.g.:\n  %s", len(late),
+			strings.Join(late[:min(len(late), 5)], "\n  "))
+	}
+	assertNothingLabelled(t, id)
+	t.Logf("exited %v after SIGINT; %d worker objects created", exited.Round(100*time.Millisecond), cw.countPrefix("ConfigMap", "pyrometer-churn-w"))
+}
+
+// TestWorkersFailingWorkerNamed: workers whose image cannot be pulled (the plugin's image rewritten to one that does
+// not exist) fail the step, naming the worker and why; nothing is left.
+func TestWorkersFailingWorkerNamed(t *testing.T) {
+	v := plugin(t, time.Minute, "version", "-o", "json")
+	var info struct {
+		ProbeImage string `json:"probeImage"`
+	}
+	if err := json.Unmarshal([]byte(v.stdout), &info); err != nil || info.ProbeImage == "" {
+		t.Fatalf("version -o json: %v\n%s", err, v.stdout)
+	}
+	id := runID(t)
+	dir := t.TempDir()
+	args := append(workerArgs(id, "8s"), "--image-rewrite", info.ProbeImage+"=localhost/pyrometer-no-such-image:missing")
+	r := pluginIn(t, dir, 3*time.Minute, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	if r.code != 1 {
+		t.Errorf("a step whose workers cannot start must fail the run (exit 1), got %d\n%s", r.code, r.stderr)
+	}
+	d := readWorkers(t, filepath.Join(dir, "out"))
+	var step string
+	for _, p := range d.Phases {
+		if p.Name == "ramp-step-1" {
+			step = p.Status + ": " + p.Error
+		}
+	}
+	for _, want := range []string{"fail: load not delivered: worker ", " of 3 (pod ", "cannot pull image localhost/pyrometer-no-such-image:missing"} {
+		if !strings.Contains(step, want) {
+			t.Errorf("ramp-step-1 must say %q, got %q", want, step)
+		}
+	}
+	if len(d.Loads) != 1 || len(d.Loads[0].PerWorker) != 3 || d.Loads[0].Verdict.Delivered {
+		t.Errorf("run.json must record the load not delivered with its 3 worker rows: %+v", d.Loads)
+	}
+	assertNothingLabelled(t, id)
+	t.Logf("ramp-step-1 %s", step)
+}
