@@ -171,14 +171,16 @@ func TestWorkersSigintStopsLoad(t *testing.T) {
 func TestWorkersFailingWorkerNamed(t *testing.T) {
 	v := plugin(t, time.Minute, "version", "-o", "json")
 	var info struct {
-		ProbeImage string `json:"probeImage"`
+		Client struct {
+			ProbeImage string `json:"probeImage"`
+		}
 	}
-	if err := json.Unmarshal([]byte(v.stdout), &info); err != nil || info.ProbeImage == "" {
+	if err := json.Unmarshal([]byte(v.stdout), &info); err != nil || info.Client.ProbeImage == "" {
 		t.Fatalf("version -o json: %v\n%s", err, v.stdout)
 	}
 	id := runID(t)
 	dir := t.TempDir()
-	args := append(workerArgs(id, "8s"), "--image-rewrite", info.ProbeImage+"=localhost/pyrometer-no-such-image:missing")
+	args := append(workerArgs(id, "8s"), "--image-rewrite", info.Client.ProbeImage+"=localhost/pyrometer-no-such-image:missing")
 	r := pluginIn(t, dir, 3*time.Minute, append([]string{"--kubeconfig", kubeconfig}, args...)...)
 	if r.code != 1 {
 		t.Errorf("a step whose workers cannot start must fail the run (exit 1), got %d\n%s", r.code, r.stderr)
