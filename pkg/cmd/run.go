@@ -170,6 +170,14 @@ torn down (progress on stderr) and the artifacts are written. A second Ctrl-C ex
 kubectl pyrometer cleanup command for what is left. kube-burner uses the same connection as the probe (proxy-url,
 tls-server-name, credentials, impersonation) and --request-timeout.
 
+Load from many machines: --load-from cluster --workers N runs the churn/api engine load of each step in N worker
+pods (an Indexed Job of the plugin's image, --probe-image, in the step namespace, spread over the nodes, honouring
+--node-selector; requests = limits sized by the rate per worker, in the safety plan; --max-workers caps N). Each
+worker offers rate/N on its own object names; they start together at a time the plugin writes, stream every sample
+back through their pod logs, and the plugin merges them (counts summed, percentiles of all samples) with a row per
+worker. A worker that cannot start or dies fails the step, naming it. --load-from auto runs locally and, when this
+process was the limit, says so and how many workers to use.
+
 Hollow nodes: --hollow-nodes N deploys kwok and N fake nodes (tainted per run) before the baseline, so every phase
 measures the control plane with them; all deleted at the end (also on Ctrl-C). Mode density creates pause pods at
 --density-qps, on the hollow nodes by default (--density-on hollow|real|any). Every data-plane mode's pods get pod
@@ -189,6 +197,9 @@ mode.parameter=value):
 
   # Heavier CPU steps on a node pool, results as JSON
   kubectl pyrometer run --modes cpu --cpu-replicas 4 --cpu-millicores 250 --node-selector pool=load -o json
+
+  # Churn at 600 objects/s offered by 8 worker pods instead of this process
+  kubectl pyrometer run --modes churn --churn-rate 600 --load-from cluster --workers 8
 
   # Stress images from a private registry
   kubectl pyrometer run --modes cpu,mem --image-map images.txt --image-pull-secret regcred
