@@ -150,8 +150,8 @@ func Start(ctx context.Context, client kubernetes.Interface, cfg JobConfig, sink
 // StartTime is when the workers start (the plugin's clock).
 func (j *Job) StartTime() time.Time { return j.start }
 
-func (j *Job) meta(name string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: name, Namespace: j.cfg.Spec.Namespace, Labels: j.cfg.Labels, Annotations: j.cfg.Annotations}
+func (j *Job) meta() metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: Name, Namespace: j.cfg.Spec.Namespace, Labels: j.cfg.Labels, Annotations: j.cfg.Annotations}
 }
 
 // Rules are what a worker's ServiceAccount is granted in the step namespace: its engines' writes, lists and watches
@@ -173,14 +173,14 @@ func Rules(loads []churn.Config) []rbacv1.PolicyRule {
 
 func (j *Job) createRBAC(ctx context.Context) error {
 	ns := j.cfg.Spec.Namespace
-	if _, err := j.client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: j.meta(Name),
+	if _, err := j.client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: j.meta(),
 		AutomountServiceAccountToken: ptr.To(true)}, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("load workers: failed to create serviceaccount %s/%s: %w", ns, Name, err)
 	}
-	if _, err := j.client.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: j.meta(Name), Rules: Rules(j.cfg.Spec.Loads)}, metav1.CreateOptions{}); err != nil {
+	if _, err := j.client.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{ObjectMeta: j.meta(), Rules: Rules(j.cfg.Spec.Loads)}, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("load workers: failed to create role %s/%s: %w", ns, Name, err)
 	}
-	rb := &rbacv1.RoleBinding{ObjectMeta: j.meta(Name), Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: Name, Namespace: ns}},
+	rb := &rbacv1.RoleBinding{ObjectMeta: j.meta(), Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: Name, Namespace: ns}},
 		RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: Name}}
 	if _, err := j.client.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("load workers: failed to create rolebinding %s/%s: %w", ns, Name, err)
@@ -206,7 +206,7 @@ func (j *Job) createJob(ctx context.Context) error {
 	}
 	deadline := j.cfg.StartTimeout + StartLead + j.cfg.Spec.Window + 2*time.Minute
 	job := &batchv1.Job{
-		ObjectMeta: j.meta(Name),
+		ObjectMeta: j.meta(),
 		Spec: batchv1.JobSpec{
 			CompletionMode:        ptr.To(batchv1.IndexedCompletion),
 			Completions:           ptr.To(n),
