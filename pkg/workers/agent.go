@@ -80,8 +80,10 @@ func RunAgent(ctx context.Context, spec Spec, index int, rc *rest.Config, out io
 	now := time.Now()
 	emit(Line{Started: &now})
 	t := time.NewTimer(time.Until(start.Add(spec.Window)))
+	interrupted := false
 	select {
 	case <-ctx.Done():
+		interrupted = true
 	case <-t.C:
 	}
 	t.Stop()
@@ -99,7 +101,7 @@ func RunAgent(ctx context.Context, spec Spec, index int, rc *rest.Config, out io
 		}
 		emit(Line{Load: j, Result: &res})
 	}
-	emit(Line{Done: true})
+	emit(Line{Done: true, Interrupted: interrupted})
 	return nil
 }
 

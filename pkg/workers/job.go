@@ -520,6 +520,10 @@ func (j *Job) line(w *worker, b []byte, arrival time.Time) {
 	if l.Done {
 		j.mu.Lock()
 		w.done = true
+		if l.Interrupted && !j.killed && w.failure == "" {
+			// SIGTERM that the plugin did not send: the pod was deleted, evicted or preempted mid-window
+			w.failure, w.endedAt = "was stopped (SIGTERM) before the window's end (pod deleted, evicted or preempted)", arrival
+		}
 		j.mu.Unlock()
 	}
 }

@@ -96,5 +96,8 @@ type Line struct {
 	// Started is when the worker started its engines (its clock), Done its last line.
 	Started *time.Time `json:"started,omitempty"`
 	Done    bool       `json:"done,omitempty"`
+	// Interrupted (with Done): the worker was stopped by SIGTERM before the window's end (its pod deleted, evicted
+	// or preempted), so it did not offer its whole share.
+	Interrupted bool `json:"interrupted,omitempty"`
 	Error   string     `json:"e,omitempty"`
 }

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // workersDoc is what the worker tests read of run.json.
@@ -199,6 +202,49 @@ func TestWorkersFailingWorkerNamed(t *testing.T) {
 	}
 	if len(d.Loads) != 1 || len(d.Loads[0].PerWorker) != 3 || d.Loads[0].Verdict.Delivered {
 		t.Errorf("run.json must record the load not delivered with its 3 worker rows: %+v", d.Loads)
+	}
+	assertNothingLabelled(t, id)
+	t.Logf("ramp-step-1 %s", step)
+}
+
+// TestWorkersDeadWorkerNamed: a worker pod deleted in the middle of the step (as an eviction would) fails the step,
+// naming that worker, instead of a smaller load passing for the requested one; nothing is left.
+func TestWorkersDeadWorkerNamed(t *testing.T) {
+	id := runID(t)
+	dir := t.TempDir()
+	cw := watchCreations(t, id)
+	cmd, _, errb := startPlugin(t, dir, workerArgs(id, "20s")...)
+	deadline := time.Now().Add(90 * time.Second)
+	for cw.countPrefix("ConfigMap", "pyrometer-churn-w1-") < 20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker 2 did not create 20 objects within 90 s\n%s", errb.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c := adminClient(t)
+	ns := "pyrometer-" + id + "-step-1"
+	pods, err := c.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-completion-index=1"})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("worker pod of index 1: %v (%d pods)", err, len(pods.Items))
+	}
+	victim := pods.Items[0].Name
+	if err := c.CoreV1().Pods(ns).Delete(context.Background(), victim, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if code := waitExit(t, cmd, 2*time.Minute); code != 1 {
+		t.Errorf("a step that lost a worker must fail the run (exit 1), got %d\n%s", code, errb.String())
+	}
+	d := readWorkers(t, filepath.Join(dir, "out"))
+	var step string
+	for _, p := range d.Phases {
+		if p.Name == "ramp-step-1" {
+			step = p.Status + ": " + p.Error
+		}
+	}
+	for _, want := range []string{"fail: load not delivered: ", "worker 2 of 3 (pod " + victim + ")", "SIGTERM"} {
+		if !strings.Contains(step, want) {
+			t.Errorf("ramp-step-1 must say %q, got %q", want, step)
+		}
 	}
 	assertNothingLabelled(t, id)
 	t.Logf("ramp-step-1 %s", step)
