@@ -98,6 +98,6 @@ type Line struct {
 	Done    bool       `json:"done,omitempty"`
 	// Interrupted (with Done): the worker was stopped by SIGTERM before the window's end (its pod deleted, evicted
 	// or preempted), so it did not offer its whole share.
-	Interrupted bool `json:"interrupted,omitempty"`
-	Error   string     `json:"e,omitempty"`
+	Interrupted bool   `json:"interrupted,omitempty"`
+	Error       string `json:"e,omitempty"`
 }
