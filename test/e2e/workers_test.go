@@ -249,3 +249,32 @@ func TestWorkersDeadWorkerNamed(t *testing.T) {
 	assertNothingLabelled(t, id)
 	t.Logf("ramp-step-1 %s", step)
 }
+
+// TestWorkersBadInput: bad --load-from, --workers and --max-workers are refused with one line naming the flag,
+// a non-zero exit, and nothing created; a plan shows the workers' check.
+func TestWorkersBadInput(t *testing.T) {
+	before := countOurNamespaces(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--modes", "churn", "--load-from", "mars"}, `invalid --load-from "mars": allowed values are local, cluster, auto`},
+		{[]string{"run", "--modes", "cpu", "--load-from", "cluster"}, "invalid --load-from cluster: needs mode churn or api"},
+		{[]string{"run", "--modes", "churn", "--workers", "3"}, "invalid --workers 3: needs --load-from cluster"},
+		{[]string{"run", "--modes", "churn", "--load-from", "cluster", "--workers", "51"}, "invalid --workers 51: above --max-workers 50"},
+		{[]string{"run", "--modes", "churn", "--load-from", "cluster", "--workers", "-1"}, "invalid --workers -1: must be at least 1"},
+		{[]string{"plan", "--modes", "api", "--load-from", "cluster", "--max-workers", "0"}, "invalid --max-workers 0: must be between 1 and 1000"},
+	} {
+		r := plugin(t, time.Minute, tc.args...)
+		if r.code == 0 || !strings.Contains(r.stderr, tc.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Errorf("%v: exit %d, stderr:\n%s\nwant one line containing %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+	if after := countOurNamespaces(t); after > before {
+		t.Errorf("bad input created namespaces: %d before, %d after", before, after)
+	}
+	r := plugin(t, time.Minute, "plan", "--modes", "churn", "--steps", "2", "--load-from", "cluster", "--workers", "4", "--node-selector", realNode)
+	if !strings.Contains(r.stdout+r.stderr, "load-workers: 4 worker pods per step (8 over the run)") {
+		t.Errorf("plan must show the workers' check:\n%s\n%s", r.stdout, r.stderr)
+	}
+}
