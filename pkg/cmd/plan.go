@@ -137,7 +137,8 @@ func (o *RunOptions) requirements(s *run.Session) (safety.Requirements, error) {
 	}
 	return safety.Requirements{Selection: o.selection, Steps: o.Steps, Limits: o.Limits, NodeSelector: o.NodeSelector,
 		StepNamespace: cluster.StepNamespace(o.RunID, 1), Probe: o.probeConfig(s), ExplicitKinds: o.explicitKinds,
-		InCluster: o.From != FromLocal, PullSecrets: o.PullSecrets, PullSecretNamespace: pullNS, Hollow: o.hollowRequirements()}, nil
+		InCluster: o.From != FromLocal, PullSecrets: o.PullSecrets, PullSecretNamespace: pullNS, Hollow: o.hollowRequirements(),
+		Workers: o.workersRequirements()}, nil
 }
 
 // probeConfig is the run's probe configuration (kinds as asked for).

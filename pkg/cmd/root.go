@@ -62,6 +62,7 @@ Everything it creates is labelled app.kubernetes.io/managed-by=kubectl-pyrometer
 	root.AddCommand(NewCmdBundle(streams))
 	root.AddCommand(NewCmdCompletion(root, streams))
 	root.AddCommand(NewCmdKubeBurner())
+	root.AddCommand(NewCmdLoadWorker()) // the worker pods of run --load-from cluster (workers.go)
 	return root
 }
 

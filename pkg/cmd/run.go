@@ -34,6 +34,7 @@ type RunOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	ProbeFlags
 	HollowFlags     // --hollow-nodes, --max-hollow-nodes, --hollow-pods-per-node (hollow.go)
+	WorkerFlags     // --load-from, --workers, --max-workers (workers.go)
 	Modes           string
 	Steps           int
 	Baseline        time.Duration
@@ -116,7 +117,7 @@ func newRunOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 	return &RunOptions{configFlags: cf, Modes: "cpu,mem", Steps: 2, Baseline: DefaultWindow, StepDuration: DefaultWindow,
 		Recovery: DefaultWindow, StepTimeout: 3 * time.Minute, TeardownTimeout: 3 * time.Minute, QPS: 50, Burst: 100,
 		Output: "table", Limits: safety.DefaultLimits(), modeFlags: map[string]*modes.Override{}, IOStreams: streams,
-		HollowFlags: defaultHollowFlags()}
+		HollowFlags: defaultHollowFlags(), WorkerFlags: defaultWorkerFlags()}
 }
 
 // NewCmdRun returns "kubectl pyrometer run". Its --<mode>-<parameter> flags and the mode list of its help come from
@@ -171,6 +172,14 @@ torn down (progress on stderr) and the artifacts are written. A second Ctrl-C ex
 kubectl pyrometer cleanup command for what is left. kube-burner uses the same connection as the probe (proxy-url,
 tls-server-name, credentials, impersonation) and --request-timeout.
 
+Load from many machines: --load-from cluster --workers N runs the churn/api engine load of each step in N worker
+pods (an Indexed Job of the plugin's image, --probe-image, in the step namespace, spread over the nodes, honouring
+--node-selector; requests = limits sized by the rate per worker, in the safety plan; --max-workers caps N). Each
+worker offers rate/N on its own object names; they start together at a time the plugin writes, stream every sample
+back through their pod logs, and the plugin merges them (counts summed, percentiles of all samples) with a row per
+worker. A worker that cannot start or dies fails the step, naming it. --load-from auto runs locally and, when this
+process was the limit, says so and how many workers to use.
+
 Hollow nodes: --hollow-nodes N deploys kwok and N fake nodes (tainted per run) before the baseline, so every phase
 measures the control plane with them; all deleted at the end (also on Ctrl-C). Mode density creates pause pods at
 --density-qps, on the hollow nodes by default (its setting on: --density-on auto|hollow|real|any). Every
@@ -190,6 +199,9 @@ mode.parameter=value):
 
   # Heavier CPU steps on a node pool, results as JSON
   kubectl pyrometer run --modes cpu --cpu-replicas 4 --cpu-millicores 250 --node-selector pool=load -o json
+
+  # Churn at 600 objects/s offered by 8 worker pods instead of this process
+  kubectl pyrometer run --modes churn --churn-rate 600 --load-from cluster --workers 8
 
   # Stress images from a private registry
   kubectl pyrometer run --modes cpu,mem --image-map images.txt --image-pull-secret regcred
@@ -279,6 +291,7 @@ func (o *RunOptions) addRunFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Profile, "profile", "", "Settings profile under --config and flags: small, large (safer steps, longer windows, tighter limits), or a file.")
 	f.BoolVar(&o.PrintConfig, "print-config", false, "Print the resolved configuration (usable as --config) and exit.")
 	o.addHollowFlags(f)
+	o.addWorkerFlags(f)
 }
 
 // addModeFlags adds the generated --<mode>-<parameter> flags of the built-in modes' parameters (none when the
@@ -455,6 +468,9 @@ func (o *RunOptions) Validate() error {
 	if err := o.validateOn(); err != nil { // --density-on (hollow.go)
 		return err
 	}
+	if err := o.validateWorkers(o.hasEngineModes(), o.Image); err != nil {
+		return err
+	}
 	if err := o.checkTerminal(); err != nil {
 		return err
 	}
@@ -510,6 +526,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		cfg.Monitor = o.MonitorInterval
 	}
 	o.hollowConfig(&cfg)
+	cfg.Workers = o.workersConfig()
 	if o.answers != nil {
 		if cfg.Interactive, err = result.RawJSON(o.answers); err != nil {
 			return err
@@ -614,7 +631,7 @@ func (o *RunOptions) images() []string {
 			images = append(images, m.Image)
 		}
 	}
-	if o.From != FromLocal && !slices.Contains(images, o.Image) {
+	if (o.From != FromLocal || o.LoadFrom == run.LoadFromCluster) && !slices.Contains(images, o.Image) { // probe or load workers
 		images = append(images, o.Image)
 	}
 	images = append(images, o.hollowImages()...)

@@ -33,10 +33,15 @@ func loadRows(loads []result.LoadStep) [][]string {
 		if l.Error != "" {
 			res = "load not delivered: " + l.Error
 		}
-		rows = append(rows, []string{l.Phase, l.Name(), trimFloat(l.Rate), strconv.Itoa(d.Requested), strconv.Itoa(d.Issued),
+		name := l.Name()
+		if l.LoadFrom == result.LoadFromCluster {
+			name += fmt.Sprintf(" (%d workers)", len(l.PerWorker))
+		}
+		rows = append(rows, []string{l.Phase, name, trimFloat(l.Rate), strconv.Itoa(d.Requested), strconv.Itoa(d.Issued),
 			strconv.Itoa(d.Completed), strconv.Itoa(d.Succeeded), strconv.FormatFloat(d.RequestedRate, 'f', 1, 64),
 			strconv.FormatFloat(d.DeliveredRate, 'f', 1, 64), strconv.FormatFloat(d.Ratio, 'f', 2, 64), strconv.Itoa(d.LiveMax),
 			notify, miss, res})
+		rows = append(rows, workerRows(l)...) // --load-from cluster: a row per worker pod (workers.go)
 	}
 	return rows
 }

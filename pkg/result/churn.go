@@ -51,6 +51,10 @@ type LoadStep struct {
 	// Windows are the per-second accounts (requested, issued, completed, succeeded, ...) for the rate chart.
 	Windows []churn.Window `json:"windows,omitempty"`
 	Error   string         `json:"error,omitempty"` // the engine could not start
+	// LoadFrom is "cluster" when worker pods ran the load (run --load-from cluster, workers.go); PerWorker are
+	// their own accounts, whose merge the fields above are.
+	LoadFrom  string      `json:"loadFrom,omitempty"`
+	PerWorker []WorkerRow `json:"perWorker,omitempty"`
 }
 
 // Name is "churn configmap" or "api secret".

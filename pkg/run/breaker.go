@@ -102,6 +102,9 @@ func (b *breaker) check(ctx context.Context) string {
 	pods, err := c.CoreV1().Pods(b.ns).List(ctx, metav1.ListOptions{})
 	if err == nil {
 		for _, p := range pods.Items {
+			if isWorkerPod(p) { // the load workers' own start-up check names the worker (workers.go)
+				continue
+			}
 			if reason := podTrouble(p, b.cfg.SchedulingGrace, time.Now()); reason != "" {
 				return reason
 			}

@@ -49,6 +49,8 @@ type stepLoad struct {
 	engs   []*churn.Engine
 	done   bool
 	reason string
+	// cluster: the step's load runs in worker pods (--load-from cluster, workers.go) instead of engs
+	cluster *clusterLoad
 }
 
 // startLoads starts step i's engines in ns for window, on ctx (the step's). nil, nil without an engine mode.
@@ -56,6 +58,9 @@ func (r *Runner) startLoads(ctx context.Context, i int, phase, ns string, window
 	loads := r.cfg.Selection.EngineLoads(i)
 	if len(loads) == 0 {
 		return nil, nil
+	}
+	if r.cfg.Workers.From == result.LoadFromCluster { // worker pods of the plugin's image instead (workers.go)
+		return r.startClusterLoads(ctx, phase, ns, window, loads)
 	}
 	if r.engines == nil {
 		r.engines = &engines{}
@@ -70,11 +75,7 @@ func (r *Runner) startLoads(ctx context.Context, i int, phase, ns string, window
 	s := &stepLoad{r: r, phase: phase, loads: loads}
 	sink := func(cs churn.Sample) { r.sink(cs.Probe(probe.SourceChurn)) }
 	for _, l := range loads {
-		cfg := churn.Config{Namespace: ns, Kind: churn.Kind(l.Kind), Rate: l.Rate, Arrival: churn.Arrival(l.Arrival),
-			Lifetime: l.Lifetime, Updates: l.Updates, Size: l.Size, Count: l.Count, Watchers: l.Watchers, Workers: l.Workers, Duration: window,
-			RequestTimeout: r.cfg.Probe.RequestTimeout, Labels: cluster.Labels(r.env.RunID, churn.Component),
-			NamePrefix: "pyrometer-" + l.Mode, Phase: phase}
-		cfg.Labels[modeLabel] = l.Mode // as the templates labelled their objects
+		cfg := r.engineConfig(l, phase, ns, window)
 		e, err := churn.New(cfg, r.engines.writes, r.engines.watches, nil)
 		if err == nil {
 			err = e.Start(ctx, sink)
@@ -87,6 +88,17 @@ func (r *Runner) startLoads(ctx context.Context, i int, phase, ns string, window
 		r.logf("%s: %s", phase, describeLoad(l))
 	}
 	return s, nil
+}
+
+// engineConfig is the engine configuration of load l in step namespace ns (also what the worker pods of
+// --load-from cluster share among themselves, workers.go).
+func (r *Runner) engineConfig(l modes.Load, phase, ns string, window time.Duration) churn.Config {
+	cfg := churn.Config{Namespace: ns, Kind: churn.Kind(l.Kind), Rate: l.Rate, Arrival: churn.Arrival(l.Arrival),
+		Lifetime: l.Lifetime, Updates: l.Updates, Size: l.Size, Count: l.Count, Watchers: l.Watchers, Workers: l.Workers, Duration: window,
+		RequestTimeout: r.cfg.Probe.RequestTimeout, Labels: cluster.Labels(r.env.RunID, churn.Component),
+		NamePrefix: "pyrometer-" + l.Mode, Phase: phase}
+	cfg.Labels[modeLabel] = l.Mode // as the templates labelled their objects
+	return cfg
 }
 
 func describeLoad(l modes.Load) string {
@@ -113,6 +125,9 @@ func (s *stepLoad) stop() string {
 		return s.reason
 	}
 	s.done = true
+	if s.cluster != nil { // --load-from cluster (workers.go)
+		return s.stopCluster()
+	}
 	for _, e := range s.engs {
 		e.Stop()
 	}
@@ -124,6 +139,7 @@ func (s *stepLoad) stop() string {
 		s.r.logf("%s: %s: %s; %d objects created, at most %d alive", s.phase, ls.Name(), res.Verdict, res.Objects, res.Delivery.LiveMax)
 	}
 	s.reason = result.NotDelivered(s.r.res.Loads, s.phase)
+	s.r.suggestWorkers(s.phase) // --load-from auto: the client was the limit (workers.go)
 	return s.reason
 }
 

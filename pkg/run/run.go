@@ -59,6 +59,8 @@ type Config struct {
 	// real; a mode not named: real). See hollow.go and density.go.
 	Hollow *HollowConfig
 	On     map[string]string
+	// Workers: where the engine load of modes churn and api comes from (--load-from, --workers; workers.go).
+	Workers WorkersConfig
 }
 
 // Env is the cluster the run talks to (the command's Session) and where its progress goes.

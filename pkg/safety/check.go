@@ -36,6 +36,8 @@ type Requirements struct {
 	PullSecretNamespace string
 	// Hollow: run --hollow-nodes (nil: none); see hollow.go.
 	Hollow *HollowRequirements
+	// Workers: run --load-from cluster (nil: the engines run in the plugin's process); see workers.go.
+	Workers *WorkersRequirements
 }
 
 // Result is what a run is admitted on: its plan, what this identity may not do, and the probe kinds it uses.
@@ -74,7 +76,7 @@ func Check(ctx context.Context, client kubernetes.Interface, req Requirements) (
 	pcfg.Kinds = res.Kinds
 	n := runNeeds{StepNamespace: req.StepNamespace, Objects: objects, Pods: per.Pods > 0, Probe: pcfg, InCluster: req.InCluster,
 		Engine:      engineAccesses(req.Selection, req.StepNamespace),
-		PullSecrets: req.PullSecrets, PullSecretNamespace: req.PullSecretNamespace, Hollow: req.Hollow != nil}
+		PullSecrets: req.PullSecrets, PullSecretNamespace: req.PullSecretNamespace, Hollow: req.Hollow != nil, Workers: req.Workers != nil}
 	if res.Missing, err = preflight(ctx, client, n); err != nil {
 		return nil, fmt.Errorf("failed to check permissions: %w", err)
 	}
@@ -87,6 +89,9 @@ func Check(ctx context.Context, client kubernetes.Interface, req Requirements) (
 	}
 	if res.Plan, err = compute(req.Selection, per, req.Steps, req.Limits, capacity); err != nil {
 		return nil, err
+	}
+	if req.Workers != nil { // workers.go
+		checkWorkers(req.Workers, req.Steps, req.Limits, capacity, &res.Plan)
 	}
 	if req.Hollow != nil { // hollow.go
 		if err := checkHollow(ctx, client, req.Hollow, req.Selection, req.Steps, req.Limits, capacity, &res.Plan); err != nil {

@@ -74,9 +74,10 @@ type Plan struct {
 	Total    modes.Cost `json:"total"` // all steps together (steps are cumulative), plus the probe's namespace
 	Limits   `json:"limits"`
 	Capacity `json:"capacity"`
-	Checks   []PlanCheck `json:"checks"`
-	Blocked  bool        `json:"blocked"`
-	Hollow   *HollowPlan `json:"hollow,omitempty"` // run --hollow-nodes (hollow.go)
+	Checks   []PlanCheck  `json:"checks"`
+	Blocked  bool         `json:"blocked"`
+	Hollow   *HollowPlan  `json:"hollow,omitempty"`  // run --hollow-nodes (hollow.go)
+	Workers  *WorkersPlan `json:"workers,omitempty"` // run --load-from cluster (workers.go)
 }
 
 // Compute builds the safety plan of steps ramp steps of sel. It is pure: capacity comes from ReadCapacity.

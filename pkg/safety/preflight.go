@@ -38,6 +38,8 @@ type runNeeds struct {
 	PullSecretNamespace string
 	// Hollow: --hollow-nodes (kwok, nodes, leases, RBAC; hollow.go).
 	Hollow bool
+	// Workers: run --load-from cluster (the workers' Job and RBAC in the step namespace; workers.go).
+	Workers bool
 }
 
 // Resource is a resource a template kind maps to.
@@ -130,6 +132,11 @@ func (r runNeeds) Accesses(objects []Resource) []authz.Access {
 		verbs(why, authz.Access{Resource: "pods", Namespace: ns}, "get", "list")
 		verbs(why, authz.Access{Resource: "pods/log", Namespace: ns}, "get")
 		verbs(why, authz.Access{Resource: "events", Namespace: ns}, "list")
+	}
+	if r.Workers {
+		for _, a := range workersAccesses(r.StepNamespace) {
+			add(a.Reason, a)
+		}
 	}
 	if r.Hollow {
 		for _, a := range hollowAccesses(r.Probe.Namespace) {

@@ -1,0 +1,280 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// workersDoc is what the worker tests read of run.json.
+type workersDoc struct {
+	Phases []struct{ Name, Status, Error string }
+	Stats  []struct {
+		Phase, Kind string
+		Count       int
+	}
+	Loads []struct {
+		Phase, Mode, Kind, Error string
+		LoadFrom                 string `json:"loadFrom"`
+		Objects                  int
+		Delivery                 struct {
+			Requested, Issued, Completed, Succeeded, Delivered int
+			Ratio                                              float64
+		}
+		Verdict   struct{ Delivered bool }
+		PerWorker []struct {
+			Index           int
+			Pod, Node       string
+			Rate            float64
+			Samples, Errors int
+			Failure         string
+			Delivery        struct {
+				Requested, Issued, Completed, Succeeded, Delivered int
+				Ratio                                              float64
+			}
+		} `json:"perWorker"`
+	}
+	Outcome struct {
+		Result   string
+		ExitCode int `json:"exit_code"`
+	}
+}
+
+func readWorkers(t *testing.T, dir string) workersDoc {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d workersDoc
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// workerArgs run one short churn step (30 objects/s, 4 s lifetime: create, update, delete = 90 writes/s) from
+// three worker pods on the real node.
+func workerArgs(id string, window string) []string {
+	return []string{"run", "--modes", "churn", "--churn-rate", "30", "--churn-lifetime", "4s", "--steps", "1", "--probes", "readyz,get",
+		"--baseline", "2s", "--step-duration", window, "--recovery", "2s", "--load-from", "cluster", "--workers", "3",
+		"--node-selector", realNode, "--run-id", id, "--output-dir", "out"}
+}
+
+// TestWorkersDeliverMerged: run --modes churn --load-from cluster --workers 3 delivers at least 0.95 of the requested
+// writes; the merged account is the sum of the three workers' (requested, delivered, completed), the churn rows of
+// the statistics hold exactly the samples the workers streamed back, each worker has its row (in run.json and the
+// table), and nothing of the run is left.
+func TestWorkersDeliverMerged(t *testing.T) {
+	id := runID(t)
+	dir := t.TempDir()
+	start := time.Now()
+	r := pluginIn(t, dir, 3*time.Minute, append([]string{"--kubeconfig", kubeconfig}, workerArgs(id, "8s")...)...)
+	if r.code != 0 && r.code != 2 {
+		t.Fatalf("run exit %d (want 0, or 2 for a latency SLO on this small machine)\nstderr:\n%s", r.code, r.stderr)
+	}
+	d := readWorkers(t, filepath.Join(dir, "out"))
+	for _, p := range d.Phases {
+		if p.Name == "ramp-step-1" && p.Status != "pass" {
+			t.Errorf("ramp-step-1: %s %s", p.Status, p.Error)
+		}
+	}
+	if len(d.Loads) != 1 {
+		t.Fatalf("want one load, got %d\n%s", len(d.Loads), r.stderr)
+	}
+	l := d.Loads[0]
+	if l.LoadFrom != "cluster" || len(l.PerWorker) != 3 {
+		t.Fatalf("want the load from 3 cluster workers, got loadFrom %q with %d worker rows", l.LoadFrom, len(l.PerWorker))
+	}
+	if l.Delivery.Ratio < 0.95 || !l.Verdict.Delivered {
+		t.Errorf("merged delivery %.3f (%d of %d writes), want >= 0.95", l.Delivery.Ratio, l.Delivery.Delivered, l.Delivery.Requested)
+	}
+	var req, del, comp, samples int
+	nodes := map[string]bool{}
+	for i, w := range l.PerWorker {
+		if w.Index != i || w.Pod == "" || w.Failure != "" || w.Rate != 10 {
+			t.Errorf("worker row %d: %+v", i, w)
+		}
+		if w.Delivery.Requested == 0 {
+			t.Errorf("worker %d requested nothing", i)
+		}
+		req, del, comp, samples = req+w.Delivery.Requested, del+w.Delivery.Delivered, comp+w.Delivery.Completed, samples+w.Samples
+		nodes[w.Node] = true
+	}
+	if req != l.Delivery.Requested || del != l.Delivery.Delivered || comp != l.Delivery.Completed {
+		t.Errorf("merged requested/delivered/completed %d/%d/%d, workers' sums %d/%d/%d", l.Delivery.Requested, l.Delivery.Delivered,
+			l.Delivery.Completed, req, del, comp)
+	}
+	rows := 0
+	for _, s := range d.Stats {
+		if s.Phase == "ramp-step-1" && strings.HasPrefix(s.Kind, "churn:") {
+			rows += s.Count
+		}
+	}
+	if rows != samples || rows < del {
+		t.Errorf("the churn:* rows hold %d samples; the workers streamed %d and delivered %d writes", rows, samples, del)
+	}
+	for _, want := range []string{"churn configmap (3 workers)", "worker 1/3", "worker 2/3", "worker 3/3"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the table must show %q:\n%s", want, r.stdout)
+		}
+	}
+	assertNothingLabelled(t, id)
+	t.Logf("%d of %d writes delivered (%.3f) by 3 workers on %d node(s); %d samples; run took %v", l.Delivery.Delivered,
+		l.Delivery.Requested, l.Delivery.Ratio, len(nodes), samples, time.Since(start).Round(time.Second))
+}
+
+// TestWorkersSigintStopsLoad: a SIGINT in the middle of a worker step deletes the Job: no object of the run is
+// created more than 2 s after it, no worker write was sent more than 2 s after it, and nothing is left.
+func TestWorkersSigintStopsLoad(t *testing.T) {
+	id := runID(t)
+	dir := t.TempDir()
+	cw := watchCreations(t, id)
+	cmd, _, errb := startPlugin(t, dir, workerArgs(id, "40s")...)
+	deadline := time.Now().Add(90 * time.Second)
+	for cw.countPrefix("ConfigMap", "pyrometer-churn-w") < 60 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the workers did not create 60 objects within 90 s\n%s", errb.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	sigint := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	code := waitExit(t, cmd, 2*time.Minute)
+	exited := time.Since(sigint)
+	if code == 0 {
+		t.Errorf("an interrupted run must exit non-zero")
+	}
+	time.Sleep(5 * time.Second)
+	cw.stop()
+	if late := cw.createdAfter(sigint, 2*time.Second, nil); len(late) > 0 {
+		t.Errorf("%d object(s) created more than 2 s after the SIGINT, e.g.:\n  %s", len(late), strings.Join(late[:min(len(late), 10)], "\n  "))
+	}
+	if late := engineWritesAfter(t, filepath.Join(dir, "out", "probe.jsonl"), sigint.Add(2*time.Second)); len(late) > 0 {
+		t.Errorf("the workers were still writing more than 2 s after the SIGINT (%d writes), e.g.:\n  %s", len(late),
+			strings.Join(late[:min(len(late), 5)], "\n  "))
+	}
+	assertNothingLabelled(t, id)
+	t.Logf("exited %v after SIGINT; %d worker objects created", exited.Round(100*time.Millisecond), cw.countPrefix("ConfigMap", "pyrometer-churn-w"))
+}
+
+// TestWorkersFailingWorkerNamed: workers whose image cannot be pulled (the plugin's image rewritten to one that does
+// not exist) fail the step, naming the worker and why; nothing is left.
+func TestWorkersFailingWorkerNamed(t *testing.T) {
+	v := plugin(t, time.Minute, "version", "-o", "json")
+	var info struct {
+		Client struct {
+			ProbeImage string `json:"probeImage"`
+		}
+	}
+	if err := json.Unmarshal([]byte(v.stdout), &info); err != nil || info.Client.ProbeImage == "" {
+		t.Fatalf("version -o json: %v\n%s", err, v.stdout)
+	}
+	id := runID(t)
+	dir := t.TempDir()
+	args := append(workerArgs(id, "8s"), "--image-rewrite", info.Client.ProbeImage+"=localhost/pyrometer-no-such-image:missing")
+	r := pluginIn(t, dir, 3*time.Minute, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	if r.code != 1 {
+		t.Errorf("a step whose workers cannot start must fail the run (exit 1), got %d\n%s", r.code, r.stderr)
+	}
+	d := readWorkers(t, filepath.Join(dir, "out"))
+	var step string
+	for _, p := range d.Phases {
+		if p.Name == "ramp-step-1" {
+			step = p.Status + ": " + p.Error
+		}
+	}
+	for _, want := range []string{"fail: load not delivered: worker ", " of 3 (pod ", "cannot pull image localhost/pyrometer-no-such-image:missing"} {
+		if !strings.Contains(step, want) {
+			t.Errorf("ramp-step-1 must say %q, got %q", want, step)
+		}
+	}
+	if len(d.Loads) != 1 || len(d.Loads[0].PerWorker) != 3 || d.Loads[0].Verdict.Delivered {
+		t.Errorf("run.json must record the load not delivered with its 3 worker rows: %+v", d.Loads)
+	}
+	assertNothingLabelled(t, id)
+	t.Logf("ramp-step-1 %s", step)
+}
+
+// TestWorkersDeadWorkerNamed: a worker pod deleted in the middle of the step (as an eviction would) fails the step,
+// naming that worker, instead of a smaller load passing for the requested one; nothing is left.
+func TestWorkersDeadWorkerNamed(t *testing.T) {
+	id := runID(t)
+	dir := t.TempDir()
+	cw := watchCreations(t, id)
+	cmd, _, errb := startPlugin(t, dir, workerArgs(id, "20s")...)
+	deadline := time.Now().Add(90 * time.Second)
+	for cw.countPrefix("ConfigMap", "pyrometer-churn-w1-") < 20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker 2 did not create 20 objects within 90 s\n%s", errb.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c := adminClient(t)
+	ns := "pyrometer-" + id + "-step-1"
+	pods, err := c.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-completion-index=1"})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("worker pod of index 1: %v (%d pods)", err, len(pods.Items))
+	}
+	victim := pods.Items[0].Name
+	if err := c.CoreV1().Pods(ns).Delete(context.Background(), victim, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if code := waitExit(t, cmd, 2*time.Minute); code != 1 {
+		t.Errorf("a step that lost a worker must fail the run (exit 1), got %d\n%s", code, errb.String())
+	}
+	d := readWorkers(t, filepath.Join(dir, "out"))
+	var step string
+	for _, p := range d.Phases {
+		if p.Name == "ramp-step-1" {
+			step = p.Status + ": " + p.Error
+		}
+	}
+	for _, want := range []string{"fail: load not delivered: ", "worker 2 of 3 (pod " + victim + ")", "SIGTERM"} {
+		if !strings.Contains(step, want) {
+			t.Errorf("ramp-step-1 must say %q, got %q", want, step)
+		}
+	}
+	assertNothingLabelled(t, id)
+	t.Logf("ramp-step-1 %s", step)
+}
+
+// TestWorkersBadInput: bad --load-from, --workers and --max-workers are refused with one line naming the flag,
+// a non-zero exit, and nothing created; a plan shows the workers' check.
+func TestWorkersBadInput(t *testing.T) {
+	before := countOurNamespaces(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--modes", "churn", "--load-from", "mars"}, `invalid --load-from "mars": allowed values are local, cluster, auto`},
+		{[]string{"run", "--modes", "cpu", "--load-from", "cluster"}, "invalid --load-from cluster: needs mode churn or api"},
+		{[]string{"run", "--modes", "churn", "--workers", "3"}, "invalid --workers 3: needs --load-from cluster"},
+		{[]string{"run", "--modes", "churn", "--load-from", "cluster", "--workers", "51"}, "invalid --workers 51: above --max-workers 50"},
+		{[]string{"run", "--modes", "churn", "--load-from", "cluster", "--workers", "-1"}, "invalid --workers -1: must be at least 1"},
+		{[]string{"plan", "--modes", "api", "--load-from", "cluster", "--max-workers", "0"}, "invalid --max-workers 0: must be between 1 and 1000"},
+	} {
+		r := plugin(t, time.Minute, tc.args...)
+		if r.code == 0 || !strings.Contains(r.stderr, tc.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Errorf("%v: exit %d, stderr:\n%s\nwant one line containing %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+	if after := countOurNamespaces(t); after > before {
+		t.Errorf("bad input created namespaces: %d before, %d after", before, after)
+	}
+	r := plugin(t, time.Minute, "plan", "--modes", "churn", "--steps", "2", "--load-from", "cluster", "--workers", "4", "--node-selector", realNode)
+	if !strings.Contains(r.stdout+r.stderr, "load-workers: 4 worker pods per step (8 over the run)") {
+		t.Errorf("plan must show the workers' check:\n%s\n%s", r.stdout, r.stderr)
+	}
+}
