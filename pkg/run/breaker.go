@@ -49,8 +49,9 @@ func (r *Runner) startBreaker(ctx context.Context, ns, phase string) (context.Co
 	if b.cfg.MinSamples <= 0 {
 		b.cfg.MinSamples = 10
 	}
-	done := make(chan struct{})
+	done, exited := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(exited)
 		defer func() {
 			if p := recover(); p != nil { // a bug in a check stops the step (and so the ramp), never the process
 				b.trip(fmt.Sprintf("internal error (panic in the breaker: %v)", p))
@@ -72,7 +73,8 @@ func (r *Runner) startBreaker(ctx context.Context, ns, phase string) (context.Co
 			}
 		}
 	}()
-	return sctx, b, func() { close(done); cancel() }
+	// The stop waits for the breaker's goroutine: no check of it (a list of pods or events) outlives the step.
+	return sctx, b, func() { close(done); cancel(); <-exited }
 }
 
 func (b *breaker) trip(reason string) {

@@ -78,6 +78,9 @@ func TestRampStepChurnStopsWithStep(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if n := len(client.Actions()); n != writes {
 		t.Errorf("%d requests after rampStep returned", n-writes)
+		for _, a := range client.Actions()[writes:] {
+			t.Logf("%s %s", a.GetVerb(), a.GetResource().Resource)
+		}
 	}
 	if len(r.res.Loads) != 1 || r.res.Loads[0].Objects == 0 || r.res.Loads[0].Rate != 20 {
 		t.Errorf("loads: %+v", r.res.Loads)
