@@ -414,8 +414,7 @@ func (h *Hollow) deployment() *appsv1.Deployment {
 		AutomountServiceAccountToken: ptr.To(true),
 		HostNetwork:                  false,
 		ImagePullSecrets:             pullSecrets,
-		SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](kwokUID),
-			RunAsGroup: ptr.To[int64](kwokUID), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+		SecurityContext:              cluster.RestrictedPodSecurity(kwokUID),
 		// never on a hollow node (they are tainted anyway)
 		Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
 			NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{
@@ -431,15 +430,13 @@ func (h *Hollow) deployment() *appsv1.Deployment {
 				{Name: "HOST_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.hostIP"}}},
 				{Name: "HOME", Value: "/tmp"},
 			},
-			Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: kwokPort, Protocol: corev1.ProtocolTCP}},
-			Resources:      res,
-			StartupProbe:   probe(1, 2, 30),
-			ReadinessProbe: probe(0, 10, 3),
-			LivenessProbe:  probe(30, 60, 10),
-			SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false), Privileged: ptr.To(false),
-				ReadOnlyRootFilesystem: ptr.To(true), RunAsNonRoot: ptr.To(true),
-				Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
-			VolumeMounts: []corev1.VolumeMount{{Name: "stages", MountPath: stagesMount, ReadOnly: true}, {Name: "tmp", MountPath: "/tmp"}},
+			Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: kwokPort, Protocol: corev1.ProtocolTCP}},
+			Resources:       res,
+			StartupProbe:    probe(1, 2, 30),
+			ReadinessProbe:  probe(0, 10, 3),
+			LivenessProbe:   probe(30, 60, 10),
+			SecurityContext: cluster.RestrictedContainerSecurity(),
+			VolumeMounts:    []corev1.VolumeMount{{Name: "stages", MountPath: stagesMount, ReadOnly: true}, {Name: "tmp", MountPath: "/tmp"}},
 		}},
 		Volumes: []corev1.Volume{
 			{Name: "stages", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}},

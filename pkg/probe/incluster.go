@@ -23,6 +23,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/authz"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 )
 
 // ClusterProbeConfig configures the in-cluster probe: a Job in the probe namespace that runs the plugin's own image
@@ -238,14 +239,12 @@ func (cp *ClusterProbe) createJob(ctx context.Context) error {
 					ImagePullSecrets:              secrets,
 					NodeSelector:                  cp.cfg.NodeSelector,
 					EnableServiceLinks:            ptr.To(false),
-					SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](65532),
-						RunAsGroup: ptr.To[int64](65532), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+					SecurityContext:               cluster.RestrictedPodSecurity(65532),
 					Containers: []corev1.Container{{
 						Name: "probe", Image: cp.cfg.Image, ImagePullPolicy: corev1.PullIfNotPresent,
-						Args:      cp.cfg.PodArgs(),
-						Resources: corev1.ResourceRequirements{Requests: res, Limits: res},
-						SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false), ReadOnlyRootFilesystem: ptr.To(true),
-							Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
+						Args:            cp.cfg.PodArgs(),
+						Resources:       corev1.ResourceRequirements{Requests: res, Limits: res},
+						SecurityContext: cluster.RestrictedContainerSecurity(),
 					}},
 				},
 			},

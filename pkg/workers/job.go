@@ -24,6 +24,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/churn"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 )
 
@@ -225,14 +226,12 @@ func (j *Job) createJob(ctx context.Context) error {
 					// spread over the nodes, but never unschedulable for it: a small cluster still gets its workers
 					TopologySpreadConstraints: []corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: corev1.LabelHostname,
 						WhenUnsatisfiable: corev1.ScheduleAnyway, LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{appLabel: Name}}}},
-					SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](65532),
-						RunAsGroup: ptr.To[int64](65532), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+					SecurityContext: cluster.RestrictedPodSecurity(65532),
 					Containers: []corev1.Container{{
 						Name: "worker", Image: j.cfg.Image, ImagePullPolicy: corev1.PullIfNotPresent,
-						Args:      []string{"__load-worker", "--spec=" + spec},
-						Resources: corev1.ResourceRequirements{Requests: res, Limits: res},
-						SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false), ReadOnlyRootFilesystem: ptr.To(true),
-							Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
+						Args:            []string{"__load-worker", "--spec=" + spec},
+						Resources:       corev1.ResourceRequirements{Requests: res, Limits: res},
+						SecurityContext: cluster.RestrictedContainerSecurity(),
 					}},
 				},
 			},
