@@ -91,15 +91,15 @@ type KindStats struct {
 
 // Trend is the test of latency rising through a step (the writes' successful latencies).
 type Trend struct {
-	Windows int     `json:"windows"`   // windows with enough samples
-	WindowS float64 `json:"window_s"`  // their width
-	S       int     `json:"s"`         // Mann-Kendall statistic of the window medians
-	P       float64 `json:"p"`         // one-sided p-value of a rising trend
-	SlopeMS float64 `json:"slope_ms"`  // Theil-Sen slope, ms per second
-	RiseMS  float64 `json:"rise_ms"`   // slope x the step's duration
-	LevelMS float64 `json:"level_ms"`  // median of the window medians
-	EndMS   float64 `json:"end_ms"`    // the fitted latency at the step's end
-	Rising  bool    `json:"rising"`    // significant, material and high enough: the step fails
+	Windows int     `json:"windows"`  // windows with enough samples
+	WindowS float64 `json:"window_s"` // their width
+	S       int     `json:"s"`        // Mann-Kendall statistic of the window medians
+	P       float64 `json:"p"`        // one-sided p-value of a rising trend
+	SlopeMS float64 `json:"slope_ms"` // Theil-Sen slope, ms per second
+	RiseMS  float64 `json:"rise_ms"`  // slope x the step's duration
+	LevelMS float64 `json:"level_ms"` // median of the window medians
+	EndMS   float64 `json:"end_ms"`   // the fitted latency at the step's end
+	Rising  bool    `json:"rising"`   // significant, material and high enough: the step fails
 	Note    string  `json:"note,omitempty"`
 }
 
