@@ -42,7 +42,7 @@ type KneeOptions struct {
 	SLO           []string
 	ThrottleRatio float64
 
-	cooldown  time.Duration     // 0: auto
+	cooldown  time.Duration      // 0: auto
 	slo       map[string]float64 // ms per kind, after --slo
 	base      *modes.Selection   // the mix at its settings (the rate is set per step)
 	mixName   string
