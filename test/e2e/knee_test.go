@@ -1,0 +1,225 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+// kneeDoc is what the knee tests read of the document `knee -o json` prints (run.json).
+type kneeDoc struct {
+	Command string
+	RunID   string `json:"runID"`
+	Knee    struct {
+		Status      string
+		Knee        float64
+		Sustainable float64
+		FailedAt    float64 `json:"failed_at"`
+		Criterion   string
+		Summary     string
+		Steps       []struct {
+			N             int
+			Phase         string
+			Rate          float64
+			RequestedRate float64 `json:"requested_rate"`
+			DeliveredRate float64 `json:"delivered_rate"`
+			Verdict       struct {
+				Verdict, Criterion string
+				Reasons            []string
+			}
+		}
+	}
+	Phases []struct{ Name, Type, Status string }
+	Stats  []struct{ Phase, Kind string }
+	Outcome struct {
+		Result   string
+		ExitCode int `json:"exit_code"`
+	}
+}
+
+// The identity the knee tests search as (--as): not system:masters, so API Priority and Fairness classifies it
+// (global-default unless the APF test's FlowSchema matches it).
+const kneeUser = "pyrometer-e2e-knee"
+
+// kneeReference is the knee TestKneeFindsAKnee found: the APF test's search must find a lower one.
+var kneeReference float64
+
+// Rates for this 2-core machine: the server handles a few hundred configmap writes/s, the client more; steps of
+// 5 s, precision 25%: at most 4 exponential steps, 2 bisections and 2 confirmations.
+var kneeArgs = []string{"knee", "--start-rate", "40", "--max-rate", "320", "--step-duration", "5s", "--baseline", "5s", "--precision", "25%", "-o", "json"}
+
+func runKnee(t *testing.T) (kneeDoc, string) {
+	t.Helper()
+	bindUser(t, "pyrometer-e2e-knee", kneeUser, []rbacv1.PolicyRule{
+		{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}},
+		{NonResourceURLs: []string{"*"}, Verbs: []string{"*"}},
+	})
+	dir := filepath.Join(t.TempDir(), "out")
+	start := time.Now()
+	r := plugin(t, 88*time.Second, append([]string{"--as", kneeUser}, append(kneeArgs, "--output-dir", dir)...)...)
+	t.Logf("knee took %v\n%s", time.Since(start).Round(time.Second), r.stderr)
+	var d kneeDoc
+	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+		t.Fatalf("knee -o json: %v (exit %d)\nstdout:\n%s", err, r.code, r.stdout)
+	}
+	if d.RunID == "" {
+		t.Fatal("no run id in the knee document")
+	}
+	assertNothingLabelled(t, d.RunID)
+	return d, dir
+}
+
+// TestKneeFindsAKnee: a knee search with 5 s steps finishes, finds a knee below --max-rate, the steps' requested
+// rates grow with the rate asked for, the failure above the knee is named, nothing is left behind, and report,
+// report.html and bundle work on the directory.
+func TestKneeFindsAKnee(t *testing.T) {
+	d, dir := runKnee(t)
+	k := d.Knee
+	if d.Command != "knee" || d.Outcome.ExitCode != 0 || (k.Status != "found" && k.Status != "unconfirmed") {
+		t.Fatalf("command %q exit %d status %q: %s", d.Command, d.Outcome.ExitCode, k.Status, k.Summary)
+	}
+	if k.Knee <= 0 || k.Knee >= 320 || k.Sustainable != roundTo3(0.8*k.Knee) || k.FailedAt <= k.Knee || k.Criterion == "" {
+		t.Errorf("knee %v sustainable %v failed at %v by %q: %s", k.Knee, k.Sustainable, k.FailedAt, k.Criterion, k.Summary)
+	}
+	assertKneeSteps(t, d)
+	kneeReference = k.Knee
+
+	// report (table), report.html and bundle read the knee directory
+	rep := plugin(t, 30*time.Second, "report", dir)
+	if rep.code != 0 || !strings.Contains(rep.stdout, "KNEE") || !strings.Contains(rep.stdout, "knee-step") && !strings.Contains(rep.stdout, "exponential") {
+		t.Errorf("report of a knee directory: exit %d\n%s%s", rep.code, rep.stdout, rep.stderr)
+	}
+	html, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil || !strings.Contains(string(html), "latency vs write rate") || !strings.Contains(string(html), "knee ") {
+		t.Errorf("report.html has no latency-vs-rate curve with the knee marked (%v)", err)
+	}
+	if b := plugin(t, 30*time.Second, "bundle", dir); b.code != 0 {
+		t.Errorf("bundle of a knee directory: exit %d: %s", b.code, b.stderr)
+	}
+}
+
+// assertKneeSteps: every step is in run.json as a phase with rows, the steps' requested rates grow with the rate
+// asked for (the mean per distinct rate), and no step goes above --max-rate.
+func assertKneeSteps(t *testing.T, d kneeDoc) {
+	t.Helper()
+	k := d.Knee
+	if len(k.Steps) < 2 {
+		t.Fatalf("%d steps: %s", len(k.Steps), k.Summary)
+	}
+	byRate := map[float64][]float64{}
+	for _, st := range k.Steps {
+		if st.Rate > 320 {
+			t.Errorf("step %d at %v writes/s, above --max-rate", st.N, st.Rate)
+		}
+		byRate[st.Rate] = append(byRate[st.Rate], st.RequestedRate)
+	}
+	var rates []float64
+	for r := range byRate {
+		rates = append(rates, r)
+	}
+	sort.Float64s(rates)
+	prev := 0.0
+	for _, r := range rates {
+		sum := 0.0
+		for _, v := range byRate[r] {
+			sum += v
+		}
+		mean := sum / float64(len(byRate[r]))
+		if mean <= prev {
+			t.Errorf("requested rate not monotonic in the rate asked for: %v writes/s requested %.1f/s, not above the step below (%.1f/s)", r, mean, prev)
+		}
+		prev = mean
+	}
+	phases := map[string]bool{}
+	for _, p := range d.Phases {
+		phases[p.Name] = true
+	}
+	for _, st := range k.Steps {
+		if !phases["knee-step-"+itoa(st.N)] {
+			t.Errorf("step %d has no phase knee-step-%d in run.json", st.N, st.N)
+		}
+	}
+	if !phases["baseline"] {
+		t.Error("no baseline phase")
+	}
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// roundTo3 is the knee's rounding of a rate: 3 significant digits from 100, 0.1 below.
+func roundTo3(r float64) float64 {
+	switch {
+	case r >= 100:
+		return float64(int(r+0.5)) // 3 digits: the rates here stay below 1000
+	}
+	return float64(int(r*10+0.5)) / 10
+}
+
+// TestKneeLowerWithTighterAPF: the same search, with API Priority and Fairness giving the test's identity a
+// priority level of its own with the fewest seats (one share, nothing lent or borrowed, one short queue), finds a
+// lower knee than TestKneeFindsAKnee: the method responds to the server's real capacity. The apiserver is not
+// restarted; the FlowSchema and priority level are removed when the test ends.
+func TestKneeLowerWithTighterAPF(t *testing.T) {
+	if kneeReference <= 0 {
+		t.Fatal("TestKneeFindsAKnee must run first in the same go test (it finds the reference knee): -run 'TestKnee'")
+	}
+	c := adminClient(t)
+	ctx := context.Background()
+	labels := map[string]string{"kubepyrometer.io/e2e": "knee-apf"}
+	name := "pyrometer-e2e-knee-tight"
+	pl := &flowcontrolv1.PriorityLevelConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: flowcontrolv1.PriorityLevelConfigurationSpec{Type: flowcontrolv1.PriorityLevelEnablementLimited,
+			Limited: &flowcontrolv1.LimitedPriorityLevelConfiguration{NominalConcurrencyShares: ptr.To[int32](1),
+				LendablePercent: ptr.To[int32](0), BorrowingLimitPercent: ptr.To[int32](0),
+				LimitResponse: flowcontrolv1.LimitResponse{Type: flowcontrolv1.LimitResponseTypeQueue,
+					Queuing: &flowcontrolv1.QueuingConfiguration{Queues: 1, HandSize: 1, QueueLengthLimit: 10}}}}}
+	fs := &flowcontrolv1.FlowSchema{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: flowcontrolv1.FlowSchemaSpec{PriorityLevelConfiguration: flowcontrolv1.PriorityLevelConfigurationReference{Name: name},
+			MatchingPrecedence: 500,
+			Rules: []flowcontrolv1.PolicyRulesWithSubjects{{
+				Subjects:         []flowcontrolv1.Subject{{Kind: flowcontrolv1.SubjectKindUser, User: &flowcontrolv1.UserSubject{Name: kneeUser}}},
+				ResourceRules:    []flowcontrolv1.ResourcePolicyRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}, ClusterScope: true, Namespaces: []string{"*"}}},
+				NonResourceRules: []flowcontrolv1.NonResourcePolicyRule{{Verbs: []string{"*"}, NonResourceURLs: []string{"*"}}},
+			}}}}
+	if _, err := c.FlowcontrolV1().PriorityLevelConfigurations().Create(ctx, pl, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.FlowcontrolV1().PriorityLevelConfigurations().Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	if _, err := c.FlowcontrolV1().FlowSchemas().Create(ctx, fs, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.FlowcontrolV1().FlowSchemas().Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	time.Sleep(2 * time.Second) // the apiserver's APF controller picks the new configuration up
+
+	d, _ := runKnee(t)
+	k := d.Knee
+	t.Logf("knee %v with the tight priority level, %v without: %s", k.Knee, kneeReference, k.Summary)
+	switch k.Status {
+	case "found", "unconfirmed":
+		if k.Knee >= kneeReference {
+			t.Errorf("knee %v with the tight priority level, not below %v without it", k.Knee, kneeReference)
+		}
+		assertKneeSteps(t, d)
+	case "below-start": // even --start-rate failed: a knee below 40 writes/s, lower still
+		if d.Outcome.ExitCode != 2 {
+			t.Errorf("below-start exits 2, got %d", d.Outcome.ExitCode)
+		}
+	default:
+		t.Fatalf("status %q exit %d: %s", k.Status, d.Outcome.ExitCode, k.Summary)
+	}
+}
