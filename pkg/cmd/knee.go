@@ -100,7 +100,7 @@ bursts and the cluster's own traffic), the criterion that failed above it, and t
 interrupted or failed.
 
 Mixes (--mix): churn (ConfigMaps created at rate/3 per second, updated once, deleted after a lifetime of a tenth
-of the step, at least 1s: 3 writes each), api (ConfigMaps and Secrets created and kept until the step ends: 1 write
+of the step, at least 1s: 3 writes each; no watchers), api (ConfigMaps and Secrets created and kept until the step ends: 1 write
 each), or FILE: a YAML file of the churn mode's settings (mode: churn|api, and kind, lifetime, updates, size,
 arrival, watchers, or api's settings), e.g. {kind: secret, updates: 2, size: 8KiB}.
 
@@ -231,9 +231,16 @@ func (o *KneeOptions) resolveMix() error {
 	if err != nil {
 		return fmt.Errorf("invalid --mix %s: %w", o.Mix, err)
 	}
-	if mode == "churn" && !o.lifetimed {
-		lt := max(kneeMinLifetime, o.StepDuration/10).Round(100 * time.Millisecond)
-		overrides = append([]modes.Override{{Mode: mode, Param: "lifetime", Value: lt.String(), Origin: "knee default"}}, overrides...)
+	if mode == "churn" {
+		// knee's defaults, under the file's settings: a lifetime of a tenth of the step, and no watchers (the
+		// notifications are not judged: the probe's watch kind measures watch latency; a watcher would also make
+		// every step wait for notifications owed after an overloaded window)
+		defaults := []modes.Override{{Mode: mode, Param: "watchers", Value: "0", Origin: "knee default"}}
+		if !o.lifetimed {
+			lt := max(kneeMinLifetime, o.StepDuration/10).Round(100 * time.Millisecond)
+			defaults = append(defaults, modes.Override{Mode: mode, Param: "lifetime", Value: lt.String(), Origin: "knee default"})
+		}
+		overrides = append(defaults, overrides...)
 	}
 	sel, err := o.catalog.Select(sel0, overrides)
 	if err != nil {

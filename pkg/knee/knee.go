@@ -147,9 +147,17 @@ func Find(ctx context.Context, cfg Config, d Driver) Result {
 
 // answer fills the knee, the failure above it and the summary from the steps.
 func (res *Result) answer() {
+	// The knee is the highest passing rate below the lowest failing one: a rate that passed once and failed its
+	// confirmation is above it.
+	lowestFail := math.Inf(1)
+	for _, st := range res.Steps {
+		if st.Verdict.Verdict == Fail && st.Rate < lowestFail {
+			lowestFail = st.Rate
+		}
+	}
 	best := 0.0
 	for _, st := range res.Steps {
-		if st.Verdict.Verdict == Pass && st.Rate > best {
+		if st.Verdict.Verdict == Pass && st.Rate > best && st.Rate < lowestFail {
 			best = st.Rate
 		}
 	}

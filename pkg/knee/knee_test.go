@@ -166,6 +166,15 @@ func TestFindFailedConfirmationReopensTheBisection(t *testing.T) {
 	if res.Status != StatusFound || res.Knee >= 555 {
 		t.Fatalf("status %s knee %v: %s", res.Status, res.Knee, res.Summary)
 	}
+	// the rate whose confirmation failed passed once, but it is above the knee
+	for _, st := range res.Steps {
+		if st.Phase == PhaseConfirm && st.Verdict.Verdict == Fail && (st.Rate <= res.Knee || res.FailedAt > st.Rate) {
+			t.Errorf("confirmation failed at %v, knee %v, failed above at %v", st.Rate, res.Knee, res.FailedAt)
+		}
+	}
+	if last := res.Steps[len(res.Steps)-1]; last.Rate != res.Knee || last.Verdict.Verdict != Pass {
+		t.Errorf("the knee %v is not the last, passing, confirmation %+v", res.Knee, last)
+	}
 	confirms := 0
 	for _, st := range res.Steps {
 		if st.Phase == PhaseConfirm {

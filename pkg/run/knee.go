@@ -342,20 +342,21 @@ func (d *kneeDriver) Step(ctx context.Context, n int, rate float64, searchPhase 
 	perr := d.measure(sctx, name, d.kc.Step)
 	undelivered := loads.stop()
 	ph.End = time.Now()
-	m.Seconds, m.Samples = ph.End.Sub(ph.Start).Seconds(), d.take()
+	m.Samples = d.take()
 	for _, l := range r.res.Loads {
 		if l.Phase != name {
 			continue
 		}
 		m.Requested += l.Delivery.Requested
 		m.Delivered += l.Delivery.Delivered
-		m.RequestedRate += l.Delivery.RequestedRate
-		m.DeliveredRate += l.Delivery.DeliveredRate
 		if !l.Verdict.Delivered && m.Limit != "server" {
 			m.Limit, m.LimitReason = l.Verdict.Limit, l.Verdict.Reason
 		}
-		m.Seconds = max(m.Seconds, l.Delivery.Seconds)
 	}
+	// Rates over the step's window: the writes due in it (the engine's own span also holds the seconds its writes
+	// in flight took to return after the window, which would dilute them); the trend is judged over the window too.
+	m.Seconds = d.kc.Step.Seconds()
+	m.RequestedRate, m.DeliveredRate = float64(m.Requested)/m.Seconds, float64(m.Delivered)/m.Seconds
 	ph.Status = result.StatusPass
 	if undelivered != "" {
 		ph.Details["load"] = undelivered
