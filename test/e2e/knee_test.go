@@ -41,8 +41,8 @@ type kneeDoc struct {
 			}
 		}
 	}
-	Phases []struct{ Name, Type, Status string }
-	Stats  []struct{ Phase, Kind string }
+	Phases  []struct{ Name, Type, Status string }
+	Stats   []struct{ Phase, Kind string }
 	Outcome struct {
 		Result   string
 		ExitCode int `json:"exit_code"`
@@ -166,7 +166,7 @@ func itoa(n int) string {
 func roundTo3(r float64) float64 {
 	switch {
 	case r >= 100:
-		return float64(int(r+0.5)) // 3 digits: the rates here stay below 1000
+		return float64(int(r + 0.5)) // 3 digits: the rates here stay below 1000
 	}
 	return float64(int(r*10+0.5)) / 10
 }
@@ -201,7 +201,9 @@ func TestKneeLowerWithTighterAPF(t *testing.T) {
 	if _, err := c.FlowcontrolV1().PriorityLevelConfigurations().Create(ctx, pl, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = c.FlowcontrolV1().PriorityLevelConfigurations().Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = c.FlowcontrolV1().PriorityLevelConfigurations().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
 	if _, err := c.FlowcontrolV1().FlowSchemas().Create(ctx, fs, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
