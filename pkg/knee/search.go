@@ -34,15 +34,14 @@ const (
 type Search struct {
 	Start, Max, Precision float64
 
-	lo, hi     float64 // highest passing rate, lowest failing rate (0: none yet)
-	phase      string
-	next       float64
-	done       bool
-	status     string
-	confirmFor float64 // the rate under confirmation (0: none)
-	confirms   int     // confirmation steps taken
-	steps      int
-	passes     []float64 // every passing rate, for a confirmation that fails
+	lo, hi   float64 // highest passing rate, lowest failing rate (0: none yet)
+	phase    string
+	next     float64
+	done     bool
+	status   string
+	confirms int // confirmation steps taken
+	steps    int
+	passes   []float64 // every passing rate, for a confirmation that fails
 }
 
 // MaxConfirmations bounds the confirmation steps: a confirmation that fails reopens the bisection below the rate it
