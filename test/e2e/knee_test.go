@@ -57,9 +57,9 @@ const kneeUser = "pyrometer-e2e-knee"
 var kneeReference float64
 
 // Rates for this 2-core machine: the server handles a few hundred configmap writes/s (about 550 when the machine is
-// quiet, under 200 when it is busy), the client more; steps of 5 s, precision 50% (the grid is 75 x 2^(k/2)): at
-// most 5 exponential steps, a bisection and a confirmation (more only when a confirmation fails).
-var kneeArgs = []string{"knee", "--start-rate", "75", "--max-rate", "1200", "--step-duration", "5s", "--baseline", "5s", "--precision", "50%", "-o", "json"}
+// quiet, under 200 when it is busy), the client more; steps of 5 s, precision 50% (the grid is 100 x 2^(k/2)): at
+// most 4 exponential steps, a bisection and a confirmation (two more when a confirmation fails); about 8 s a step.
+var kneeArgs = []string{"knee", "--start-rate", "100", "--max-rate", "800", "--step-duration", "5s", "--baseline", "4s", "--precision", "50%", "-o", "json"}
 
 func runKnee(t *testing.T) (kneeDoc, string) {
 	t.Helper()
@@ -91,7 +91,7 @@ func TestKneeFindsAKnee(t *testing.T) {
 	if d.Command != "knee" || d.Outcome.ExitCode != 0 || (k.Status != "found" && k.Status != "unconfirmed") {
 		t.Fatalf("command %q exit %d status %q: %s", d.Command, d.Outcome.ExitCode, k.Status, k.Summary)
 	}
-	if k.Knee <= 0 || k.Knee >= 1200 || k.Sustainable != roundTo3(0.8*k.Knee) || k.FailedAt <= k.Knee || k.Criterion == "" {
+	if k.Knee <= 0 || k.Knee >= 800 || k.Sustainable != roundTo3(0.8*k.Knee) || k.FailedAt <= k.Knee || k.Criterion == "" {
 		t.Errorf("knee %v sustainable %v failed at %v by %q: %s", k.Knee, k.Sustainable, k.FailedAt, k.Criterion, k.Summary)
 	}
 	assertKneeSteps(t, d)
@@ -121,7 +121,7 @@ func assertKneeSteps(t *testing.T, d kneeDoc) {
 	}
 	byRate := map[float64][]float64{}
 	for _, st := range k.Steps {
-		if st.Rate > 1200 {
+		if st.Rate > 800 {
 			t.Errorf("step %d at %v writes/s, above --max-rate", st.N, st.Rate)
 		}
 		byRate[st.Rate] = append(byRate[st.Rate], st.RequestedRate)
@@ -219,7 +219,7 @@ func TestKneeLowerWithTighterAPF(t *testing.T) {
 			t.Errorf("knee %v with the tight priority level, not below %v without it", k.Knee, kneeReference)
 		}
 		assertKneeSteps(t, d)
-	case "below-start": // even --start-rate failed: a knee below 75 writes/s, lower still
+	case "below-start": // even --start-rate failed: a knee below 100 writes/s, lower still
 		if d.Outcome.ExitCode != 2 {
 			t.Errorf("below-start exits 2, got %d", d.Outcome.ExitCode)
 		}
