@@ -220,7 +220,7 @@ func Judge(m Measurement, c Criteria) Verdict {
 		v.Trend = &t
 		if t.Rising {
 			fail(CriterionTrend, fmt.Sprintf("write latency rose through the step: %s ms to %s ms fitted (Theil-Sen %+.1f ms/s, Mann-Kendall p %.2g < %g)",
-				fmtMS(t.EndMS-t.RiseMS), fmtMS(t.EndMS), t.SlopeMS, t.P, c.TrendAlpha))
+				fmtMS(math.Max(0, t.EndMS-t.RiseMS)), fmtMS(t.EndMS), t.SlopeMS, t.P, c.TrendAlpha))
 		} else if t.Note != "" {
 			v.Notes = append(v.Notes, t.Note)
 		}
