@@ -146,6 +146,14 @@ func Knee(ctx context.Context, kc KneeConfig, env Env, v version.Info) (*result.
 		answer = knee.Result{Status: knee.StatusInterrupted, Start: kc.Start, Max: kc.Max, Precision: kc.Precision, MaxSteps: maxSteps,
 			Summary: "interrupted before the search ended: no knee"}
 	}
+	// each step's phase in run.json names its verdict (the phase's status says whether the step ran)
+	for _, st := range answer.Steps {
+		for i := range r.res.Phases {
+			if ph := &r.res.Phases[i]; ph.Name == fmt.Sprintf("knee-step-%d", st.N) && ph.Details != nil {
+				ph.Details["verdict"] = strings.TrimSpace(st.Verdict.Verdict + " " + st.Verdict.Criterion)
+			}
+		}
+	}
 	r.res.Knee = &result.Knee{Result: answer, Mix: kc.Mix, WritesPerObject: WritesPerObject(kc.Selection), StepSeconds: kc.Step.Seconds(), Criteria: kc.Criteria}
 	r.res.Outcome = result.KneeOutcome(answer)
 	if interrupted && r.res.Outcome.ExitCode == result.ExitPass {
