@@ -108,7 +108,8 @@ Safety: the plan covers the worst step (--max-rate for --step-duration: the obje
 by api, against --max-objects-per-step) and the namespaces; permissions are checked first; the breaker watches
 every step; Ctrl-C stops the load within a second and tears everything down, like run. Artifacts as for run
 (run.json with a knee section, probe.jsonl with the phases baseline, knee-step-N and cooldown-N, report.html with
-the latency-vs-rate curve per kind), so report, compare and bundle work on a knee directory.`,
+the latency-vs-rate curve per kind), so report, compare and bundle work on a knee directory. The steps are judged
+on the local probe: --probe-from local or both (the in-cluster rows are reported beside them).`,
 		Example: `  # The knee of the default churn mix, 10 to 2000 writes/s in 30s steps
   kubectl pyrometer knee
 
