@@ -22,6 +22,7 @@ func TestOutputFlagOfEveryCommand(t *testing.T) {
 		formats outputFormats
 	}{
 		"run":     {[]string{"run"}, runFormats},
+		"knee":    {[]string{"knee"}, listFormats},
 		"probe":   {[]string{"probe"}, runFormats},
 		"plan":    {[]string{"plan"}, textFormats},
 		"version": {[]string{"version", "--client"}, textFormats},

@@ -111,6 +111,9 @@ func (o *ReportOptions) Run() error {
 		// The sparklines are for a person at a terminal; without a readable probe.jsonl there are none.
 		samples = doc.Samples
 	}
+	if doc.Knee != nil { // kubectl pyrometer knee: its answer and step table, as knee printed them
+		return report.WriteKnee(o.Out, doc)
+	}
 	return writeRunTables(o.Out, doc, samples)
 }
 

@@ -55,6 +55,7 @@ Everything it creates is labelled app.kubernetes.io/managed-by=kubectl-pyrometer
 	root.AddCommand(NewCmdVersion(cf, streams))
 	root.AddCommand(NewCmdRun(cf, streams, cat))
 	root.AddCommand(NewCmdPlan(cf, streams, cat))
+	root.AddCommand(NewCmdKnee(cf, streams, cat))
 	root.AddCommand(NewCmdProbe(cf, streams))
 	root.AddCommand(NewCmdCleanup(cf, streams))
 	root.AddCommand(NewCmdReport(cf, streams))

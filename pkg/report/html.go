@@ -114,6 +114,9 @@ type htmlView struct {
 	// Kwok and KwokNotes: kwok's own traffic with hollow nodes (podstartup.go).
 	Kwok      htmlTable
 	KwokNotes []string
+	// KneeText and Knee: `kubectl pyrometer knee`'s answer and step table, and its latency-vs-rate curves (knee.go).
+	KneeText string
+	Knee     []htmlKindChart
 }
 
 // WriteHTML writes report.html: one self-contained page (inline CSS and SVG, no scripts, no external
@@ -216,6 +219,9 @@ func WriteHTMLFrom(w io.Writer, doc *result.Doc, src result.SampleSource) error 
 	}
 	v.PodStartup, v.Hollow = htmlTable{Header: PodStartupHeader(), Rows: PodStartupRows(doc.PodStartup)}, HollowLine(doc.Hollow) // podstartup.go
 	v.Kwok, v.KwokNotes = htmlTable{Header: KwokTrafficHeader(), Rows: KwokTrafficRows(doc.Hollow)}, KwokTrafficNotes(doc.Hollow)
+	if doc.Knee != nil { // kubectl pyrometer knee (knee.go)
+		v.KneeText, v.Knee = kneeText(doc), kneeCharts(doc.Knee)
+	}
 	if err := htmlTmpl.Execute(w, v); err != nil {
 		return fmt.Errorf("failed to render report.html: %w", err)
 	}
@@ -626,7 +632,10 @@ svg .p50{fill:#54aeff}svg .p90{fill:#0969da}svg .p99{fill:#0a3069}svg .pmax{fill
 {{template "table" .Phases}}{{if .HasLoad}}
 <h3>Delivered load</h3>
 <p class="note">Writes of the churn/api engines per second: grey dots requested (due by the schedule), blue dots succeeded; shaded bands are the ramp steps. A step that got less than 0.95 of the writes it requested is "load not delivered" and never passes; the table names the limit (client or server). Notification latency over time is in the notify:* charts below.</p>
-{{if .LoadChart.W}}{{template "svg" .LoadChart}}{{end}}{{template "table" .Load}}{{end}}
+{{if .LoadChart.W}}{{template "svg" .LoadChart}}{{end}}{{template "table" .Load}}{{end}}{{if .KneeText}}
+<h3>Knee: latency vs write rate</h3>
+<pre>{{.KneeText}}</pre>
+{{range .Knee}}<h4>{{.Kind}}</h4>{{template "svg" .Chart}}<p class="note">{{.Note}}</p>{{end}}{{end}}
 {{with .Doc.Notes}}<h3>Notes</h3><ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}
 
 <h2 id="s1">Latency over time</h2>

@@ -100,6 +100,8 @@ type Doc struct {
 	// when the run started none).
 	Hollow     *Hollow     `json:"hollow,omitempty"`
 	PodStartup *PodStartup `json:"podStartup,omitempty"`
+	// Knee: `kubectl pyrometer knee` (Command CommandKnee): the search, its steps and its answer (knee.go).
+	Knee *Knee `json:"knee,omitempty"`
 }
 
 // CommandName is the command that wrote the document: CommandRun or CommandProbe.

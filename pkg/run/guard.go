@@ -14,6 +14,11 @@ import (
 // panic.txt) and the run counts as interrupted, so Run still tears down, writes the artifacts and exits non-zero.
 // The goroutines of the run recover on their own and turn a panic into an error of their step (API flood, breaker).
 func (r *Runner) executeGuarded(ctx context.Context) (interrupted bool) {
+	return r.guarded(ctx, r.execute)
+}
+
+// guarded runs execute (a run's phases, or a knee search's: knee.go) with the panic handling of executeGuarded.
+func (r *Runner) guarded(ctx context.Context, execute func(context.Context) bool) (interrupted bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			stack := debug.Stack()
@@ -26,5 +31,5 @@ func (r *Runner) executeGuarded(ctx context.Context) (interrupted bool) {
 			interrupted = true
 		}
 	}()
-	return r.execute(ctx)
+	return execute(ctx)
 }

@@ -119,6 +119,8 @@ type Runner struct {
 	hollow *hollow.Hollow // --hollow-nodes: deployed before the baseline, torn down by finalCleanup
 	kwok   *kwokTraffic   // kwok's own API traffic with --hollow-nodes (kwoktraffic.go)
 	pods   *podWatch      // pod startup of the run's stress pods (nil without data-plane modes)
+
+	tap func(probe.Sample) // knee: sees every sample after sink attributed it (knee.go); nil for a run
 }
 
 // burner runs kube-burner specs and returns only when nothing it started runs any more (stress.Runner).
@@ -646,6 +648,9 @@ func (r *Runner) sink(s probe.Sample) {
 		s.Phase = r.phase.Load().(string)
 	}
 	r.agg.Add(s)
+	if r.tap != nil { // knee.go: the step's judge keeps its samples
+		r.tap(s)
+	}
 	if r.log != nil {
 		r.log.Add(s)
 	}

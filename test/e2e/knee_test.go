@@ -1,0 +1,274 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+// kneeDoc is what the knee tests read of the document `knee -o json` prints (run.json).
+type kneeDoc struct {
+	Command string
+	RunID   string `json:"runID"`
+	Knee    struct {
+		Status      string
+		Knee        float64
+		Sustainable float64
+		FailedAt    float64 `json:"failed_at"`
+		Criterion   string
+		Summary     string
+		Steps       []struct {
+			N             int
+			Phase         string
+			Rate          float64
+			RequestedRate float64 `json:"requested_rate"`
+			DeliveredRate float64 `json:"delivered_rate"`
+			Verdict       struct {
+				Verdict, Criterion string
+				Reasons            []string
+			}
+		}
+	}
+	Phases  []struct{ Name, Type, Status string }
+	Stats   []struct{ Phase, Kind string }
+	Outcome struct {
+		Result   string
+		ExitCode int `json:"exit_code"`
+	}
+}
+
+// The identity the knee tests search as (--as): not system:masters, so API Priority and Fairness classifies it
+// (global-default unless the APF test's FlowSchema matches it).
+const kneeUser = "pyrometer-e2e-knee"
+
+// kneeReference is the knee TestKneeFindsAKnee found: the APF test's search must find a lower one.
+var kneeReference float64
+
+// Rates for this 2-core machine: the server handles a few hundred configmap writes/s (about 550 when the machine is
+// quiet, under 200 when it is busy), the client more; steps of 5 s, precision 50% (the grid is 100 x 2^(k/2)): at
+// most 4 exponential steps, a bisection and a confirmation (two more when a confirmation fails); about 8 s a step.
+var kneeArgs = []string{"knee", "--start-rate", "100", "--max-rate", "800", "--step-duration", "5s", "--baseline", "4s", "--precision", "50%", "-o", "json"}
+
+func runKnee(t *testing.T) (kneeDoc, string) {
+	t.Helper()
+	bindUser(t, "pyrometer-e2e-knee", kneeUser, []rbacv1.PolicyRule{
+		{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}},
+		{NonResourceURLs: []string{"*"}, Verbs: []string{"*"}},
+	})
+	dir := filepath.Join(t.TempDir(), "out")
+	start := time.Now()
+	r := plugin(t, 88*time.Second, append([]string{"--as", kneeUser}, append(kneeArgs, "--output-dir", dir)...)...)
+	t.Logf("knee took %v\n%s", time.Since(start).Round(time.Second), r.stderr)
+	var d kneeDoc
+	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+		t.Fatalf("knee -o json: %v (exit %d)\nstdout:\n%s", err, r.code, r.stdout)
+	}
+	if d.RunID == "" {
+		t.Fatal("no run id in the knee document")
+	}
+	assertNothingLabelled(t, d.RunID)
+	return d, dir
+}
+
+// TestKneeFindsAKnee: a knee search with 5 s steps finishes, finds a knee below --max-rate, the steps' requested
+// rates grow with the rate asked for, the failure above the knee is named, nothing is left behind, and report,
+// report.html and bundle work on the directory.
+func TestKneeFindsAKnee(t *testing.T) {
+	d, dir := runKnee(t)
+	k := d.Knee
+	if d.Command != "knee" || d.Outcome.ExitCode != 0 || (k.Status != "found" && k.Status != "unconfirmed") {
+		t.Fatalf("command %q exit %d status %q: %s", d.Command, d.Outcome.ExitCode, k.Status, k.Summary)
+	}
+	if k.Knee <= 0 || k.Knee >= 800 || k.Sustainable != roundTo3(0.8*k.Knee) || k.FailedAt <= k.Knee || k.Criterion == "" {
+		t.Errorf("knee %v sustainable %v failed at %v by %q: %s", k.Knee, k.Sustainable, k.FailedAt, k.Criterion, k.Summary)
+	}
+	assertKneeSteps(t, d)
+	kneeReference = k.Knee
+
+	// report (table), report.html and bundle read the knee directory
+	rep := plugin(t, 30*time.Second, "report", dir)
+	if rep.code != 0 || !strings.Contains(rep.stdout, "KNEE") || !strings.Contains(rep.stdout, "knee-step") && !strings.Contains(rep.stdout, "exponential") {
+		t.Errorf("report of a knee directory: exit %d\n%s%s", rep.code, rep.stdout, rep.stderr)
+	}
+	html, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil || !strings.Contains(string(html), "latency vs write rate") || !strings.Contains(string(html), "knee ") {
+		t.Errorf("report.html has no latency-vs-rate curve with the knee marked (%v)", err)
+	}
+	if b := plugin(t, 30*time.Second, "bundle", dir); b.code != 0 {
+		t.Errorf("bundle of a knee directory: exit %d: %s", b.code, b.stderr)
+	}
+}
+
+// assertKneeSteps: every step is in run.json as a phase with rows, the steps' requested rates grow with the rate
+// asked for (the mean per distinct rate), and no step goes above --max-rate.
+func assertKneeSteps(t *testing.T, d kneeDoc) {
+	t.Helper()
+	k := d.Knee
+	if len(k.Steps) < 2 {
+		t.Fatalf("%d steps: %s", len(k.Steps), k.Summary)
+	}
+	byRate := map[float64][]float64{}
+	for _, st := range k.Steps {
+		if st.Rate > 800 {
+			t.Errorf("step %d at %v writes/s, above --max-rate", st.N, st.Rate)
+		}
+		byRate[st.Rate] = append(byRate[st.Rate], st.RequestedRate)
+	}
+	var rates []float64
+	for r := range byRate {
+		rates = append(rates, r)
+	}
+	sort.Float64s(rates)
+	prev := 0.0
+	for _, r := range rates {
+		sum := 0.0
+		for _, v := range byRate[r] {
+			sum += v
+		}
+		mean := sum / float64(len(byRate[r]))
+		if mean <= prev {
+			t.Errorf("requested rate not monotonic in the rate asked for: %v writes/s requested %.1f/s, not above the step below (%.1f/s)", r, mean, prev)
+		}
+		prev = mean
+	}
+	phases := map[string]bool{}
+	for _, p := range d.Phases {
+		phases[p.Name] = true
+	}
+	for _, st := range k.Steps {
+		if !phases["knee-step-"+itoa(st.N)] {
+			t.Errorf("step %d has no phase knee-step-%d in run.json", st.N, st.N)
+		}
+	}
+	if !phases["baseline"] {
+		t.Error("no baseline phase")
+	}
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// roundTo3 is the knee's rounding of a rate: 3 significant digits from 100, 0.1 below.
+func roundTo3(r float64) float64 {
+	switch {
+	case r >= 100:
+		return float64(int(r + 0.5)) // 3 digits: the rates here stay below 1000
+	}
+	return float64(int(r*10+0.5)) / 10
+}
+
+// TestKneeLowerWithTighterAPF: the same search, with API Priority and Fairness giving the test's identity a
+// priority level of its own with the fewest seats (one share: 3 of the server's 600, nothing lent or borrowed, a
+// queue of one: a burst beyond that is answered 429), finds a
+// lower knee than TestKneeFindsAKnee: the method responds to the server's real capacity. The apiserver is not
+// restarted; the FlowSchema and priority level are removed when the test ends.
+func TestKneeLowerWithTighterAPF(t *testing.T) {
+	if kneeReference <= 0 {
+		t.Fatal("TestKneeFindsAKnee must run first in the same go test (it finds the reference knee): -run 'TestKnee'")
+	}
+	c := adminClient(t)
+	ctx := context.Background()
+	labels := map[string]string{"kubepyrometer.io/e2e": "knee-apf"}
+	name := "pyrometer-e2e-knee-tight"
+	pl := &flowcontrolv1.PriorityLevelConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: flowcontrolv1.PriorityLevelConfigurationSpec{Type: flowcontrolv1.PriorityLevelEnablementLimited,
+			Limited: &flowcontrolv1.LimitedPriorityLevelConfiguration{NominalConcurrencyShares: ptr.To[int32](1),
+				LendablePercent: ptr.To[int32](0), BorrowingLimitPercent: ptr.To[int32](0),
+				LimitResponse: flowcontrolv1.LimitResponse{Type: flowcontrolv1.LimitResponseTypeQueue,
+					Queuing: &flowcontrolv1.QueuingConfiguration{Queues: 1, HandSize: 1, QueueLengthLimit: 1}}}}}
+	fs := &flowcontrolv1.FlowSchema{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: flowcontrolv1.FlowSchemaSpec{PriorityLevelConfiguration: flowcontrolv1.PriorityLevelConfigurationReference{Name: name},
+			MatchingPrecedence: 500,
+			Rules: []flowcontrolv1.PolicyRulesWithSubjects{{
+				Subjects:         []flowcontrolv1.Subject{{Kind: flowcontrolv1.SubjectKindUser, User: &flowcontrolv1.UserSubject{Name: kneeUser}}},
+				ResourceRules:    []flowcontrolv1.ResourcePolicyRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}, ClusterScope: true, Namespaces: []string{"*"}}},
+				NonResourceRules: []flowcontrolv1.NonResourcePolicyRule{{Verbs: []string{"*"}, NonResourceURLs: []string{"*"}}},
+			}}}}
+	if _, err := c.FlowcontrolV1().PriorityLevelConfigurations().Create(ctx, pl, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.FlowcontrolV1().PriorityLevelConfigurations().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
+	if _, err := c.FlowcontrolV1().FlowSchemas().Create(ctx, fs, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.FlowcontrolV1().FlowSchemas().Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	time.Sleep(2 * time.Second) // the apiserver's APF controller picks the new configuration up
+
+	d, _ := runKnee(t)
+	k := d.Knee
+	t.Logf("knee %v with the tight priority level, %v without: %s", k.Knee, kneeReference, k.Summary)
+	switch k.Status {
+	case "found", "unconfirmed":
+		if k.Knee >= kneeReference {
+			t.Errorf("knee %v with the tight priority level, not below %v without it", k.Knee, kneeReference)
+		}
+		assertKneeSteps(t, d)
+	case "below-start": // even --start-rate failed: a knee below 100 writes/s, lower still
+		if d.Outcome.ExitCode != 2 {
+			t.Errorf("below-start exits 2, got %d", d.Outcome.ExitCode)
+		}
+	default:
+		t.Fatalf("status %q exit %d: %s", k.Status, d.Outcome.ExitCode, k.Summary)
+	}
+}
+
+// TestKneeSigintTearsDown: Ctrl-C during a knee step stops the load (no object created, no engine write more than
+// 1 s after it), tears everything down like run, writes the artifacts (the search interrupted, no knee) and exits 1.
+func TestKneeSigintTearsDown(t *testing.T) {
+	id := runID(t)
+	dir := t.TempDir()
+	cw := watchCreations(t, id)
+	cmd, _, errb := startPlugin(t, dir, "knee", "--start-rate", "30", "--max-rate", "100", "--step-duration", "2m", "--baseline", "2s",
+		"--run-id", id, "--output-dir", "out")
+	deadline := time.Now().Add(time.Minute)
+	for cw.countPrefix("ConfigMap", "pyrometer-churn-") < 30 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the knee's first step did not start within a minute\n%s", errb.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	sigint := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	code := waitExit(t, cmd, time.Minute)
+	exited := time.Since(sigint)
+	time.Sleep(5 * time.Second)
+	cw.stop()
+	if code != 1 {
+		t.Errorf("an interrupted knee exits 1, got %d\n%s", code, errb.String())
+	}
+	if late := cw.createdAfter(sigint, time.Second, nil); len(late) > 0 {
+		t.Errorf("%d object(s) created more than 1 s after the SIGINT, e.g.:\n  %s", len(late), strings.Join(late[:min(len(late), 10)], "\n  "))
+	}
+	if late := engineWritesAfter(t, filepath.Join(dir, "out", "probe.jsonl"), sigint.Add(time.Second)); len(late) > 0 {
+		t.Errorf("the load sent %d write(s) more than 1 s after the SIGINT, e.g.:\n  %s", len(late), strings.Join(late[:min(len(late), 5)], "\n  "))
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "out", "run.json"))
+	var d kneeDoc
+	if err == nil {
+		err = json.Unmarshal(b, &d)
+	}
+	if err != nil || d.Knee.Status != "interrupted" || d.Knee.Knee != 0 || d.Outcome.ExitCode != 1 {
+		t.Errorf("run.json after SIGINT: %v: status %q knee %v exit %d", err, d.Knee.Status, d.Knee.Knee, d.Outcome.ExitCode)
+	}
+	assertNothingLabelled(t, id)
+	t.Logf("exited %v after SIGINT", exited.Round(100*time.Millisecond))
+}
