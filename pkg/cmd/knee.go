@@ -109,7 +109,11 @@ by api, against --max-objects-per-step) and the namespaces; permissions are chec
 every step; Ctrl-C stops the load within a second and tears everything down, like run. Artifacts as for run
 (run.json with a knee section, probe.jsonl with the phases baseline, knee-step-N and cooldown-N, report.html with
 the latency-vs-rate curve per kind), so report, compare and bundle work on a knee directory. The steps are judged
-on the local probe: --probe-from local or both (the in-cluster rows are reported beside them).`,
+on the local probe: --probe-from local or both (the in-cluster rows are reported beside them).
+
+Load from many machines: with --load-from cluster --workers N each step's load comes from N worker pods of the
+plugin's image (as for run), judged on their merged delivery: use it when a search ends inconclusive because this
+process was the limit.`,
 		Example: `  # The knee of the default churn mix, 10 to 2000 writes/s in 30s steps
   kubectl pyrometer knee
 
@@ -120,7 +124,10 @@ on the local probe: --probe-from local or both (the in-cluster rows are reported
   kubectl pyrometer knee --mix api --slo writes=500ms --max-objects-per-step 20000
 
   # Your own write mix
-  kubectl pyrometer knee --mix my-mix.yaml`,
+  kubectl pyrometer knee --mix my-mix.yaml
+
+  # The load from 4 worker pods, when this process cannot offer the rates the server takes
+  kubectl pyrometer knee --max-rate 4000 --load-from cluster --workers 4`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := o.Complete(c); err != nil {
@@ -155,6 +162,7 @@ on the local probe: --probe-from local or both (the in-cluster rows are reported
 	f.BoolVar(&o.Yes, "yes", false, "Proceed even when the safety plan is blocked (prints a warning).")
 	f.StringVar(&o.OutputDir, "output-dir", "", "Artifacts directory (default ./pyrometer-runs/<timestamp>-<run-id>); one already holding a run's artifacts is refused.")
 	f.StringVar(&o.RunID, "run-id", "", "Run id (8 lowercase letters/digits; default random). Refused when the cluster already holds objects of that id.")
+	o.addWorkerFlags(f) // --load-from, --workers, --max-workers (workers.go)
 	listFormats.addFlag(cmd, &o.Output)
 	return cmd
 }
@@ -300,6 +308,9 @@ func (o *KneeOptions) Validate() error {
 	if err := o.Limits.Validate(); err != nil {
 		return err
 	}
+	if err := o.validateWorkers(true, o.Image); err != nil { // every mix is a native-engine load (workers.go)
+		return err
+	}
 	return listFormats.validate(&o.Output)
 }
 
@@ -345,7 +356,7 @@ func (o *KneeOptions) Run(ctx context.Context) error {
 		Baseline: o.Baseline, Step: o.StepDuration, Cooldown: o.cooldown, TeardownTimeout: o.TeardownTimeout, Probe: pcfg,
 		ProbeFrom: o.From, ProbeImage: o.Image, OutputDir: o.OutputDir, Flags: o.flagsSeen, Safety: safetyPlan,
 		Breaker:  run.BreakerConfig{MaxErrorRate: o.MaxErrorRate, AbortP99MS: float64(o.AbortP99) / float64(time.Millisecond)},
-		Criteria: crit}
+		Criteria: crit, Workers: o.workersConfig()}
 	env.Identify(ctx)
 	remove := signals.OnForcedExit(func() {
 		fmt.Fprintf(o.ErrOut, "exited before teardown finished; remove what is left with:\n  kubectl pyrometer cleanup --run-id %s\n", env.RunID)

@@ -42,6 +42,9 @@ func TestKneeBadInput(t *testing.T) {
 		{[]string{"--probe-from", "cluster"}, "--probe-from"},
 		{[]string{"--run-id", "UPPER"}, "--run-id"},
 		{[]string{"-o", "csv"}, "--output"},
+		{[]string{"--workers", "3"}, "--workers"}, // needs --load-from cluster
+		{[]string{"--load-from", "mars"}, "--load-from"},
+		{[]string{"--load-from", "cluster", "--workers", "60"}, "--workers"}, // above --max-workers 50
 	} {
 		streams, _, out, errOut := genericiooptions.NewTestIOStreams()
 		args := append([]string{"--kubeconfig", filepath.Join(dir, "none"), "knee", "--output-dir", filepath.Join(dir, "out")}, c.args...)

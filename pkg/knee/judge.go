@@ -169,7 +169,7 @@ func Judge(m Measurement, c Criteria) Verdict {
 		if m.Limit != "server" {
 			v.Verdict, v.Criterion = Inconclusive, CriterionDelivery
 			v.Reasons = []string{fmt.Sprintf("the client was the limit: %s: %s; the server was not tested at this rate: "+
-				"generate the load from more machines (distributed load)", what, m.LimitReason)}
+				"generate the load from more machines (distributed load: --load-from cluster --workers N)", what, m.LimitReason)}
 		} else {
 			fail(CriterionDelivery, fmt.Sprintf("load not delivered, the server was the limit: %s: %s", what, m.LimitReason))
 		}

@@ -49,6 +49,8 @@ type KneeConfig struct {
 	Safety                json.RawMessage
 	Breaker               BreakerConfig
 	Criteria              knee.Criteria
+	// Workers: where each step's load comes from (--load-from, --workers; workers.go), as for run.
+	Workers WorkersConfig
 }
 
 // WritesPerObject is the writes one object of the mix costs: a create, its updates and, with a lifetime, a delete.
@@ -101,7 +103,8 @@ func Knee(ctx context.Context, kc KneeConfig, env Env, v version.Info) (*result.
 	// StepTimeout), so StepTimeout covers a step's teardown and cool-down.
 	cfg := Config{Selection: kc.Selection, Steps: maxSteps + knee.MaxConfirmations, Baseline: kc.Baseline, StepDuration: kc.Step,
 		StepTimeout: max(kc.Cooldown, kc.CooldownMax)/2 + kc.TeardownTimeout/2, TeardownTimeout: kc.TeardownTimeout, Probe: kc.Probe,
-		ProbeFrom: kc.ProbeFrom, ProbeImage: kc.ProbeImage, OutputDir: kc.OutputDir, Flags: kc.Flags, Breaker: kc.Breaker, Safety: kc.Safety}
+		ProbeFrom: kc.ProbeFrom, ProbeImage: kc.ProbeImage, OutputDir: kc.OutputDir, Flags: kc.Flags, Breaker: kc.Breaker, Safety: kc.Safety,
+		Workers: kc.Workers}
 	r, err := New(cfg, env)
 	if err != nil {
 		return nil, err

@@ -278,3 +278,46 @@ func TestWorkersBadInput(t *testing.T) {
 		t.Errorf("plan must show the workers' check:\n%s\n%s", r.stdout, r.stderr)
 	}
 }
+
+// TestKneeWithWorkers: knee --load-from cluster --workers 2: every step's load comes from two worker pods (each
+// step's account is the merged one, with a row per worker whose sums are the merged figures), the search ends
+// (30 and 60 writes/s are far below this server's knee: above-max, or a knee when the machine is very busy), and
+// nothing is left.
+func TestKneeWithWorkers(t *testing.T) {
+	id := runID(t)
+	dir := t.TempDir()
+	r := pluginIn(t, dir, 88*time.Second, "--kubeconfig", kubeconfig, "knee", "--start-rate", "30", "--max-rate", "60",
+		"--step-duration", "5s", "--baseline", "3s", "--precision", "50%", "--cooldown", "1s", "--probes", "readyz,get",
+		"--load-from", "cluster", "--workers", "2", "--node-selector", realNode, "--run-id", id, "--output-dir", "out")
+	if r.code != 0 && r.code != 2 {
+		t.Fatalf("knee exit %d\nstderr:\n%s", r.code, r.stderr)
+	}
+	d := readWorkers(t, filepath.Join(dir, "out"))
+	if len(d.Loads) < 2 {
+		t.Fatalf("want a load per knee step (at least 2), got %d\n%s", len(d.Loads), r.stderr)
+	}
+	for _, l := range d.Loads {
+		if l.LoadFrom != "cluster" || len(l.PerWorker) != 2 {
+			t.Errorf("%s: loadFrom %q with %d worker rows, want cluster with 2", l.Phase, l.LoadFrom, len(l.PerWorker))
+			continue
+		}
+		var req, del int
+		for _, w := range l.PerWorker {
+			if w.Failure != "" || w.Delivery.Requested == 0 {
+				t.Errorf("%s: worker row %+v", l.Phase, w)
+			}
+			req, del = req+w.Delivery.Requested, del+w.Delivery.Delivered
+		}
+		if req != l.Delivery.Requested || del != l.Delivery.Delivered {
+			t.Errorf("%s: merged requested/delivered %d/%d, workers' sums %d/%d", l.Phase, l.Delivery.Requested, l.Delivery.Delivered, req, del)
+		}
+		if l.Delivery.Ratio < 0.95 {
+			t.Errorf("%s: merged delivery %.3f of %d requested writes", l.Phase, l.Delivery.Ratio, l.Delivery.Requested)
+		}
+	}
+	if !strings.Contains(r.stdout, "writes/s") {
+		t.Errorf("knee's answer is missing:\n%s", r.stdout)
+	}
+	assertNothingLabelled(t, id)
+	t.Logf("%s", r.stdout)
+}
