@@ -163,6 +163,7 @@ process was the limit.`,
 	f.StringVar(&o.OutputDir, "output-dir", "", "Artifacts directory (default ./pyrometer-runs/<timestamp>-<run-id>); one already holding a run's artifacts is refused.")
 	f.StringVar(&o.RunID, "run-id", "", "Run id (8 lowercase letters/digits; default random). Refused when the cluster already holds objects of that id.")
 	o.addWorkerFlags(f) // --load-from, --workers, --max-workers (workers.go)
+	f.StringToStringVar(&o.NodeSelector, "node-selector", nil, "Node labels the load's worker pods (--load-from cluster) and the in-cluster probe pod must match, e.g. pool=load.")
 	listFormats.addFlag(cmd, &o.Output)
 	return cmd
 }
@@ -311,6 +312,9 @@ func (o *KneeOptions) Validate() error {
 	if err := o.validateWorkers(true, o.Image); err != nil { // every mix is a native-engine load (workers.go)
 		return err
 	}
+	if err := validateNodeSelector(o.NodeSelector); err != nil {
+		return err
+	}
 	return listFormats.validate(&o.Output)
 }
 
@@ -356,7 +360,7 @@ func (o *KneeOptions) Run(ctx context.Context) error {
 		Baseline: o.Baseline, Step: o.StepDuration, Cooldown: o.cooldown, TeardownTimeout: o.TeardownTimeout, Probe: pcfg,
 		ProbeFrom: o.From, ProbeImage: o.Image, OutputDir: o.OutputDir, Flags: o.flagsSeen, Safety: safetyPlan,
 		Breaker:  run.BreakerConfig{MaxErrorRate: o.MaxErrorRate, AbortP99MS: float64(o.AbortP99) / float64(time.Millisecond)},
-		Criteria: crit, Workers: o.workersConfig()}
+		Criteria: crit, Workers: o.workersConfig(), NodeSelector: o.NodeSelector}
 	env.Identify(ctx)
 	remove := signals.OnForcedExit(func() {
 		fmt.Fprintf(o.ErrOut, "exited before teardown finished; remove what is left with:\n  kubectl pyrometer cleanup --run-id %s\n", env.RunID)

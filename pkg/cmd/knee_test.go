@@ -44,6 +44,7 @@ func TestKneeBadInput(t *testing.T) {
 		{[]string{"-o", "csv"}, "--output"},
 		{[]string{"--workers", "3"}, "--workers"}, // needs --load-from cluster
 		{[]string{"--load-from", "mars"}, "--load-from"},
+		{[]string{"--node-selector", "pool=bad value"}, "--node-selector"},
 		{[]string{"--load-from", "cluster", "--workers", "60"}, "--workers"}, // above --max-workers 50
 	} {
 		streams, _, out, errOut := genericiooptions.NewTestIOStreams()

@@ -446,10 +446,8 @@ func (o *RunOptions) Validate() error {
 	if len(o.RunID) != 8 || len(validation.IsDNS1123Label(o.RunID)) > 0 {
 		return fmt.Errorf("invalid --run-id %q: must be 8 lowercase letters or digits", o.RunID)
 	}
-	for k, v := range o.NodeSelector {
-		if len(validation.IsQualifiedName(k)) > 0 || len(validation.IsValidLabelValue(v)) > 0 {
-			return fmt.Errorf("invalid --node-selector %s=%s: not a valid label", k, v)
-		}
+	if err := validateNodeSelector(o.NodeSelector); err != nil {
+		return err
 	}
 	for _, s := range o.PullSecrets {
 		if len(validation.IsDNS1123Subdomain(s)) > 0 {
@@ -667,4 +665,14 @@ func (o *RunOptions) print(res *result.Doc) error {
 		samples = res.Samples
 	}
 	return writeRunTables(o.Out, res, samples)
+}
+
+// validateNodeSelector checks --node-selector's labels (run and knee).
+func validateNodeSelector(sel map[string]string) error {
+	for k, v := range sel {
+		if len(validation.IsQualifiedName(k)) > 0 || len(validation.IsValidLabelValue(v)) > 0 {
+			return fmt.Errorf("invalid --node-selector %s=%s: not a valid label", k, v)
+		}
+	}
+	return nil
 }

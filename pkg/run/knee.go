@@ -50,7 +50,8 @@ type KneeConfig struct {
 	Breaker               BreakerConfig
 	Criteria              knee.Criteria
 	// Workers: where each step's load comes from (--load-from, --workers; workers.go), as for run.
-	Workers WorkersConfig
+	Workers      WorkersConfig
+	NodeSelector map[string]string // the worker pods' and the in-cluster probe pod's
 }
 
 // WritesPerObject is the writes one object of the mix costs: a create, its updates and, with a lifetime, a delete.
@@ -104,7 +105,7 @@ func Knee(ctx context.Context, kc KneeConfig, env Env, v version.Info) (*result.
 	cfg := Config{Selection: kc.Selection, Steps: maxSteps + knee.MaxConfirmations, Baseline: kc.Baseline, StepDuration: kc.Step,
 		StepTimeout: max(kc.Cooldown, kc.CooldownMax)/2 + kc.TeardownTimeout/2, TeardownTimeout: kc.TeardownTimeout, Probe: kc.Probe,
 		ProbeFrom: kc.ProbeFrom, ProbeImage: kc.ProbeImage, OutputDir: kc.OutputDir, Flags: kc.Flags, Breaker: kc.Breaker, Safety: kc.Safety,
-		Workers: kc.Workers}
+		Workers: kc.Workers, NodeSelector: kc.NodeSelector}
 	r, err := New(cfg, env)
 	if err != nil {
 		return nil, err
