@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
-	"github.com/kubepyrometer/kubectl-pyrometer/pkg/exitcode"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/knee"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/modes"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
@@ -379,14 +378,7 @@ func (o *KneeOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.ErrOut, "artifacts: %s\n", o.OutputDir)
-	if res.Outcome.ExitCode != exitcode.OK {
-		return exitcode.New(res.Outcome.ExitCode, fmt.Errorf("knee %s: %s: %s", env.RunID, res.Outcome.Result, strings.Join(res.Outcome.Reasons, "; ")))
-	}
-	if ctx.Err() != nil {
-		return errors.New("interrupted")
-	}
-	return nil
+	return o.finish(ctx, "knee", env.RunID, res.Outcome)
 }
 
 // printWorstCase says what the worst step does and how long the search can take.

@@ -553,9 +553,15 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err := o.print(res); err != nil {
 		return err
 	}
+	return o.finish(ctx, "run", env.RunID, res.Outcome)
+}
+
+// finish ends run and knee: the artifacts line, then the exit code of the outcome (an error naming the command, the
+// run id, the result and its reasons), or "interrupted".
+func (o *RunOptions) finish(ctx context.Context, command, runID string, out result.Outcome) error {
 	fmt.Fprintf(o.ErrOut, "artifacts: %s\n", o.OutputDir)
-	if res.Outcome.ExitCode != exitcode.OK {
-		return exitcode.New(res.Outcome.ExitCode, fmt.Errorf("run %s: %s: %s", env.RunID, res.Outcome.Result, strings.Join(res.Outcome.Reasons, "; ")))
+	if out.ExitCode != exitcode.OK {
+		return exitcode.New(out.ExitCode, fmt.Errorf("%s %s: %s: %s", command, runID, out.Result, strings.Join(out.Reasons, "; ")))
 	}
 	if ctx.Err() != nil {
 		return errors.New("interrupted")

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"math"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -117,17 +116,10 @@ func Knee(ctx context.Context, kc KneeConfig, env Env, v version.Info) (*result.
 	r.res = &result.Doc{Command: result.CommandKnee, Version: v, RunID: r.env.RunID, Server: r.env.RestConfig.Host, Start: time.Now(),
 		Flags: kc.Flags, Modes: modeNames, Settings: kc.Selection.Settings, Safety: kc.Safety, ServerSide: map[string][]probe.ServerStat{},
 		OutputDir: r.dir}
-	if err := result.CheckOutputDir(r.dir, result.SafetyPlanFile, result.ImageMapFile); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(r.dir, 0o755); err != nil {
-		return nil, fmt.Errorf("invalid --output-dir: %w", err)
-	}
-	if err := r.openSamples(); err != nil {
+	if err := r.openArtifacts(ctx); err != nil {
 		return nil, err
 	}
 	defer r.jsonl.Close()
-	r.res.Fingerprint = takeFingerprint(ctx, r.env.Client)
 	r.logf("knee %s against %s: mix %s, %s to %s writes/s, steps of %v, precision %g%% (at most %d steps); artifacts in %s",
 		r.env.RunID, r.env.RestConfig.Host, kc.Mix, knee.FormatRate(kc.Start), knee.FormatRate(kc.Max), kc.Step, 100*kc.Precision, maxSteps, r.dir)
 

@@ -178,18 +178,10 @@ func (r *Runner) Run(ctx context.Context, version version.Info) (*result.Doc, er
 	r.res = &result.Doc{Version: version, RunID: r.env.RunID, Server: r.env.RestConfig.Host, Start: time.Now(), Flags: r.cfg.Flags, Interactive: r.cfg.Interactive,
 		Modes: modes, Settings: r.cfg.Selection.Settings, Safety: r.cfg.Safety,
 		ServerSide: map[string][]probe.ServerStat{}, OutputDir: r.dir}
-	// never append to another run's files (the command checked before creating anything; its own files are there)
-	if err := result.CheckOutputDir(r.dir, result.SafetyPlanFile, result.ImageMapFile); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(r.dir, 0o755); err != nil {
-		return nil, fmt.Errorf("invalid --output-dir: %w", err)
-	}
-	if err := r.openSamples(); err != nil {
+	if err := r.openArtifacts(ctx); err != nil {
 		return nil, err
 	}
 	defer r.jsonl.Close()
-	r.res.Fingerprint = takeFingerprint(ctx, r.env.Client)
 	r.logf("run %s against %s: modes %v, %d step(s); artifacts in %s", r.env.RunID, r.env.RestConfig.Host, modes, r.cfg.Steps, r.dir)
 
 	interrupted := r.executeGuarded(ctx)
@@ -765,4 +757,21 @@ func eventTime(e corev1.Event) time.Time {
 		return e.EventTime.Time
 	}
 	return e.FirstTimestamp.Time
+}
+
+// openArtifacts checks the output directory (never append to another run's files: the command checked before
+// creating anything; its own files are there), creates it, opens probe.jsonl (the caller closes r.jsonl) and takes
+// the cluster's fingerprint: the start of run's and knee's artifacts.
+func (r *Runner) openArtifacts(ctx context.Context) error {
+	if err := result.CheckOutputDir(r.dir, result.SafetyPlanFile, result.ImageMapFile); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+		return fmt.Errorf("invalid --output-dir: %w", err)
+	}
+	if err := r.openSamples(); err != nil {
+		return err
+	}
+	r.res.Fingerprint = takeFingerprint(ctx, r.env.Client)
+	return nil
 }
