@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -167,32 +166,14 @@ func TestRunChurnSigintCreatesNothingAfter(t *testing.T) {
 	id := runID(t)
 	dir := t.TempDir()
 	cw := watchCreations(t, id)
-	cmd, _, errb := startPlugin(t, dir, "run", "--modes", "churn", "--churn-rate", "20", "--churn-lifetime", "10s", "--steps", "1",
+	in := interruptLoaded(t, dir, 2*time.Minute, 2*time.Minute, func() bool { return cw.countPrefix("ConfigMap", "pyrometer-churn-") >= 60 },
+		"the churn", "run", "--modes", "churn", "--churn-rate", "20", "--churn-lifetime", "10s", "--steps", "1",
 		"--baseline", "2s", "--step-duration", "2m", "--recovery", "2s", "--run-id", id, "--output-dir", "out")
-	deadline := time.Now().Add(2 * time.Minute)
-	for cw.countPrefix("ConfigMap", "pyrometer-churn-") < 60 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the churn did not start within 2 minutes\n%s", errb.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	sigint := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	code := waitExit(t, cmd, 2*time.Minute)
-	exited := time.Since(sigint)
-	if code == 0 {
+	exited := in.exited
+	if in.code == 0 {
 		t.Errorf("an interrupted run must exit non-zero")
 	}
-	time.Sleep(10 * time.Second)
-	cw.stop()
-	if late := cw.createdAfter(sigint, time.Second, nil); len(late) > 0 {
-		t.Errorf("%d object(s) created more than 1 s after the SIGINT, e.g.:\n  %s", len(late), strings.Join(late[:min(len(late), 10)], "\n  "))
-	}
-	if late := engineWritesAfter(t, filepath.Join(dir, "out", "probe.jsonl"), sigint.Add(time.Second)); len(late) > 0 {
-		t.Errorf("the churn engine sent %d write(s) more than 1 s after the SIGINT, e.g.:\n  %s", len(late), strings.Join(late[:min(len(late), 5)], "\n  "))
-	}
+	assertQuietAfter(t, cw, dir, in.sigint, time.Second, 10*time.Second)
 	if exited > time.Minute {
 		t.Errorf("the run took %v to exit after SIGINT", exited)
 	}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -239,32 +238,13 @@ func TestKneeSigintTearsDown(t *testing.T) {
 	id := runID(t)
 	dir := t.TempDir()
 	cw := watchCreations(t, id)
-	cmd, _, errb := startPlugin(t, dir, "knee", "--start-rate", "30", "--max-rate", "100", "--step-duration", "2m", "--baseline", "2s",
+	in := interruptLoaded(t, dir, time.Minute, time.Minute, func() bool { return cw.countPrefix("ConfigMap", "pyrometer-churn-") >= 30 },
+		"the knee's first step", "knee", "--start-rate", "30", "--max-rate", "100", "--step-duration", "2m", "--baseline", "2s",
 		"--run-id", id, "--output-dir", "out")
-	deadline := time.Now().Add(time.Minute)
-	for cw.countPrefix("ConfigMap", "pyrometer-churn-") < 30 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the knee's first step did not start within a minute\n%s", errb.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+	if in.code != 1 {
+		t.Errorf("an interrupted knee exits 1, got %d\n%s", in.code, in.stderr.String())
 	}
-	sigint := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	code := waitExit(t, cmd, time.Minute)
-	exited := time.Since(sigint)
-	time.Sleep(5 * time.Second)
-	cw.stop()
-	if code != 1 {
-		t.Errorf("an interrupted knee exits 1, got %d\n%s", code, errb.String())
-	}
-	if late := cw.createdAfter(sigint, time.Second, nil); len(late) > 0 {
-		t.Errorf("%d object(s) created more than 1 s after the SIGINT, e.g.:\n  %s", len(late), strings.Join(late[:min(len(late), 10)], "\n  "))
-	}
-	if late := engineWritesAfter(t, filepath.Join(dir, "out", "probe.jsonl"), sigint.Add(time.Second)); len(late) > 0 {
-		t.Errorf("the load sent %d write(s) more than 1 s after the SIGINT, e.g.:\n  %s", len(late), strings.Join(late[:min(len(late), 5)], "\n  "))
-	}
+	assertQuietAfter(t, cw, dir, in.sigint, time.Second, 5*time.Second)
 	b, err := os.ReadFile(filepath.Join(dir, "out", "run.json"))
 	var d kneeDoc
 	if err == nil {
@@ -274,5 +254,5 @@ func TestKneeSigintTearsDown(t *testing.T) {
 		t.Errorf("run.json after SIGINT: %v: status %q knee %v exit %d", err, d.Knee.Status, d.Knee.Knee, d.Outcome.ExitCode)
 	}
 	assertNothingLabelled(t, id)
-	t.Logf("exited %v after SIGINT", exited.Round(100*time.Millisecond))
+	t.Logf("exited %v after SIGINT", in.exited.Round(100*time.Millisecond))
 }

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -253,36 +254,15 @@ func TestStopSigintDuringFloodCreatesNothingAfter(t *testing.T) {
 	id := runID(t)
 	dir := t.TempDir()
 	cw := watchCreations(t, id)
-	cmd, _, errb := startPlugin(t, dir, "run", "--modes", "api", "--api-iterations", "400", "--api-qps", "20", "--steps", "1",
+	in := interruptLoaded(t, dir, 2*time.Minute, 2*time.Minute, func() bool {
+		return cw.countPrefix("ConfigMap", "pyrometer-api-")+cw.countPrefix("Secret", "pyrometer-api-") >= 40
+	}, "the flood", "run", "--modes", "api", "--api-iterations", "400", "--api-qps", "20", "--steps", "1",
 		"--baseline", "2s", "--step-duration", "5s", "--recovery", "2s", "--run-id", id, "--output-dir", "out")
-	deadline := time.Now().Add(2 * time.Minute)
-	for cw.countPrefix("ConfigMap", "pyrometer-api-")+cw.countPrefix("Secret", "pyrometer-api-") < 40 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the flood did not start within 2 minutes\n%s", errb.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	sigint := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	code := waitExit(t, cmd, 2*time.Minute)
-	exited := time.Since(sigint)
-	if code == 0 {
+	errb, exited := in.stderr, in.exited
+	if in.code == 0 {
 		t.Errorf("an interrupted run must exit non-zero")
 	}
-	time.Sleep(30 * time.Second)
-	cw.stop()
-	if late := cw.createdAfter(sigint, time.Second, nil); len(late) > 0 {
-		t.Errorf("%d object(s) created more than 1 s after the SIGINT, e.g.:\n  %s", len(late), strings.Join(late[:min(len(late), 10)], "\n  "))
-	}
-	// Failed writes create nothing the watch could see (teardown makes the namespace Terminating), so also ask the
-	// flood's engine itself: every write it sent is a sample in probe.jsonl (sent at ts + lag_ms). None may have
-	// been sent more than 1 s after the SIGINT.
-	if late := engineWritesAfter(t, filepath.Join(dir, "out", "probe.jsonl"), sigint.Add(time.Second)); len(late) > 0 {
-		t.Errorf("the flood's engine was still writing more than 1 s after the SIGINT (%d writes), e.g.:\n  %s", len(late),
-			strings.Join(late[:min(len(late), 5)], "\n  "))
-	}
+	assertQuietAfter(t, cw, dir, in.sigint, time.Second, 30*time.Second)
 	if exited > time.Minute {
 		t.Errorf("the run took %v to exit after SIGINT", exited)
 	}
@@ -293,6 +273,51 @@ func TestStopSigintDuringFloodCreatesNothingAfter(t *testing.T) {
 	}
 	assertNothingLabelled(t, id)
 	t.Logf("exited %v after SIGINT; %d configmaps, %d secrets created", exited.Round(100*time.Millisecond), cw.count("ConfigMap"), cw.count("Secret"))
+}
+
+// interruption is what interruptLoaded saw of a plugin run stopped by SIGINT.
+type interruption struct {
+	code   int           // exit code
+	sigint time.Time     // when the SIGINT was sent
+	exited time.Duration // from the SIGINT to the exit
+	stderr *bytes.Buffer
+}
+
+// interruptLoaded starts the plugin in dir with args, waits (at most startWithin) until started says its load runs,
+// sends SIGINT and waits (at most exitWithin) for the exit.
+func interruptLoaded(t *testing.T, dir string, startWithin, exitWithin time.Duration, started func() bool, what string, args ...string) interruption {
+	t.Helper()
+	cmd, _, errb := startPlugin(t, dir, args...)
+	deadline := time.Now().Add(startWithin)
+	for !started() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not start within %v\n%s", what, startWithin, errb.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	sigint := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	code := waitExit(t, cmd, exitWithin)
+	return interruption{code: code, sigint: sigint, exited: time.Since(sigint), stderr: errb}
+}
+
+// assertQuietAfter waits settle, stops cw and checks that no object of the run was created, and that the native
+// engine (every write it sent is a sample in dir/out/probe.jsonl, sent at ts + lag_ms) sent no write, more than
+// grace after the SIGINT. Failed writes create nothing the watch could see (teardown makes the namespace
+// Terminating): hence both.
+func assertQuietAfter(t *testing.T, cw *creationWatch, dir string, sigint time.Time, grace, settle time.Duration) {
+	t.Helper()
+	time.Sleep(settle)
+	cw.stop()
+	if late := cw.createdAfter(sigint, grace, nil); len(late) > 0 {
+		t.Errorf("%d object(s) created more than %v after the SIGINT, e.g.:\n  %s", len(late), grace, strings.Join(late[:min(len(late), 10)], "\n  "))
+	}
+	if late := engineWritesAfter(t, filepath.Join(dir, "out", "probe.jsonl"), sigint.Add(grace)); len(late) > 0 {
+		t.Errorf("the load was still writing more than %v after the SIGINT (%d writes), e.g.:\n  %s", grace, len(late),
+			strings.Join(late[:min(len(late), 5)], "\n  "))
+	}
 }
 
 // engineWritesAfter returns the writes of the native engine (samples of source churn, rows churn:*) in probe.jsonl

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -139,34 +138,14 @@ func TestWorkersSigintStopsLoad(t *testing.T) {
 	id := runID(t)
 	dir := t.TempDir()
 	cw := watchCreations(t, id)
-	cmd, _, errb := startPlugin(t, dir, workerArgs(id, "40s")...)
-	deadline := time.Now().Add(90 * time.Second)
-	for cw.countPrefix("ConfigMap", "pyrometer-churn-w") < 60 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the workers did not create 60 objects within 90 s\n%s", errb.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	sigint := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	code := waitExit(t, cmd, 2*time.Minute)
-	exited := time.Since(sigint)
-	if code == 0 {
+	in := interruptLoaded(t, dir, 90*time.Second, 2*time.Minute, func() bool { return cw.countPrefix("ConfigMap", "pyrometer-churn-w") >= 60 },
+		"the workers' load (60 objects)", workerArgs(id, "40s")...)
+	if in.code == 0 {
 		t.Errorf("an interrupted run must exit non-zero")
 	}
-	time.Sleep(5 * time.Second)
-	cw.stop()
-	if late := cw.createdAfter(sigint, 2*time.Second, nil); len(late) > 0 {
-		t.Errorf("%d object(s) created more than 2 s after the SIGINT, e.g.:\n  %s", len(late), strings.Join(late[:min(len(late), 10)], "\n  "))
-	}
-	if late := engineWritesAfter(t, filepath.Join(dir, "out", "probe.jsonl"), sigint.Add(2*time.Second)); len(late) > 0 {
-		t.Errorf("the workers were still writing more than 2 s after the SIGINT (%d writes), e.g.:\n  %s", len(late),
-			strings.Join(late[:min(len(late), 5)], "\n  "))
-	}
+	assertQuietAfter(t, cw, dir, in.sigint, 2*time.Second, 5*time.Second)
 	assertNothingLabelled(t, id)
-	t.Logf("exited %v after SIGINT; %d worker objects created", exited.Round(100*time.Millisecond), cw.countPrefix("ConfigMap", "pyrometer-churn-w"))
+	t.Logf("exited %v after SIGINT; %d worker objects created", in.exited.Round(100*time.Millisecond), cw.countPrefix("ConfigMap", "pyrometer-churn-w"))
 }
 
 // TestWorkersFailingWorkerNamed: workers whose image cannot be pulled (the plugin's image rewritten to one that does
