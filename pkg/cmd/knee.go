@@ -112,7 +112,7 @@ on the local probe: --probe-from local or both (the in-cluster rows are reported
 
 Load from many machines: with --load-from cluster --workers N each step's load comes from N worker pods of the
 plugin's image (as for run), judged on their merged delivery: use it when a search ends inconclusive because this
-process was the limit.`,
+process was the limit. --workers-flowschema puts the workers' requests on a priority level of their own, as for run.`,
 		Example: `  # The knee of the default churn mix, 10 to 2000 writes/s in 30s steps
   kubectl pyrometer knee
 

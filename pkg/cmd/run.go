@@ -27,6 +27,7 @@ import (
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/safety"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/signals"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/workers"
 )
 
 // RunOptions holds the flags of "kubectl pyrometer run".
@@ -178,7 +179,12 @@ pods (an Indexed Job of the plugin's image, --probe-image, in the step namespace
 worker offers rate/N on its own object names; they start together at a time the plugin writes, stream every sample
 back through their pod logs, and the plugin merges them (counts summed, percentiles of all samples) with a row per
 worker. A worker that cannot start or dies fails the step, naming it. --load-from auto runs locally and, when this
-process was the limit, says so and how many workers to use.
+process was the limit, says so and how many workers to use. --workers-flowschema (with --load-from cluster) puts the
+workers' requests on a priority level of their own for the run: a FlowSchema (precedence 1000, the workers'
+ServiceAccount in every step namespace) and a PriorityLevelConfiguration, both pyrometer-<run-id>-workers, the
+level a copy of the one the workers' requests fall into; created before the baseline, deleted at the teardown. Its
+shares join the server's sum, so every other level's nominal seats shrink by shares/(sum+shares) meanwhile (the
+plan shows the figure); run.json's workers.apf records it with the level's dispatched and rejected (429) counts.
 
 Hollow nodes: --hollow-nodes N deploys kwok and N fake nodes (tainted per run) before the baseline, so every phase
 measures the control plane with them; all deleted at the end (also on Ctrl-C). Mode density creates pause pods at
@@ -582,6 +588,9 @@ func (o *RunOptions) templateKinds(env *run.Session) ([]cluster.Kind, error) {
 
 // checkRunIDFree refuses a run id the cluster already holds objects of.
 func (o *RunOptions) checkRunIDFree(ctx context.Context, env *run.Session, kinds []cluster.Kind) error {
+	if o.FlowSchema { // --workers-flowschema's objects are cluster-scoped kinds of their own
+		kinds = append(slices.Clone(kinds), workers.APFKinds...)
+	}
 	objs, err := cluster.Find(ctx, env.Client, o.RunID, cluster.WithKinds(env.Dynamic, kinds))
 	if err != nil {
 		return fmt.Errorf("failed to check whether run id %s is in use: %w", o.RunID, err)

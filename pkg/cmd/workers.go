@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/rest"
 
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/cluster"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/run"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/safety"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/workers"
@@ -20,6 +21,7 @@ type WorkerFlags struct {
 	LoadFrom   string // local, cluster, auto
 	Workers    int
 	MaxWorkers int
+	FlowSchema bool // --workers-flowschema
 }
 
 func defaultWorkerFlags() WorkerFlags {
@@ -30,10 +32,14 @@ func (w *WorkerFlags) addWorkerFlags(f *pflag.FlagSet) {
 	f.StringVar(&w.LoadFrom, "load-from", w.LoadFrom, "Where the churn/api engine load comes from: local (this process), cluster (--workers pods of the plugin's image, an Indexed Job per step), or auto (local; says when this process was the limit and how many workers would do).")
 	f.IntVar(&w.Workers, "workers", w.Workers, "Worker pods per step with --load-from cluster; each offers rate/N (default 2 with --load-from cluster).")
 	f.IntVar(&w.MaxWorkers, "max-workers", w.MaxWorkers, "Safety limit: most --workers.")
+	f.BoolVar(&w.FlowSchema, "workers-flowschema", w.FlowSchema, "With --load-from cluster: put the workers' requests on a priority level of their own (a FlowSchema and a PriorityLevelConfiguration pyrometer-<run-id>-workers, a copy of the level they would fall into, created and deleted by the run), so API Priority and Fairness throttling of the load shows apart from everything else; the new level's shares shrink every other level's seats while it exists (the plan says by how much).")
 }
 
 // validateWorkers checks the --load-from flags (no I/O). engineModes: the selection has mode churn or api.
 func (w *WorkerFlags) validateWorkers(engineModes bool, image string) error {
+	if w.FlowSchema && w.LoadFrom != run.LoadFromCluster {
+		return fmt.Errorf("invalid --workers-flowschema: needs --load-from cluster (it puts the worker pods' requests on a priority level of their own); --load-from is %s", w.LoadFrom)
+	}
 	switch w.LoadFrom {
 	case run.LoadFromLocal, run.LoadFromAuto:
 		if w.Workers != 0 {
@@ -65,7 +71,7 @@ func (w *WorkerFlags) validateWorkers(engineModes bool, image string) error {
 
 // workersConfig is the run's --load-from configuration.
 func (w *WorkerFlags) workersConfig() run.WorkersConfig {
-	return run.WorkersConfig{From: w.LoadFrom, N: w.Workers, Max: w.MaxWorkers}
+	return run.WorkersConfig{From: w.LoadFrom, N: w.Workers, Max: w.MaxWorkers, FlowSchema: w.FlowSchema}
 }
 
 // hasEngineModes reports whether the run's selection has a mode run by the native engine.
@@ -80,7 +86,14 @@ func (o *RunOptions) workersRequirements() *safety.WorkersRequirements {
 		return nil
 	}
 	cpu, mem := run.WorkerSize(o.selection.EngineLoads(o.Steps), o.Workers)
-	return &safety.WorkersRequirements{N: o.Workers, Max: o.MaxWorkers, CPUMillis: cpu, MemoryMi: mem}
+	req := &safety.WorkersRequirements{N: o.Workers, Max: o.MaxWorkers, CPUMillis: cpu, MemoryMi: mem}
+	if o.FlowSchema { // the FlowSchema's subjects: the workers' ServiceAccount in every step namespace
+		req.FlowSchema, req.RunID, req.Resources = true, o.RunID, run.WorkerResources(o.selection.EngineLoads(1))
+		for i := 1; i <= o.Steps; i++ {
+			req.Namespaces = append(req.Namespaces, cluster.StepNamespace(o.RunID, i))
+		}
+	}
+	return req
 }
 
 // NewCmdLoadWorker returns the hidden "kubectl pyrometer __load-worker": the process of one worker pod of run

@@ -32,6 +32,13 @@ var serverMetrics = []string{
 
 const processStartMetric = "process_start_time_seconds"
 
+// The API Priority and Fairness counters kept per priority level (APFCounts): requests dispatched, and rejected
+// (429: queue full, timed out in the queue, concurrency limit).
+const (
+	apfDispatchedMetric = "apiserver_flowcontrol_dispatched_requests_total"
+	apfRejectedMetric   = "apiserver_flowcontrol_rejected_requests_total"
+)
+
 // ServerSnapshot is the apiserver's request-duration histograms at one moment, per
 // verb/resource/subresource/scope (other labels such as group, version, component and dry_run are
 // summed), taken from one apiserver's /metrics.
@@ -46,6 +53,23 @@ type ServerSnapshot struct {
 
 	families map[string]map[seriesKey]histogram
 	order    []string // the families present, finest first
+	// apf: per priority level, the dispatched and rejected counters (summed over flow schemas and reasons)
+	apf map[string][2]float64
+}
+
+// APFCounts returns the requests dispatched and rejected by priority level level between before and after (the
+// counters' deltas, from the same /metrics as the latency rows); ok is false when either snapshot lacks the level's
+// dispatched counter or ServerChanged says they are not one process's traffic.
+func APFCounts(before, after *ServerSnapshot, level string) (dispatched, rejected int64, ok bool) {
+	if before == nil || after == nil || ServerChanged(before, after) != "" {
+		return 0, 0, false
+	}
+	a, aok := after.apf[level]
+	if !aok {
+		return 0, 0, false
+	}
+	b := before.apf[level] // a level created since before: all of it is new
+	return int64(math.Round(a[0] - b[0])), int64(math.Round(a[1] - b[1])), true
 }
 
 type seriesKey struct {
@@ -106,7 +130,7 @@ func SnapshotServer(ctx context.Context, rc rest.Interface) (*ServerSnapshot, er
 // of lines; parsing only these is cheaper and cannot fail on unrelated metrics), then parses them with
 // the Prometheus text-format parser.
 func parseServerMetrics(r io.Reader) (*ServerSnapshot, error) {
-	wanted := map[string]bool{processStartMetric: true}
+	wanted := map[string]bool{processStartMetric: true, apfDispatchedMetric: true, apfRejectedMetric: true}
 	for _, m := range serverMetrics {
 		for _, suffix := range []string{"", "_bucket", "_sum", "_count"} {
 			wanted[m+suffix] = true
@@ -134,6 +158,18 @@ func parseServerMetrics(r io.Reader) (*ServerSnapshot, error) {
 	if mf := families[processStartMetric]; mf != nil && len(mf.GetMetric()) > 0 {
 		m := mf.GetMetric()[0]
 		snap.ProcessStartTime = m.GetGauge().GetValue() + m.GetUntyped().GetValue()
+	}
+	snap.apf = map[string][2]float64{}
+	for i, name := range []string{apfDispatchedMetric, apfRejectedMetric} {
+		for _, m := range families[name].GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "priority_level" {
+					c := snap.apf[l.GetValue()]
+					c[i] += m.GetCounter().GetValue() + m.GetUntyped().GetValue()
+					snap.apf[l.GetValue()] = c
+				}
+			}
+		}
 	}
 	finest := map[string]float64{}
 	for _, name := range serverMetrics {

@@ -315,3 +315,30 @@ func TestDiffServerRealV134(t *testing.T) {
 		t.Errorf("GET configmaps %+v: want 5 requests from apiserver_request_duration_seconds, p50 <=5 ms (the SLI histogram says <=50), mean 2.247 ms", get)
 	}
 }
+
+// TestAPFCounts: the dispatched and rejected counters of a priority level, summed over flow schemas and reasons,
+// between two snapshots of one process; a level absent from the later snapshot, or another process, gives none.
+func TestAPFCounts(t *testing.T) {
+	num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	text := func(d1, d2, r1, start float64) string {
+		return histText(1, 1, 1, 0.01, start) +
+			"# TYPE apiserver_flowcontrol_dispatched_requests_total counter\n" +
+			"apiserver_flowcontrol_dispatched_requests_total{flow_schema=\"a\",priority_level=\"pl\"} " + num(d1) + "\n" +
+			"apiserver_flowcontrol_dispatched_requests_total{flow_schema=\"b\",priority_level=\"pl\"} " + num(d2) + "\n" +
+			"apiserver_flowcontrol_dispatched_requests_total{flow_schema=\"c\",priority_level=\"other\"} 1000\n" +
+			"# TYPE apiserver_flowcontrol_rejected_requests_total counter\n" +
+			"apiserver_flowcontrol_rejected_requests_total{flow_schema=\"a\",priority_level=\"pl\",reason=\"queue-full\"} " + num(r1) + "\n" +
+			"apiserver_flowcontrol_rejected_requests_total{flow_schema=\"a\",priority_level=\"pl\",reason=\"time-out\"} 2\n"
+	}
+	before, after := mustParse(t, text(10, 5, 1, 100)), mustParse(t, text(40, 25, 4, 100))
+	d, r, ok := APFCounts(before, after, "pl")
+	if !ok || d != 50 || r != 3 {
+		t.Errorf("APFCounts = %d, %d, %v; want 50 dispatched, 3 rejected", d, r, ok)
+	}
+	if _, _, ok := APFCounts(before, after, "absent"); ok {
+		t.Error("a level without counters: want no counts")
+	}
+	if _, _, ok := APFCounts(before, mustParse(t, text(40, 25, 4, 200)), "pl"); ok {
+		t.Error("another apiserver process: want no counts")
+	}
+}

@@ -102,6 +102,8 @@ type Doc struct {
 	PodStartup *PodStartup `json:"podStartup,omitempty"`
 	// Knee: `kubectl pyrometer knee` (Command CommandKnee): the search, its steps and its answer (knee.go).
 	Knee *Knee `json:"knee,omitempty"`
+	// Workers: --load-from cluster, the worker pods and their --workers-flowschema objects (workers.go).
+	Workers *Workers `json:"workers,omitempty"`
 }
 
 // CommandName is the command that wrote the document: CommandRun or CommandProbe.

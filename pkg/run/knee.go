@@ -258,6 +258,9 @@ func (d *kneeDriver) search(ctx context.Context) knee.Result {
 	if err := prober.Setup(ctx); err != nil {
 		return fail(fmt.Errorf("probe setup failed: %w", err))
 	}
+	if err := r.startAPF(ctx); err != nil { // --workers-flowschema (apf.go)
+		return fail(err)
+	}
 	d.prober, d.local = prober, r.cfg.ProbeFrom != "cluster"
 	if r.cfg.ProbeFrom != "local" {
 		stop := r.startClusterProbe(ctx, pcfg)

@@ -28,6 +28,7 @@ import (
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/stress"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/workers"
 )
 
 // Config is a resolved run.
@@ -118,6 +119,7 @@ type Runner struct {
 
 	hollow *hollow.Hollow // --hollow-nodes: deployed before the baseline, torn down by finalCleanup
 	kwok   *kwokTraffic   // kwok's own API traffic with --hollow-nodes (kwoktraffic.go)
+	apf    *apfRun        // --workers-flowschema (apf.go)
 	pods   *podWatch      // pod startup of the run's stress pods (nil without data-plane modes)
 
 	tap func(probe.Sample) // knee: sees every sample after sink attributed it (knee.go); nil for a run
@@ -157,6 +159,9 @@ func New(cfg Config, env Env) (*Runner, error) {
 	}
 	if env.Session == nil {
 		env.Session = &Session{}
+	}
+	if cfg.Workers.FlowSchema { // the run's final search finds its FlowSchema and priority level too (apf.go)
+		env.Kinds = append(slices.Clone(env.Kinds), workers.APFKinds...)
 	}
 	r := &Runner{cfg: cfg, env: env, dir: cfg.OutputDir, probeNS: cluster.ProbeNamespace(env.RunID), agg: probe.NewAggregate("recovery"),
 		clock: newClusterClock(), newBurner: newStressRunner, searchAll: true}
@@ -224,7 +229,11 @@ func (r *Runner) execute(ctx context.Context) (interrupted bool) {
 		r.fail("setup", err.Error())
 		return ctx.Err() != nil
 	}
-	r.startKwokTraffic(ctx)       // kwok's own writes and FlowSchema (kwoktraffic.go)
+	r.startKwokTraffic(ctx)                 // kwok's own writes and FlowSchema (kwoktraffic.go)
+	if err := r.startAPF(ctx); err != nil { // --workers-flowschema (apf.go)
+		r.fail("setup", err.Error())
+		return ctx.Err() != nil
+	}
 	r.pods = r.startPodWatch(ctx) // pod startup of the stress pods (density.go); stopped by finish
 	local := r.cfg.ProbeFrom != "cluster"
 	if r.cfg.ProbeFrom != "local" {
@@ -506,6 +515,7 @@ func (r *Runner) teardown() result.Phase {
 	r.recordEvents(ctx)
 	r.cleanupLoads(ctx)     // the engines' objects, by label (churn.go)
 	r.deleteHollowPods(ctx) // pods on hollow nodes, which no kubelet finishes (hollow.go)
+	r.stopAPF()             // --workers-flowschema: the recovery measures the server without the level (apf.go)
 	objs, err := cluster.Find(ctx, r.env.Client, r.env.RunID)
 	var stressNS []cluster.Object
 	for _, o := range objs {
@@ -581,6 +591,7 @@ func (r *Runner) finalCleanup() {
 		}
 	}()
 	r.teardownHollow() // first: it deletes the run's pods bound to hollow nodes, which no kubelet would finish
+	r.stopAPF()        // --workers-flowschema, if the run ended before its teardown (apf.go)
 	notes := func(n string) { r.note("cleanup: " + n) }
 	if r.engines != nil && len(r.engines.waited) > 0 { // the run ended before teardown: the engines' objects first
 		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.TeardownTimeout)
@@ -716,6 +727,7 @@ func (r *Runner) snapshot(ctx context.Context, prev *probe.ServerSnapshot, phase
 		drop(probe.ServerChanged(prev, s))
 	default:
 		r.res.ServerSide[phase[0]] = probe.DiffServer(prev, s)
+		r.apfPhase(phase[0], prev, s) // --workers-flowschema: the level's own counts (apf.go)
 	}
 	if err != nil {
 		return nil

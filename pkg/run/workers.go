@@ -37,6 +37,8 @@ type WorkersConfig struct {
 	From string // LoadFromLocal ("" too), LoadFromCluster or LoadFromAuto
 	N    int    // workers per step with LoadFromCluster
 	Max  int    // --max-workers (the figure LoadFromAuto suggests is capped by it)
+	// FlowSchema: --workers-flowschema, the workers' requests on a priority level of their own (apf.go).
+	FlowSchema bool
 }
 
 // clusterLoad is a step's worker Job.
@@ -81,7 +83,13 @@ func (r *Runner) startClusterLoads(ctx context.Context, phase, ns string, window
 		CPUMillis: cpu, MemoryMi: mem, StartTimeout: r.cfg.StepTimeout, Names: names,
 	}
 	r.logf("%s: starting %d load workers (image %s, %dm CPU and %dMi memory each) in %s", phase, n, r.cfg.ProbeImage, cpu, mem, ns)
-	sink := func(cs churn.Sample) { r.sink(cs.Probe(probe.SourceChurn)) }
+	levels := r.levelNames(ctx) // the workers' samples name their priority level by UID (apf.go)
+	sink := func(cs churn.Sample) {
+		if name, ok := levels[cs.PriorityLevel]; ok {
+			cs.PriorityLevel = name
+		}
+		r.sink(cs.Probe(probe.SourceChurn))
+	}
 	job, err := workers.Start(ctx, r.env.Client, jcfg, sink)
 	cl.job = job
 	s.cluster = cl

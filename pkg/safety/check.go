@@ -76,7 +76,8 @@ func Check(ctx context.Context, client kubernetes.Interface, req Requirements) (
 	pcfg.Kinds = res.Kinds
 	n := runNeeds{StepNamespace: req.StepNamespace, Objects: objects, Pods: per.Pods > 0, Probe: pcfg, InCluster: req.InCluster,
 		Engine:      engineAccesses(req.Selection, req.StepNamespace),
-		PullSecrets: req.PullSecrets, PullSecretNamespace: req.PullSecretNamespace, Hollow: req.Hollow != nil, Workers: req.Workers != nil}
+		PullSecrets: req.PullSecrets, PullSecretNamespace: req.PullSecretNamespace, Hollow: req.Hollow != nil, Workers: req.Workers != nil,
+		WorkersFlowSchema: req.Workers != nil && req.Workers.FlowSchema}
 	if res.Missing, err = preflight(ctx, client, n); err != nil {
 		return nil, fmt.Errorf("failed to check permissions: %w", err)
 	}
@@ -92,6 +93,14 @@ func Check(ctx context.Context, client kubernetes.Interface, req Requirements) (
 	}
 	if req.Workers != nil { // workers.go
 		checkWorkers(req.Workers, req.Steps, req.Limits, capacity, &res.Plan)
+		if req.Workers.FlowSchema {
+			if err := checkWorkersAPF(ctx, client, req.Workers, &res.Plan); err != nil {
+				if required := res.Required(); len(required) > 0 {
+					return nil, MissingError(required) // the FlowSchemas cannot be read without them
+				}
+				return nil, fmt.Errorf("safety plan: %w", err)
+			}
+		}
 	}
 	if req.Hollow != nil { // hollow.go
 		if err := checkHollow(ctx, client, req.Hollow, req.Selection, req.Steps, req.Limits, capacity, &res.Plan); err != nil {

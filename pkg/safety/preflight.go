@@ -40,6 +40,8 @@ type runNeeds struct {
 	Hollow bool
 	// Workers: run --load-from cluster (the workers' Job and RBAC in the step namespace; workers.go).
 	Workers bool
+	// WorkersFlowSchema: --workers-flowschema (a FlowSchema and a priority level; workers.go).
+	WorkersFlowSchema bool
 }
 
 // Resource is a resource a template kind maps to.
@@ -135,6 +137,11 @@ func (r runNeeds) Accesses(objects []Resource) []authz.Access {
 	}
 	if r.Workers {
 		for _, a := range workersAccesses(r.StepNamespace) {
+			add(a.Reason, a)
+		}
+	}
+	if r.WorkersFlowSchema {
+		for _, a := range apfAccesses() {
 			add(a.Reason, a)
 		}
 	}

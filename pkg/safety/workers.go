@@ -1,9 +1,14 @@
 package safety
 
 import (
+	"context"
 	"fmt"
 
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/authz"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/workers"
 )
 
 // CheckWorkers is the check of run --load-from cluster's worker pods: how many (within --max-workers) and what they
@@ -16,6 +21,12 @@ type WorkersRequirements struct {
 	Max int // --max-workers
 	// CPUMillis and MemoryMi are the requests (= limits) of one worker pod at the last (largest) step.
 	CPUMillis, MemoryMi int64
+	// FlowSchema: --workers-flowschema; RunID, Namespaces (the step namespaces) and Resources (what the loads write)
+	// say what it creates (workers.PlanAPF).
+	FlowSchema bool
+	RunID      string
+	Namespaces []string
+	Resources  []string
 }
 
 // WorkersPlan is the safety plan's account of the worker pods.
@@ -24,6 +35,55 @@ type WorkersPlan struct {
 	Total     int   `json:"total"`   // pods over the run
 	CPUMillis int64 `json:"cpuMillis"`
 	MemoryMi  int64 `json:"memoryMi"`
+	// APF: --workers-flowschema, the FlowSchema and priority level the run creates and the seat share they take.
+	APF *result.APF `json:"apf,omitempty"`
+}
+
+// CheckWorkersAPF is the plan's line for --workers-flowschema (never blocking: it says what is created and what
+// it takes from every other priority level).
+const CheckWorkersAPF = "workers-flowschema"
+
+// apfAccesses are what --workers-flowschema needs: creating, reading and deleting a FlowSchema and a priority level
+// (cluster-scoped).
+func apfAccesses() []authz.Access {
+	const why = "--workers-flowschema: the workers' FlowSchema and priority level"
+	var out []authz.Access
+	for _, r := range []string{"flowschemas", "prioritylevelconfigurations"} {
+		for _, v := range []string{"create", "get", "list", "delete"} {
+			out = append(out, authz.Access{Verb: v, Group: "flowcontrol.apiserver.k8s.io", Resource: r, Reason: why})
+		}
+	}
+	return out
+}
+
+// checkWorkersAPF adds to plan what --workers-flowschema creates (from the cluster's FlowSchemas and priority levels
+// as they are now): the two objects, the level copied, and the share of seats the new level takes.
+func checkWorkersAPF(ctx context.Context, client kubernetes.Interface, w *WorkersRequirements, plan *Plan) error {
+	ap, err := workers.ReadAPF(ctx, client, w.RunID, w.Namespaces, w.Resources)
+	if err != nil {
+		return err
+	}
+	doc := ap.Doc
+	plan.Workers.APF = &doc
+	plan.Checks = append(plan.Checks, PlanCheck{Name: CheckWorkersAPF, OK: true, Value: int64(doc.Spec.NominalConcurrencyShares),
+		Message: fmt.Sprintf("%s: creates FlowSchema %s (precedence %d: every request of the workers' ServiceAccount in the step namespaces) "+
+			"and PriorityLevelConfiguration %s, a copy of %s (%s; the workers' requests fall into it through FlowSchema %s), deleted at the teardown; "+
+			"its %d shares join the %d of every priority level: every other level's nominal seats shrink by %.1f%% while it exists",
+			CheckWorkersAPF, doc.FlowSchema, doc.MatchingPrecedence, doc.PriorityLevel, doc.CopiedFrom.PriorityLevel,
+			describeSpec(doc.Spec), doc.CopiedFrom.FlowSchema, doc.Spec.NominalConcurrencyShares, doc.SharesSum, 100*doc.OthersShrink)})
+	return nil
+}
+
+// describeSpec is "30 shares, lendable 50%, queues 64 x hand 6, length 50".
+func describeSpec(s result.APFSpec) string {
+	d := fmt.Sprintf("%d shares, lendable %d%%", s.NominalConcurrencyShares, s.LendablePercent)
+	if s.BorrowingLimitPercent != nil {
+		d += fmt.Sprintf(", borrowing limit %d%%", *s.BorrowingLimitPercent)
+	}
+	if s.LimitResponse == "Queue" {
+		return d + fmt.Sprintf(", %d queues x hand %d, length %d", s.Queues, s.HandSize, s.QueueLengthLimit)
+	}
+	return d + ", " + s.LimitResponse
 }
 
 // workersAccesses are what running the workers needs in the step namespace ns: their Job, ServiceAccount, Role and

@@ -195,6 +195,18 @@ func assertNothingLabelled(t *testing.T, id string) {
 	if len(deps.Items)+len(secs.Items) > 0 {
 		t.Errorf("run %s left %d deployment(s) and %d secret(s)", id, len(deps.Items), len(secs.Items))
 	}
+	// --workers-flowschema's cluster-scoped objects
+	fss, err := c.FlowcontrolV1().FlowSchemas().List(context.Background(), sel)
+	if err != nil {
+		t.Errorf("list flowschemas: %v", err)
+	}
+	pls, err := c.FlowcontrolV1().PriorityLevelConfigurations().List(context.Background(), sel)
+	if err != nil {
+		t.Errorf("list prioritylevelconfigurations: %v", err)
+	}
+	if len(fss.Items)+len(pls.Items) > 0 {
+		t.Errorf("run %s left %d flowschema(s) and %d prioritylevelconfiguration(s)", id, len(fss.Items), len(pls.Items))
+	}
 }
 
 // TestStopBreakerTripCreatesNothingAfter: with cpu,mem,disk in one step and cpu unschedulable, the breaker trips;

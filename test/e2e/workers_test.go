@@ -3,8 +3,10 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -243,6 +245,8 @@ func TestWorkersBadInput(t *testing.T) {
 		{[]string{"run", "--modes", "churn", "--load-from", "cluster", "--workers", "51"}, "invalid --workers 51: above --max-workers 50"},
 		{[]string{"run", "--modes", "churn", "--load-from", "cluster", "--workers", "-1"}, "invalid --workers -1: must be at least 1"},
 		{[]string{"plan", "--modes", "api", "--load-from", "cluster", "--max-workers", "0"}, "invalid --max-workers 0: must be between 1 and 1000"},
+		{[]string{"run", "--modes", "churn", "--workers-flowschema"}, "invalid --workers-flowschema: needs --load-from cluster"},
+		{[]string{"knee", "--workers-flowschema", "--load-from", "auto"}, "invalid --workers-flowschema: needs --load-from cluster"},
 	} {
 		r := plugin(t, time.Minute, tc.args...)
 		if r.code == 0 || !strings.Contains(r.stderr, tc.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
@@ -299,4 +303,138 @@ func TestKneeWithWorkers(t *testing.T) {
 	}
 	assertNothingLabelled(t, id)
 	t.Logf("%s", r.stdout)
+}
+
+// TestWorkersFlowSchema: run --load-from cluster --workers 2 --workers-flowschema puts the workers' requests on a
+// priority level of the run's own: every write sample the workers streamed back was served by it (the APF level of
+// the response header), run.json records the FlowSchema, the level, what it copied (the level the workers fall into
+// by the apiserver's configuration) and the seat share it took, and the apiserver's own count of the level's
+// dispatched requests in the step covers the workers' writes; the plan showed the two objects; nothing labelled is
+// left (the FlowSchema and the level included).
+func TestWorkersFlowSchema(t *testing.T) {
+	id := runID(t)
+	name := "pyrometer-" + id + "-workers"
+	args := []string{"run", "--modes", "churn", "--churn-rate", "10", "--churn-lifetime", "2s", "--steps", "1", "--probes", "readyz,get",
+		"--baseline", "2s", "--step-duration", "6s", "--recovery", "2s", "--load-from", "cluster", "--workers", "2", "--workers-flowschema",
+		"--node-selector", realNode, "--run-id", id}
+	p := plugin(t, time.Minute, append([]string{"plan"}, args...)...)
+	if p.code != 0 || !strings.Contains(p.stdout+p.stderr, "workers-flowschema: creates FlowSchema "+name) ||
+		!strings.Contains(p.stdout+p.stderr, "every other level's nominal seats shrink by ") {
+		t.Errorf("plan (exit %d) must show the FlowSchema and the seat share:\n%s\n%s", p.code, p.stdout, p.stderr)
+	}
+	dir := t.TempDir()
+	r := pluginIn(t, dir, 80*time.Second, append([]string{"--kubeconfig", kubeconfig}, append(args, "--output-dir", "out")...)...)
+	if r.code != 0 && r.code != 2 {
+		t.Fatalf("run exit %d\nstderr:\n%s", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "out", "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Workers *struct {
+			LoadFrom string `json:"loadFrom"`
+			Workers  int
+			APF      *struct {
+				FlowSchema, PriorityLevel string
+				MatchingPrecedence        int32 `json:"matchingPrecedence"`
+				ServiceAccounts           int   `json:"serviceAccounts"`
+				CopiedFrom                struct{ FlowSchema, PriorityLevel string }
+				Spec                      struct {
+					Shares int32 `json:"nominalConcurrencyShares"`
+				}
+				SharesSum    int32   `json:"sharesSumBefore"`
+				OthersShrink float64 `json:"othersShrink"`
+				Phases       []struct {
+					Phase                string
+					Dispatched, Rejected int64
+				}
+			} `json:"apf"`
+		}
+		Loads []struct {
+			Phase    string
+			Delivery struct{ Delivered, Succeeded int }
+		}
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Workers == nil || d.Workers.APF == nil {
+		t.Fatalf("run.json has no workers.apf record\n%s", r.stderr)
+	}
+	a := d.Workers.APF
+	if d.Workers.LoadFrom != "cluster" || d.Workers.Workers != 2 || a.FlowSchema != name || a.PriorityLevel != name || a.ServiceAccounts != 1 ||
+		a.MatchingPrecedence != 1000 {
+		t.Errorf("workers record %+v, apf %+v", d.Workers, a)
+	}
+	// the local cluster runs the apiserver's suggested configuration: a ServiceAccount's requests go through
+	// FlowSchema service-accounts to level workload-low
+	if a.CopiedFrom.FlowSchema != "service-accounts" || a.CopiedFrom.PriorityLevel != "workload-low" || a.Spec.Shares <= 0 {
+		t.Errorf("copied from %+v with %d shares, want service-accounts/workload-low", a.CopiedFrom, a.Spec.Shares)
+	}
+	// the sum of every level's shares now (the run's level is gone) is the sum before the run added its own
+	pls, err := adminClient(t).FlowcontrolV1().PriorityLevelConfigurations().List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int32
+	for _, pl := range pls.Items {
+		if l := pl.Spec.Limited; l != nil && l.NominalConcurrencyShares != nil {
+			sum += *l.NominalConcurrencyShares
+		}
+		if e := pl.Spec.Exempt; e != nil && e.NominalConcurrencyShares != nil {
+			sum += *e.NominalConcurrencyShares
+		}
+	}
+	want := math.Round(float64(a.Spec.Shares)/float64(sum+a.Spec.Shares)*1e4) / 1e4
+	if a.SharesSum != sum || a.OthersShrink != want {
+		t.Errorf("sharesSumBefore %d, othersShrink %v; the levels' shares sum to %d, so want %v", a.SharesSum, a.OthersShrink, sum, want)
+	}
+	// every write sample of the workers (one with a response) was served by the run's level
+	f, err := os.Open(filepath.Join(dir, "out", "probe.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	writes, ours := 0, 0
+	other := map[string]int{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var s struct {
+			Phase, Kind, Source string
+			Status              int
+			PriorityLevel       string `json:"priority_level"`
+		}
+		if json.Unmarshal(sc.Bytes(), &s) != nil || s.Source != "churn" || !strings.HasPrefix(s.Kind, "churn:") || s.Status == 0 {
+			continue
+		}
+		writes++
+		if s.PriorityLevel == name {
+			ours++
+		} else {
+			other[s.PriorityLevel]++
+		}
+	}
+	var delivered int
+	for _, l := range d.Loads {
+		delivered += l.Delivery.Delivered
+	}
+	if writes == 0 || ours != writes || writes < delivered {
+		t.Errorf("%d of %d worker write samples on level %s (others: %v); %d writes delivered", ours, writes, name, other, delivered)
+	}
+	var step *struct {
+		Phase                string
+		Dispatched, Rejected int64
+	}
+	for i := range a.Phases {
+		if a.Phases[i].Phase == "ramp-step-1" {
+			step = &a.Phases[i]
+		}
+	}
+	if step == nil || step.Dispatched < int64(delivered) {
+		t.Errorf("the apiserver's count of level %s in ramp-step-1: %+v, want at least the %d writes delivered", name, step, delivered)
+	}
+	assertNothingLabelled(t, id)
+	t.Logf("copied %s/%s (%d shares of %d: others shrink %.1f%%); %d write samples on %s; apiserver: %+v", a.CopiedFrom.FlowSchema,
+		a.CopiedFrom.PriorityLevel, a.Spec.Shares, a.SharesSum, 100*a.OthersShrink, writes, name, a.Phases)
 }
