@@ -58,16 +58,13 @@ type ServerSnapshot struct {
 }
 
 // APFCounts returns the requests dispatched and rejected by priority level level between before and after (the
-// counters' deltas, from the same /metrics as the latency rows); ok is false when either snapshot lacks the level's
-// dispatched counter or ServerChanged says they are not one process's traffic.
+// counters' deltas, from the same /metrics as the latency rows; a level without series has had no request yet: 0);
+// ok is false when the server exposes no APF counter or ServerChanged says they are not one process's traffic.
 func APFCounts(before, after *ServerSnapshot, level string) (dispatched, rejected int64, ok bool) {
-	if before == nil || after == nil || ServerChanged(before, after) != "" {
+	if before == nil || after == nil || len(after.apf) == 0 || ServerChanged(before, after) != "" {
 		return 0, 0, false
 	}
-	a, aok := after.apf[level]
-	if !aok {
-		return 0, 0, false
-	}
+	a := after.apf[level]
 	b := before.apf[level] // a level created since before: all of it is new
 	return int64(math.Round(a[0] - b[0])), int64(math.Round(a[1] - b[1])), true
 }

@@ -317,7 +317,8 @@ func TestDiffServerRealV134(t *testing.T) {
 }
 
 // TestAPFCounts: the dispatched and rejected counters of a priority level, summed over flow schemas and reasons,
-// between two snapshots of one process; a level absent from the later snapshot, or another process, gives none.
+// between two snapshots of one process; a level without series counts 0; no APF counter at all, or another
+// process, gives none.
 func TestAPFCounts(t *testing.T) {
 	num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	text := func(d1, d2, r1, start float64) string {
@@ -335,8 +336,11 @@ func TestAPFCounts(t *testing.T) {
 	if !ok || d != 50 || r != 3 {
 		t.Errorf("APFCounts = %d, %d, %v; want 50 dispatched, 3 rejected", d, r, ok)
 	}
-	if _, _, ok := APFCounts(before, after, "absent"); ok {
-		t.Error("a level without counters: want no counts")
+	if d, r, ok := APFCounts(before, after, "absent"); !ok || d != 0 || r != 0 {
+		t.Errorf("a level without series (no request yet): %d, %d, %v; want 0, 0", d, r, ok)
+	}
+	if _, _, ok := APFCounts(mustParse(t, histText(1, 1, 1, 0.01, 100)), mustParse(t, histText(2, 2, 2, 0.02, 100)), "pl"); ok {
+		t.Error("a server without APF counters: want no counts")
 	}
 	if _, _, ok := APFCounts(before, mustParse(t, text(40, 25, 4, 200)), "pl"); ok {
 		t.Error("another apiserver process: want no counts")

@@ -314,7 +314,7 @@ func TestKneeWithWorkers(t *testing.T) {
 func TestWorkersFlowSchema(t *testing.T) {
 	id := runID(t)
 	name := "pyrometer-" + id + "-workers"
-	args := []string{"run", "--modes", "churn", "--churn-rate", "10", "--churn-lifetime", "2s", "--steps", "1", "--probes", "readyz,get",
+	args := []string{"--modes", "churn", "--churn-rate", "10", "--churn-lifetime", "2s", "--steps", "1", "--probes", "readyz,get",
 		"--baseline", "2s", "--step-duration", "6s", "--recovery", "2s", "--load-from", "cluster", "--workers", "2", "--workers-flowschema",
 		"--node-selector", realNode, "--run-id", id}
 	p := plugin(t, time.Minute, append([]string{"plan"}, args...)...)
@@ -323,7 +323,7 @@ func TestWorkersFlowSchema(t *testing.T) {
 		t.Errorf("plan (exit %d) must show the FlowSchema and the seat share:\n%s\n%s", p.code, p.stdout, p.stderr)
 	}
 	dir := t.TempDir()
-	r := pluginIn(t, dir, 80*time.Second, append([]string{"--kubeconfig", kubeconfig}, append(args, "--output-dir", "out")...)...)
+	r := pluginIn(t, dir, 80*time.Second, append([]string{"--kubeconfig", kubeconfig, "run"}, append(args, "--output-dir", "out")...)...)
 	if r.code != 0 && r.code != 2 {
 		t.Fatalf("run exit %d\nstderr:\n%s", r.code, r.stderr)
 	}
@@ -427,8 +427,13 @@ func TestWorkersFlowSchema(t *testing.T) {
 		Dispatched, Rejected int64
 	}
 	for i := range a.Phases {
-		if a.Phases[i].Phase == "ramp-step-1" {
+		switch a.Phases[i].Phase {
+		case "ramp-step-1":
 			step = &a.Phases[i]
+		case "baseline": // the level exists, no worker yet: nothing else lands on it
+			if a.Phases[i].Dispatched != 0 {
+				t.Errorf("level %s dispatched %d requests in the baseline, before any worker ran", name, a.Phases[i].Dispatched)
+			}
 		}
 	}
 	if step == nil || step.Dispatched < int64(delivered) {
