@@ -443,3 +443,41 @@ func TestWorkersFlowSchema(t *testing.T) {
 	t.Logf("copied %s/%s (%d shares of %d: others shrink %.1f%%); %d write samples on %s; apiserver: %+v", a.CopiedFrom.FlowSchema,
 		a.CopiedFrom.PriorityLevel, a.Spec.Shares, a.SharesSum, 100*a.OthersShrink, writes, name, a.Phases)
 }
+
+// TestWorkersFlowSchemaCleanupAfterKill: a run with --workers-flowschema killed (SIGKILL: no teardown) once its
+// FlowSchema and priority level exist leaves them behind; cleanup --run-id lists both (--dry-run) and deletes them
+// with the rest of the run.
+func TestWorkersFlowSchemaCleanupAfterKill(t *testing.T) {
+	id := runID(t)
+	name := "pyrometer-" + id + "-workers"
+	c := adminClient(t)
+	cmd, _, errb := startPlugin(t, t.TempDir(), "run", "--modes", "churn", "--churn-rate", "5", "--churn-lifetime", "2s", "--steps", "1",
+		"--probes", "readyz", "--baseline", "20s", "--step-duration", "5s", "--recovery", "2s", "--load-from", "cluster", "--workers", "2",
+		"--workers-flowschema", "--node-selector", realNode, "--run-id", id, "--output-dir", "out")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		_, ferr := c.FlowcontrolV1().FlowSchemas().Get(context.Background(), name, metav1.GetOptions{})
+		_, perr := c.FlowcontrolV1().PriorityLevelConfigurations().Get(context.Background(), name, metav1.GetOptions{})
+		if ferr == nil && perr == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("flowschema and priority level %s not created within 60 s (%v, %v)\n%s", name, ferr, perr, errb.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	_ = cmd.Process.Kill()
+	_ = waitExit(t, cmd, time.Minute)
+	dry := plugin(t, time.Minute, "cleanup", "--run-id", id, "--dry-run")
+	for _, want := range []string{"FlowSchema", "PriorityLevelConfiguration", name} {
+		if !strings.Contains(dry.stdout, want) {
+			t.Errorf("cleanup --dry-run must list %q:\n%s\n%s", want, dry.stdout, dry.stderr)
+		}
+	}
+	r := plugin(t, 3*time.Minute, "cleanup", "--run-id", id)
+	if r.code != 0 {
+		t.Fatalf("cleanup exited %d: %s\n%s", r.code, r.stderr, r.stdout)
+	}
+	assertNothingLabelled(t, id)
+}
