@@ -481,3 +481,21 @@ func TestWorkersFlowSchemaCleanupAfterKill(t *testing.T) {
 	}
 	assertNothingLabelled(t, id)
 }
+
+// TestWorkersFlowSchemaSigint: a SIGINT while the workers write on the run's priority level ends the run with its
+// FlowSchema and priority level deleted (the final cleanup's), nothing labelled left.
+func TestWorkersFlowSchemaSigint(t *testing.T) {
+	id := runID(t)
+	cw := watchCreations(t, id)
+	in := interruptLoaded(t, t.TempDir(), 90*time.Second, 2*time.Minute, func() bool { return cw.countPrefix("ConfigMap", "pyrometer-churn-w") >= 20 },
+		"the workers' load (20 objects)", append(workerArgs(id, "40s"), "--workers-flowschema")...)
+	cw.stop()
+	if in.code == 0 {
+		t.Errorf("an interrupted run must exit non-zero")
+	}
+	if !strings.Contains(in.stderr.String(), "--workers-flowschema: flowschema and prioritylevelconfiguration pyrometer-"+id+"-workers deleted") {
+		t.Errorf("the run must say it deleted its FlowSchema and priority level:\n%s", in.stderr.String())
+	}
+	assertNothingLabelled(t, id)
+	t.Logf("exited %v after SIGINT", in.exited.Round(100*time.Millisecond))
+}
