@@ -37,6 +37,9 @@ type Config struct {
 	Start, Max, Precision float64
 	Criteria              Criteria
 	Log                   func(format string, a ...any) // progress; nil: none
+	// Judged receives each step's verdict as soon as it is judged, before the step's line is logged and before its
+	// cool-down (the caller records the step with its verdict); nil: none.
+	Judged func(n int, v Verdict)
 }
 
 // Step is one row of the step table.
@@ -119,6 +122,9 @@ func Find(ctx context.Context, cfg Config, d Driver) Result {
 			break
 		}
 		v := Judge(m, cfg.Criteria)
+		if cfg.Judged != nil {
+			cfg.Judged(n, v)
+		}
 		st := Step{N: n, Phase: phase, Rate: rate, Seconds: m.Seconds, Requested: m.Requested, Delivered: m.Delivered,
 			RequestedRate: m.RequestedRate, DeliveredRate: m.DeliveredRate, Verdict: v}
 		logf("step %d (%s) at %s writes/s: %s%s", n, phase, FormatRate(rate), v.Verdict, suffix(v.Reason()))

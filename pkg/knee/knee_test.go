@@ -134,6 +134,37 @@ func TestFindInconclusiveWhenTheClientCapsDelivery(t *testing.T) {
 	}
 }
 
+// TestFindJudgedHook: Judged sees every step's verdict, in order, as soon as it is judged: before that step's
+// cool-down, so the caller can record the step with its verdict (the knee's phases) before the next phase starts.
+func TestFindJudgedHook(t *testing.T) {
+	for _, s := range []*sim{{knee: 137}, {knee: 555, clientCap: 300}} {
+		var got []Verdict
+		var cooldownsAt []int // the cool-downs taken when each verdict arrived
+		cfg := Config{Start: 10, Max: 2000, Precision: 0.05, Criteria: criteria(), Judged: func(n int, v Verdict) {
+			if n != len(got)+1 {
+				t.Errorf("Judged for step %d after %d verdicts", n, len(got))
+			}
+			got = append(got, v)
+			cooldownsAt = append(cooldownsAt, s.cooldowns)
+		}}
+		res := Find(context.Background(), cfg, s)
+		if len(got) != len(res.Steps) {
+			t.Fatalf("knee %v: %d verdicts for %d steps", s.knee, len(got), len(res.Steps))
+		}
+		for i, st := range res.Steps {
+			if got[i].Verdict != st.Verdict.Verdict || got[i].Reason() != st.Verdict.Reason() {
+				t.Errorf("step %d: Judged saw %s (%s), the step table has %s (%s)", i+1, got[i].Verdict, got[i].Reason(), st.Verdict.Verdict, st.Verdict.Reason())
+			}
+			if cooldownsAt[i] != i {
+				t.Errorf("step %d judged after %d cool-downs, want %d (before its own)", i+1, cooldownsAt[i], i)
+			}
+		}
+		if last := got[len(got)-1].Verdict; s.clientCap > 0 && last != Inconclusive {
+			t.Errorf("client-capped search: last verdict %s, want inconclusive", last)
+		}
+	}
+}
+
 func TestFindDoomedBaseline(t *testing.T) {
 	s := &sim{knee: 555, baselineMS: 2000}
 	res := Find(context.Background(), Config{Start: 10, Max: 2000, Precision: 0.05, Criteria: criteria()}, s)

@@ -18,6 +18,8 @@ const (
 	StatusPass    = "pass"
 	StatusFail    = "fail"
 	StatusAborted = "aborted"
+	// StatusInconclusive is a knee step whose load the client could not deliver: it says nothing of the server.
+	StatusInconclusive = "inconclusive"
 )
 
 // Phase is one stage of a run: one line of phases.jsonl, one row of summary.csv, one entry of run.json.
@@ -28,7 +30,7 @@ type Phase struct {
 	Type   string    `json:"type"` // PhaseTypeProbe, PhaseTypeRamp, PhaseTypeSetup, PhaseTypeTeardown or PhaseTypeRecovery
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end"`
-	Status string    `json:"status"` // StatusPass, StatusFail or StatusAborted
+	Status string    `json:"status"` // StatusPass, StatusFail or StatusAborted; a knee step: its verdict, StatusInconclusive too
 	Error  string    `json:"error,omitempty"`
 	// RC is 0 when the phase succeeded, non-zero when it failed (the seed's exit_code column).
 	RC int `json:"rc"`

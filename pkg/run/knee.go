@@ -142,7 +142,7 @@ func Knee(ctx context.Context, kc KneeConfig, env Env, v version.Info) (*result.
 		answer = knee.Result{Status: knee.StatusInterrupted, Start: kc.Start, Max: kc.Max, Precision: kc.Precision, MaxSteps: maxSteps,
 			Summary: "interrupted before the search ended: no knee"}
 	}
-	// each step's phase in run.json names its verdict (the phase's status says whether the step ran)
+	// each step's phase in run.json names its verdict and criterion (its status is the verdict: judged)
 	for _, st := range answer.Steps {
 		for i := range r.res.Phases {
 			if ph := &r.res.Phases[i]; ph.Name == fmt.Sprintf("knee-step-%d", st.N) && ph.Details != nil {
@@ -193,6 +193,8 @@ type kneeDriver struct {
 	samples []knee.Sample
 
 	baseP50 float64 // the baseline's p50 (successful local probe samples, every kind pooled)
+
+	pending *result.Phase // the step Step measured, recorded by judged with its verdict
 }
 
 // add is the run's tap: it keeps the samples of the phase being judged.
@@ -266,8 +268,35 @@ func (d *kneeDriver) search(ctx context.Context) knee.Result {
 		stop := r.startClusterProbe(ctx, pcfg)
 		defer stop()
 	}
-	kc := knee.Config{Start: d.kc.Start, Max: d.kc.Max, Precision: d.kc.Precision, Criteria: d.kc.Criteria, Log: r.logf}
+	defer func() { // a step measured but never judged (a panic in between): recorded as aborted
+		if d.pending != nil {
+			ph := *d.pending
+			d.pending = nil
+			ph.Status, ph.Error = result.StatusAborted, "measured, not judged"
+			r.addPhase(ph)
+		}
+	}()
+	kc := knee.Config{Start: d.kc.Start, Max: d.kc.Max, Precision: d.kc.Precision, Criteria: d.kc.Criteria, Log: r.logf, Judged: d.judged}
 	return knee.Find(ctx, kc, d)
+}
+
+// judged records step n's phase (measured by Step) with the step's verdict as its status: pass, fail or
+// inconclusive, the verdict's reasons as its error, so that phases.jsonl, run.json and the reports say what the
+// step showed, not only that it ran. No progress line: the search logs the step's verdict.
+func (d *kneeDriver) judged(n int, v knee.Verdict) {
+	ph := d.pending
+	d.pending = nil
+	if ph == nil || ph.Name != fmt.Sprintf("knee-step-%d", n) {
+		return
+	}
+	switch v.Verdict {
+	case knee.Fail:
+		ph.Status, ph.Error = result.StatusFail, v.Reason()
+	case knee.Inconclusive:
+		ph.Status, ph.Error = result.StatusInconclusive, v.Reason()
+	}
+	ph.Details["verdict"] = strings.TrimSpace(v.Verdict + " " + v.Criterion)
+	d.r.appendPhase(*ph)
 }
 
 // measure probes phase for dur (the local prober, or a wait when only the in-cluster probe runs) and records the
@@ -321,6 +350,11 @@ func (d *kneeDriver) Step(ctx context.Context, n int, rate float64, searchPhase 
 	snap := r.snapshot(ctx, nil)
 	defer func() {
 		r.snapshot(ctx, snap, name)
+		if ph.Status == result.StatusPass { // measured: recorded with its verdict as its status once judged (judged)
+			pending := ph
+			d.pending = &pending
+			return
+		}
 		r.addPhase(ph)
 	}()
 	stepFail := func(err error) (knee.Measurement, error) {

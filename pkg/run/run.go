@@ -675,9 +675,14 @@ func (r *Runner) openSamples() error {
 }
 
 func (r *Runner) addPhase(ph result.Phase) {
+	r.appendPhase(ph)
+	r.logf("%s: %s (%.1fs)%s", ph.Name, ph.Status, ph.Elapsed().Seconds(), errSuffix(ph.Error))
+}
+
+// appendPhase records ph in run.json and phases.jsonl, without addPhase's progress line.
+func (r *Runner) appendPhase(ph result.Phase) {
 	r.res.Phases = append(r.res.Phases, ph)
 	_ = result.AppendJSONL(filepath.Join(r.dir, result.PhasesFile), ph)
-	r.logf("%s: %s (%.1fs)%s", ph.Name, ph.Status, ph.Elapsed().Seconds(), errSuffix(ph.Error))
 }
 
 func errSuffix(e string) string {

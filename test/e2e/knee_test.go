@@ -177,8 +177,8 @@ func TestKneeFindsAKnee(t *testing.T) {
 	}
 }
 
-// assertKneeSteps: every step is in run.json as a phase with rows, the steps' requested rates grow with the rate
-// asked for (the mean per distinct rate), and no step goes above --max-rate.
+// assertKneeSteps: every step is in run.json as a phase whose status is the step's verdict, the steps' requested
+// rates grow with the rate asked for (the mean per distinct rate), and no step goes above --max-rate.
 func assertKneeSteps(t *testing.T, d kneeDoc) {
 	t.Helper()
 	k := d.Knee
@@ -209,16 +209,18 @@ func assertKneeSteps(t *testing.T, d kneeDoc) {
 		}
 		prev = mean
 	}
-	phases := map[string]bool{}
+	phases := map[string]string{} // name: status
 	for _, p := range d.Phases {
-		phases[p.Name] = true
+		phases[p.Name] = p.Status
 	}
-	for _, st := range k.Steps {
-		if !phases["knee-step-"+itoa(st.N)] {
+	for _, st := range k.Steps { // the step's phase says what the step showed: its verdict, not only that it ran
+		if status, ok := phases["knee-step-"+itoa(st.N)]; !ok {
 			t.Errorf("step %d has no phase knee-step-%d in run.json", st.N, st.N)
+		} else if status != st.Verdict.Verdict {
+			t.Errorf("phase knee-step-%d has status %q, the step's verdict is %q", st.N, status, st.Verdict.Verdict)
 		}
 	}
-	if !phases["baseline"] {
+	if _, ok := phases["baseline"]; !ok {
 		t.Error("no baseline phase")
 	}
 }
