@@ -36,7 +36,7 @@ func NewCmdCompare(_ *genericclioptions.ConfigFlags, streams genericiooptions.IO
 	cmd := &cobra.Command{
 		Use:   "compare DIR_A DIR_B [flags]",
 		Short: "Compare the latency of two finished runs, and whether they are comparable",
-		Long: `Compare two run directories (written by run or probe --output-dir): per phase and probe kind, the number
+		Long: `Compare two run directories (written by run, knee or probe --output-dir): per phase and probe kind, the number
 of successful local samples and errors (with their share of all requests, timeouts included), p50 and p99 of A
 and B (nearest rank, ms), their change in percent, and whether the differences are statistically significant on
 the raw samples. Latency: the two-sided Mann-Whitney U test with the normal approximation, tie and continuity
@@ -45,6 +45,8 @@ either side the row says "too few samples". Errors: the two-sided Fisher's exact
 two-proportion z-test for very large counts), significant when p < --alpha. Below the table, every difference in
 the cluster fingerprint (Kubernetes version, nodes, allocatable) and configuration (modes, settings, flags such
 as --steps, --step-duration, --interval, plugin version) is listed, so you see when the runs are not comparable.
+Two knee directories: their steps are matched by rate (rows knee@RATE/s), not by step number, and the two knees
+are compared above the table.
 
 With --fail-on-regression N%, the exit code is 3 when any phase and kind regressed: every request failed in B
 where A had successes; or the error ratio rose significantly by more than N% of A's ratio (any significant rise

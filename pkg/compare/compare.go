@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/knee"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/stat"
@@ -75,6 +76,24 @@ type Report struct {
 	// the runs are comparable.
 	Differences []Difference `json:"differences"`
 	Comparable  bool         `json:"comparable"`
+	// Knee compares the answers of two knee searches; nil unless both runs are knee searches.
+	Knee *KneeChange `json:"knee,omitempty"`
+}
+
+// KneeChange is the knee of A and of B and the change of the knee in percent of A's (nil when A has none).
+type KneeChange struct {
+	A         KneeAnswer `json:"a"`
+	B         KneeAnswer `json:"b"`
+	ChangePct *float64   `json:"changePct"`
+}
+
+// KneeAnswer is one search's answer (the fields of run.json's knee section).
+type KneeAnswer struct {
+	Status      string  `json:"status"`
+	Knee        float64 `json:"knee"`
+	Sustainable float64 `json:"sustainable"`
+	FailedAt    float64 `json:"failed_at,omitempty"`
+	Criterion   string  `json:"criterion,omitempty"`
 }
 
 // RunInfo identifies a compared run.
@@ -162,7 +181,8 @@ func (g Regression) MarshalJSON() ([]byte, error) {
 func Compare(a, b *Run, alpha float64) Report {
 	rep := Report{A: RunInfo{Dir: a.Dir, RunID: a.Result.RunID}, B: RunInfo{Dir: b.Dir, RunID: b.Result.RunID},
 		Test: TestName, ErrorTest: ErrorTestName, Alpha: alpha, Rows: []Row{}}
-	ga, gb := groupSamples(a.Samples), groupSamples(b.Samples)
+	// A knee search's n-th step ran at a rate of its own: its steps are compared rate by rate (phaseLabels).
+	ga, gb := groupSamples(a.Samples, phaseLabels(a.Result)), groupSamples(b.Samples, phaseLabels(b.Result))
 	setupA, setupB := hasSetup(a.Result), hasSetup(b.Result)
 	for _, k := range orderKeys(a, ga, gb) {
 		sa, inA := ga[k]
@@ -183,6 +203,11 @@ func Compare(a, b *Run, alpha float64) Report {
 		rep.Differences = append(rep.Differences, Difference{Field: "ramp step setup", A: measured[setupA], B: measured[setupB]})
 	}
 	rep.Differences = append(configDiff(a.Result, b.Result), rep.Differences...)
+	if ka, kb := a.Result.Knee, b.Result.Knee; ka != nil && kb != nil {
+		rep.Knee = &KneeChange{A: kneeAnswer(ka.Result), B: kneeAnswer(kb.Result), ChangePct: changePct(ka.Knee, kb.Knee)}
+	} else if ka != nil || kb != nil {
+		rep.Differences = append([]Difference{{Field: "command", A: commandOf(a.Result), B: commandOf(b.Result)}}, rep.Differences...)
+	}
 	if rep.Differences == nil {
 		rep.Differences = []Difference{}
 	}
@@ -252,25 +277,70 @@ type group struct {
 	key probe.GroupKey
 }
 
-func groupSamples(agg *probe.Aggregate) map[key]*group {
+// groupSamples groups the local samples by phase (renamed by labels when it has a label) and kind.
+func groupSamples(agg *probe.Aggregate, labels map[string]string) map[key]*group {
 	m := map[key]*group{}
 	if agg == nil {
 		return m
 	}
 	for _, k := range agg.Keys() {
 		if k.Source == probe.SourceLocal {
-			m[key{k.Phase, k.Kind}] = &group{agg: agg, key: k}
+			m[key{label(labels, k.Phase), k.Kind}] = &group{agg: agg, key: k}
 		}
 	}
 	return m
 }
 
+func label(labels map[string]string, phase string) string {
+	if l, ok := labels[phase]; ok {
+		return l
+	}
+	return phase
+}
+
+// phaseLabels names a knee search's steps and cool-downs by the rate they ran at ("knee@283/s", "cooldown@283/s";
+// the second step a search ran at the same rate, such as a bisection step and its confirmation, "knee@283/s#2"),
+// so that two searches, whose n-th steps ran at different rates, are compared at the same rate; nil for a run.
+func phaseLabels(doc *result.Doc) map[string]string {
+	if doc.Knee == nil {
+		return nil
+	}
+	m := map[string]string{}
+	seen := map[string]int{}
+	for _, st := range doc.Knee.Steps {
+		r := knee.FormatRate(st.Rate)
+		seen[r]++
+		suffix := ""
+		if seen[r] > 1 {
+			suffix = "#" + strconv.Itoa(seen[r])
+		}
+		m[fmt.Sprintf("knee-step-%d", st.N)] = "knee@" + r + "/s" + suffix
+		m[fmt.Sprintf("cooldown-%d", st.N)] = "cooldown@" + r + "/s" + suffix
+	}
+	return m
+}
+
+func kneeAnswer(k knee.Result) KneeAnswer {
+	return KneeAnswer{Status: k.Status, Knee: k.Knee, Sustainable: k.Sustainable, FailedAt: k.FailedAt, Criterion: k.Criterion}
+}
+
+func commandOf(doc *result.Doc) string {
+	switch {
+	case doc.Knee != nil:
+		return "knee"
+	case doc.Command != "":
+		return doc.Command
+	}
+	return "run"
+}
+
 // orderKeys returns the keys of ga and gb: phases in A's run.json order (then others by name), kinds by name.
 func orderKeys(a *Run, ga, gb map[key]*group) []key {
 	pos := map[string]int{}
+	labels := phaseLabels(a.Result)
 	for i, p := range a.Result.Phases {
-		if _, ok := pos[p.Name]; !ok {
-			pos[p.Name] = i
+		if _, ok := pos[label(labels, p.Name)]; !ok {
+			pos[label(labels, p.Name)] = i
 		}
 	}
 	var keys []key

@@ -3,15 +3,18 @@ package compare
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/golden"
+	"github.com/kubepyrometer/kubectl-pyrometer/pkg/knee"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/probe"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/result"
 	"github.com/kubepyrometer/kubectl-pyrometer/pkg/version"
@@ -362,3 +365,71 @@ func TestCompareAcrossSetupSubPhases(t *testing.T) {
 		t.Errorf("two runs with setup sub-phases compare them too: %d rows, comparable %v", len(rep.Rows), rep.Comparable)
 	}
 }
+
+// TestCompareKneeByRate: two knee searches whose n-th steps ran at different rates are compared rate by rate
+// (knee@RATE/s), not step number by step number: at the same rate the two servers answer alike (no significant
+// row), while step 5 of A (283/s) against step 5 of B (200/s) would show a difference that is only the rate's. A
+// rate one search ran and the other did not is a difference; the answers are compared.
+func TestCompareKneeByRate(t *testing.T) {
+	mk := func(id string, rates []float64, kneeAt float64) *Run {
+		res := testResult(id)
+		res.Command, res.Phases = "knee", []result.Phase{{Name: "baseline"}}
+		k := &result.Knee{}
+		k.Status, k.Knee, k.Sustainable = knee.StatusFound, kneeAt, 0.8*kneeAt
+		agg := probe.NewAggregate()
+		add := func(phase string, scale float64) {
+			for _, kind := range kinds {
+				for i := range 60 {
+					agg.Add(probe.Sample{Phase: phase, Kind: kind, LatencyMS: scale * float64(10+i%20), Status: 200, Source: probe.SourceLocal})
+				}
+			}
+		}
+		add("baseline", 1)
+		for i, r := range rates {
+			n := i + 1
+			k.Steps = append(k.Steps, knee.Step{N: n, Rate: r})
+			res.Phases = append(res.Phases, result.Phase{Name: fmt.Sprintf("knee-step-%d", n)}, result.Phase{Name: fmt.Sprintf("cooldown-%d", n)})
+			add(fmt.Sprintf("knee-step-%d", n), r/100) // latency grows with the rate, not with the step number
+		}
+		res.Knee = k
+		return &Run{Dir: id, Result: &res, Samples: agg}
+	}
+	a := mk("a", []float64{100, 200, 400, 283, 283}, 283)
+	b := mk("b", []float64{100, 200, 400, 283, 200}, 200)
+	rep := Compare(a, b, 0.05)
+	var phases []string
+	for _, row := range rep.Rows {
+		if row.Significant || row.ErrorSignificant {
+			t.Errorf("row %s/%s significant (p50 %v -> %v): the same rate was compared with another", row.Phase, row.Kind, row.P50A, row.P50B)
+		}
+		if row.Kind == kinds[0] {
+			phases = append(phases, row.Phase)
+		}
+	}
+	if want := "baseline knee@100/s knee@200/s knee@400/s knee@283/s"; strings.Join(phases, " ") != want {
+		t.Errorf("compared phases %q, want %q", strings.Join(phases, " "), want)
+	}
+	var diffs []string
+	for _, d := range rep.Differences {
+		diffs = append(diffs, d.Field+": "+d.A+"/"+d.B)
+	}
+	for _, want := range []string{"samples knee@283/s#2/" + string(kinds[0]) + ": present/none", "samples knee@200/s#2/" + string(kinds[0]) + ": none/present"} {
+		if !slices.Contains(diffs, want) {
+			t.Errorf("differences %q lack %q", diffs, want)
+		}
+	}
+	if rep.Knee == nil || rep.Knee.A.Knee != 283 || rep.Knee.B.Knee != 200 || rep.Knee.ChangePct == nil || *rep.Knee.ChangePct != -29.3 {
+		t.Fatalf("knee comparison %+v", rep.Knee)
+	}
+	var out bytes.Buffer
+	if err := WriteTable(&out, rep); err != nil || !strings.Contains(out.String(), "Knee: A 283 writes/s (found), B 200 writes/s (found): -29.3%") {
+		t.Errorf("table (%v):\n%s", err, out.String())
+	}
+	// a knee search against a run: the commands differ
+	run := &Run{Dir: "run", Result: ptr(testResult("r")), Samples: probe.NewAggregate()}
+	if rep := Compare(a, run, 0.05); rep.Knee != nil || rep.Comparable || rep.Differences[0].Field != "command" || rep.Differences[0].A != "knee" {
+		t.Errorf("knee vs run: knee %+v differences %+v", rep.Knee, rep.Differences)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

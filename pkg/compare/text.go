@@ -57,7 +57,11 @@ func pct(v *float64) string {
 func WriteTable(w io.Writer, r Report) error {
 	fmt.Fprintf(w, "A: %s (run %s)\nB: %s (run %s)\n", r.A.Dir, orDash(r.A.RunID), r.B.Dir, orDash(r.B.RunID))
 	fmt.Fprintf(w, "Test: %s, significant when p < %g; latency of the successful local samples.\n", r.Test, r.Alpha)
-	fmt.Fprintf(w, "Errors: share of all local requests (timeouts included), %s.\n\n", ErrorTestName)
+	fmt.Fprintf(w, "Errors: share of all local requests (timeouts included), %s.\n", ErrorTestName)
+	if r.Knee != nil {
+		fmt.Fprintf(w, "%s\n", r.Knee.line())
+	}
+	fmt.Fprintln(w)
 	if len(r.Rows) == 0 {
 		fmt.Fprintln(w, "No phase and probe kind has samples in both runs.")
 	} else {
@@ -91,6 +95,9 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Comparison\n\n- A: `%s` (run %s)\n- B: `%s` (run %s)\n- Test: %s, significant when p < %g; latency of the successful local samples.\n- Errors: share of all local requests (timeouts included), %s.\n\n",
 		r.A.Dir, orDash(r.A.RunID), r.B.Dir, orDash(r.B.RunID), r.Test, r.Alpha, ErrorTestName)
+	if r.Knee != nil {
+		fmt.Fprintf(&b, "- %s\n\n", report.EscapeMarkdown(r.Knee.line()))
+	}
 	if len(r.Rows) == 0 {
 		b.WriteString("No phase and probe kind has samples in both runs.\n")
 	} else {
@@ -116,6 +123,22 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// line is the two answers in one line: "Knee: A 283 writes/s (found), B 200 writes/s (found): -29.3%; steps are
+// compared at the same rate (knee@RATE/s)."
+func (k KneeChange) line() string {
+	side := func(a KneeAnswer) string {
+		if a.Knee == 0 {
+			return "no knee (" + a.Status + ")"
+		}
+		return fmt.Sprintf("%s writes/s (%s)", strconv.FormatFloat(a.Knee, 'f', -1, 64), a.Status)
+	}
+	change := ""
+	if k.ChangePct != nil {
+		change = ": " + pct(k.ChangePct)
+	}
+	return fmt.Sprintf("Knee: A %s, B %s%s; the steps are compared at the same rate (knee@RATE/s).", side(k.A), side(k.B), change)
 }
 
 func orDash(s string) string {
