@@ -54,8 +54,32 @@ type kneeDoc struct {
 // the priority level the test gives it (kneeLevel).
 const kneeUser = "pyrometer-e2e-knee"
 
-// kneeReference is the knee TestKneeFindsAKnee found: the APF test's search must find a lower one.
-var kneeReference float64
+// kneeReference is the knee TestKneeFindsAKnee found: the APF test's search must find a lower one, and compares its
+// directory with kneeReferenceDir (a copy of the reference's run.json and probe.jsonl that outlives its test).
+var (
+	kneeReference    float64
+	kneeReferenceDir string
+)
+
+// keepKneeDir copies the run.json and probe.jsonl of dir into a directory that outlives the test (removed by
+// TestKneeLowerWithTighterAPF) and returns it.
+func keepKneeDir(t *testing.T, dir string) string {
+	t.Helper()
+	keep, err := os.MkdirTemp("", "pyrometer-e2e-knee-reference-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"run.json", "probe.jsonl"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(keep, f), b, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keep
+}
 
 // The server capacity the knee tests search is set by API Priority and Fairness, not left to the machine: how many
 // configmap writes/s a 2-core machine's apiserver sustains on its own depends on everything else it runs (about 550
@@ -161,7 +185,7 @@ func TestKneeFindsAKnee(t *testing.T) {
 		t.Errorf("knee %v sustainable %v failed at %v by %q: %s", k.Knee, k.Sustainable, k.FailedAt, k.Criterion, k.Summary)
 	}
 	assertKneeSteps(t, d)
-	kneeReference = k.Knee
+	kneeReference, kneeReferenceDir = k.Knee, keepKneeDir(t, dir)
 
 	// report (table), report.html and bundle read the knee directory
 	rep := plugin(t, 30*time.Second, "report", dir)
@@ -247,18 +271,19 @@ func TestKneeLowerWithTighterAPF(t *testing.T) {
 	if kneeReference <= 0 { // run alone: search the reference knee first, with the reference priority level
 		t.Run("reference", func(t *testing.T) {
 			kneeLevel(t, kneeReferenceShares)
-			ref, _ := runKnee(t)
+			ref, refDir := runKnee(t)
 			if ref.Knee.Knee <= 0 {
 				t.Fatalf("no reference knee with %d shares: %s: %s", kneeReferenceShares, ref.Knee.Status, ref.Knee.Summary)
 			}
-			kneeReference = ref.Knee.Knee
+			kneeReference, kneeReferenceDir = ref.Knee.Knee, keepKneeDir(t, refDir)
 		})
 		if kneeReference <= 0 {
 			t.FailNow()
 		}
 	}
+	t.Cleanup(func() { _ = os.RemoveAll(kneeReferenceDir) })
 	kneeLevel(t, kneeTightShares)
-	d, _ := runKnee(t)
+	d, dir := runKnee(t)
 	k := d.Knee
 	t.Logf("knee %v with %d share(s), %v with %d: %s", k.Knee, kneeTightShares, kneeReference, kneeReferenceShares, k.Summary)
 	switch k.Status {
@@ -267,12 +292,48 @@ func TestKneeLowerWithTighterAPF(t *testing.T) {
 			t.Errorf("knee %v with %d share(s), not below %v with %d", k.Knee, kneeTightShares, kneeReference, kneeReferenceShares)
 		}
 		assertKneeSteps(t, d)
+		assertKneeCompare(t, kneeReferenceDir, dir, kneeReference, k.Knee)
 	case "below-start": // even --start-rate failed: a knee below 100 writes/s, lower still
 		if d.Outcome.ExitCode != 2 {
 			t.Errorf("below-start exits 2, got %d", d.Outcome.ExitCode)
 		}
 	default:
 		t.Fatalf("status %q exit %d: %s", k.Status, d.Outcome.ExitCode, k.Summary)
+	}
+}
+
+// assertKneeCompare: `compare` of two knee directories matches their steps by rate (every row a knee@RATE/s or
+// cooldown@RATE/s or the baseline, never knee-step-N), and compares the two knees.
+func assertKneeCompare(t *testing.T, dirA, dirB string, kneeA, kneeB float64) {
+	t.Helper()
+	r := plugin(t, time.Minute, "compare", dirA, dirB, "-o", "json")
+	var rep struct {
+		Rows []struct{ Phase string }
+		Knee *struct {
+			A, B      struct{ Knee float64 }
+			ChangePct *float64
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("compare -o json of two knee directories: %v (exit %d)\n%s%s", err, r.code, r.stdout, r.stderr)
+	}
+	atRate := 0
+	for _, row := range rep.Rows {
+		switch {
+		case strings.HasPrefix(row.Phase, "knee@"):
+			atRate++
+		case row.Phase != "baseline" && !strings.HasPrefix(row.Phase, "cooldown@"):
+			t.Errorf("compare row of phase %q: knee steps are matched by rate (knee@RATE/s)", row.Phase)
+		}
+	}
+	if atRate == 0 { // both searches start at --start-rate: that rate at least is in both
+		t.Errorf("compare has no knee@RATE/s row: %+v", rep.Rows)
+	}
+	if rep.Knee == nil || rep.Knee.A.Knee != kneeA || rep.Knee.B.Knee != kneeB || rep.Knee.ChangePct == nil {
+		t.Errorf("compare's knee: %+v, want A %v and B %v", rep.Knee, kneeA, kneeB)
+	}
+	if tbl := plugin(t, time.Minute, "compare", dirA, dirB); !strings.Contains(tbl.stdout, "Knee: A ") {
+		t.Errorf("compare table without the knees' line:\n%s", tbl.stdout)
 	}
 }
 
