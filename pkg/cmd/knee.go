@@ -95,8 +95,8 @@ machines); when the server was the limit (429s, errors, latency), the step fails
 
 Answer: the knee (highest passing rate), sustainable = 0.8 x knee (headroom for the search's precision, noise,
 bursts and the cluster's own traffic), the criterion that failed above it, and the per-step table. Exit code:
-0 a knee was found (or every step passed up to --max-rate), 2 doomed or the first step failed, 1 inconclusive,
-interrupted or failed.
+0 a knee was found (or every step passed up to --max-rate), 2 doomed or the first step failed (or passed and
+failed its confirmation: no rate passed twice), 1 inconclusive, interrupted or failed.
 
 Mixes (--mix): churn (ConfigMaps created at rate/3 per second, updated once, deleted after a lifetime of a tenth
 of the step, at least 1s: 3 writes each; no watchers), api (ConfigMaps and Secrets created and kept until the step ends: 1 write

@@ -189,6 +189,11 @@ func (res *Result) answer() {
 		res.Summary = fmt.Sprintf("no step failed up to --max-rate: the knee is at least %s writes/s (sustainable at least %s writes/s); raise --max-rate to find it",
 			FormatRate(res.Knee), FormatRate(res.Sustainable))
 	case StatusBelowStart:
+		if len(res.Steps) > 1 { // the start rate passed, then failed its confirmation
+			res.Summary = fmt.Sprintf("--start-rate %s writes/s passed once, then failed its confirmation (%s: %s): no rate passed twice, the knee is at or below it; lower --start-rate",
+				FormatRate(res.Start), res.Criterion, res.Reason)
+			break
+		}
 		res.Summary = fmt.Sprintf("the first step, at --start-rate %s writes/s, already failed (%s: %s): the knee is below it; lower --start-rate",
 			FormatRate(res.Start), res.Criterion, res.Reason)
 	case StatusInconclusive:

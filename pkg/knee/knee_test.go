@@ -165,6 +165,24 @@ func TestFindJudgedHook(t *testing.T) {
 	}
 }
 
+// TestFindConfirmationFailsAtTheStartRate: the start rate passes, the rates above fail, the confirmation at the
+// start rate fails: no rate passed twice, so the answer is below-start (exit 2), never "knee 0, unconfirmed" (exit 0,
+// which the search answered before).
+func TestFindConfirmationFailsAtTheStartRate(t *testing.T) {
+	s := &sim{knee: 137, failConfirm: 1}
+	res := Find(context.Background(), Config{Start: 100, Max: 2000, Precision: 0.5, Criteria: criteria()}, s)
+	if res.Status != StatusBelowStart || res.Knee != 0 || res.Sustainable != 0 {
+		t.Fatalf("status %s knee %v sustainable %v (%s), want below-start without a knee", res.Status, res.Knee, res.Sustainable, res.Summary)
+	}
+	if last := res.Steps[len(res.Steps)-1]; last.Phase != PhaseConfirm || last.Rate != 100 || last.Verdict.Verdict != Fail {
+		t.Errorf("last step %+v, want the failed confirmation at the start rate", last)
+	}
+	if res.FailedAt != 100 || !strings.Contains(res.Summary, "failed its confirmation") || !strings.Contains(res.Summary, "lower --start-rate") {
+		t.Errorf("failed at %v: %s", res.FailedAt, res.Summary)
+	}
+	t.Logf("%v: %s", s.steps, res.Summary)
+}
+
 func TestFindDoomedBaseline(t *testing.T) {
 	s := &sim{knee: 555, baselineMS: 2000}
 	res := Find(context.Background(), Config{Start: 10, Max: 2000, Precision: 0.05, Criteria: criteria()}, s)

@@ -115,10 +115,15 @@ func (s *Search) Record(rate float64, verdict string) error {
 			return nil
 		}
 		// The rate found failed on a second look: it is above the knee after all. Reopen the bisection below it,
-		// unless the confirmations are used up or there is no passing rate below it.
+		// unless the confirmations are used up or there is no passing rate below it: the rate was the start rate
+		// (every other passing rate is above it), so no rate passed twice and the knee is below the start rate.
 		s.hi = rate
 		s.lo = s.lowerPass(rate)
-		if s.confirms >= MaxConfirmations || s.lo == 0 {
+		if s.lo == 0 {
+			s.finish(StatusBelowStart)
+			return nil
+		}
+		if s.confirms >= MaxConfirmations {
 			s.finish(StatusUnconfirmed)
 			return nil
 		}
@@ -183,7 +188,7 @@ const (
 	StatusFound        = "found"        // knee found and confirmed
 	StatusUnconfirmed  = "unconfirmed"  // the confirmation failed twice: the knee is the last rate that passed, unconfirmed
 	StatusAboveMax     = "above-max"    // every step passed up to --max-rate: the knee is at least that
-	StatusBelowStart   = "below-start"  // the start rate already failed
+	StatusBelowStart   = "below-start"  // the start rate already failed (also: it passed once, then failed its confirmation)
 	StatusInconclusive = "inconclusive" // the client could not deliver a step's load
 	StatusDoomed       = "doomed"       // the baseline already fails its SLOs
 	StatusInterrupted  = "interrupted"  // Ctrl-C, or a step could not run

@@ -288,7 +288,7 @@ func TestKneeLowerWithTighterAPF(t *testing.T) {
 	t.Logf("knee %v with %d share(s), %v with %d: %s", k.Knee, kneeTightShares, kneeReference, kneeReferenceShares, k.Summary)
 	switch k.Status {
 	case "found", "unconfirmed":
-		if k.Knee >= kneeReference {
+		if k.Knee <= 0 || k.Knee >= kneeReference {
 			t.Errorf("knee %v with %d share(s), not below %v with %d", k.Knee, kneeTightShares, kneeReference, kneeReferenceShares)
 		}
 		assertKneeSteps(t, d)
@@ -297,6 +297,7 @@ func TestKneeLowerWithTighterAPF(t *testing.T) {
 		if d.Outcome.ExitCode != 2 {
 			t.Errorf("below-start exits 2, got %d", d.Outcome.ExitCode)
 		}
+		assertKneeCompare(t, kneeReferenceDir, dir, kneeReference, 0)
 	default:
 		t.Fatalf("status %q exit %d: %s", k.Status, d.Outcome.ExitCode, k.Summary)
 	}
