@@ -250,13 +250,7 @@ func (d *kneeDriver) search(ctx context.Context) knee.Result {
 	if err != nil {
 		return fail(err)
 	}
-	defer func() {
-		tctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := prober.Teardown(tctx); err != nil {
-			r.note("probe teardown: " + err.Error())
-		}
-	}()
+	defer r.proberTeardown(prober)()
 	if err := prober.Setup(ctx); err != nil {
 		return fail(fmt.Errorf("probe setup failed: %w", err))
 	}

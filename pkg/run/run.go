@@ -213,13 +213,7 @@ func (r *Runner) execute(ctx context.Context) (interrupted bool) {
 		r.fail("setup", err.Error())
 		return false
 	}
-	defer func() {
-		tctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := prober.Teardown(tctx); err != nil {
-			r.note("probe teardown: " + err.Error())
-		}
-	}()
+	defer r.proberTeardown(prober)()
 	if err := prober.Setup(ctx); err != nil {
 		r.fail("setup", "probe setup failed: "+err.Error())
 		return ctx.Err() != nil
@@ -677,6 +671,18 @@ func (r *Runner) openSamples() error {
 func (r *Runner) addPhase(ph result.Phase) {
 	r.appendPhase(ph)
 	r.logf("%s: %s (%.1fs)%s", ph.Name, ph.Status, ph.Elapsed().Seconds(), errSuffix(ph.Error))
+}
+
+// proberTeardown returns the teardown of the local prober's objects: on a fresh context (the run's may be
+// cancelled), at most 30 s, a failure noted in run.json. run and knee defer it before the prober's setup.
+func (r *Runner) proberTeardown(prober *probe.Prober) func() {
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := prober.Teardown(ctx); err != nil {
+			r.note("probe teardown: " + err.Error())
+		}
+	}
 }
 
 // appendPhase records ph in run.json and phases.jsonl, without addPhase's progress line.
